@@ -1,0 +1,61 @@
+"""estimator_lib: the TensorFlow Estimators framework, TensorFlow 2 native.
+
+Example:
+    >>> import estimator_lib as el
+    >>> estimator = el.Estimator(model_fn, model_dir="/tmp/model")
+"""
+
+from estimator_lib import _quiet  # noqa: F401  (keeps TensorFlow's start-up noise down)
+from estimator_lib import checkpoint, early_stopping, export, hooks, inputs, losses, metrics
+from estimator_lib.checkpoint import WarmStartSettings
+from estimator_lib.distribute import ClusterInfo
+from estimator_lib.estimator import Estimator
+from estimator_lib.hooks import (
+    CheckpointSaverHook,
+    CheckpointSaverListener,
+    Hook,
+    LoggingTensorHook,
+    NanLossDuringTrainingError,
+    NanTensorHook,
+    ProfilerHook,
+    RunArgs,
+    RunContext,
+    RunValues,
+    StepCounterHook,
+    StopAtStepHook,
+    SummarySaverHook,
+)
+from estimator_lib.run_config import RunConfig
+from estimator_lib.spec import EstimatorSpec, ModeKeys
+
+SessionRunHook = Hook  # The paper's name.
+
+__all__ = [
+    "CheckpointSaverHook",
+    "CheckpointSaverListener",
+    "ClusterInfo",
+    "Estimator",
+    "EstimatorSpec",
+    "Hook",
+    "LoggingTensorHook",
+    "ModeKeys",
+    "NanLossDuringTrainingError",
+    "NanTensorHook",
+    "ProfilerHook",
+    "RunArgs",
+    "RunConfig",
+    "RunContext",
+    "RunValues",
+    "SessionRunHook",
+    "StepCounterHook",
+    "StopAtStepHook",
+    "SummarySaverHook",
+    "WarmStartSettings",
+    "checkpoint",
+    "early_stopping",
+    "export",
+    "hooks",
+    "inputs",
+    "losses",
+    "metrics",
+]

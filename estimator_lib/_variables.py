@@ -1,0 +1,147 @@
+"""Gives model_fn the same variables on every trace, under stable names.
+
+tf.function traces a Python function more than once, and the Estimator traces model_fn
+once per mode and per loop function. model_fn creates its variables inline (Keras layers,
+metrics, optimizers), so each trace would create new ones. `VariableStore` intercepts
+creation with `tf.variable_creator_scope`: the first trace creates the variables and
+records them in creation order; later traces get the recorded variables back, in the same
+order. Each variable also gets a stable name (its Keras path, e.g. `dense_1/kernel`)
+which keys it in checkpoints, so a TRAIN checkpoint restores into an EVAL model that
+creates a different set (metrics, no optimizer slots).
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import re
+
+import tensorflow as tf
+
+try:  # Keras 3 internals: its auto-naming counters and name-scope path.
+    from keras.src.backend.common import global_state as _keras_state
+    from keras.src.backend.common.name_scope import current_path as _keras_path
+except ImportError:  # pragma: no cover - a Keras without these falls back to TF names.
+    _keras_state = None
+    _keras_path = None
+
+
+@contextlib.contextmanager
+def fresh_keras_names():
+    """Restarts Keras's layer-name counters for the duration of one model_fn call.
+
+    Keras names layers `dense`, `dense_1`, ... from a process-wide counter. The legacy
+    Estimator built each model in a fresh graph, so names restarted for every model;
+    this does the same, so variable names do not depend on what ran before.
+    """
+    if _keras_state is None:
+        yield
+        return
+    saved = _keras_state.get_global_attribute("object_name_uids")
+    _keras_state.set_global_attribute("object_name_uids", collections.defaultdict(int))
+    try:
+        yield
+    finally:
+        _keras_state.set_global_attribute("object_name_uids", saved)
+
+
+def _clean(name: str) -> str:
+    name = re.sub(r":\d+$", "", name or "Variable")
+    return name.strip("/") or "Variable"
+
+
+class VariableStore:
+    """Records the variables of the first trace and hands them back on later traces.
+
+    Use `scope(phase)` around each call of model_fn (phase "model") and around the
+    optimizer step (phase "optimizer"): the cursor restarts at the start of each trace.
+
+    Example:
+        >>> store = VariableStore()
+        >>> with store.scope():
+        ...     v = tf.Variable(1.0, name="w")
+        >>> with store.scope():
+        ...     tf.Variable(2.0, name="w") is v
+        True
+    """
+
+    def __init__(self):
+        self.variables: list[tf.Variable] = []
+        self.names: list[str] = []
+        self._used_names: set[str] = set()
+        self._cursor = 0
+        self._phase = "model"
+        self._optimizer_slots = 0
+        self._depth = 0
+        self.frozen = False
+
+    @contextlib.contextmanager
+    def scope(self, phase: str = "model", restart: bool = True):
+        """Intercepts variable creation; `restart` rewinds the cursor (a new trace)."""
+        if restart:
+            self._cursor = 0
+            self._optimizer_slots = 0
+        previous = self._phase
+        self._phase = phase
+        self._depth += 1
+        try:
+            with tf.variable_creator_scope(self._creator):
+                yield self
+        finally:
+            self._depth -= 1
+            self._phase = previous
+
+    def _creator(self, next_creator, **kwargs):
+        if self._cursor < len(self.variables):
+            variable = self.variables[self._cursor]
+            self._cursor += 1
+            return variable
+        if self.frozen:
+            raise RuntimeError(
+                f"model_fn created a new variable {kwargs.get('name')!r} that it did not create "
+                "on its first call. model_fn must create the same variables every time it is "
+                "called in a mode (create them unconditionally, not inside tf.cond or loops)."
+            )
+        name = self._stable_name(kwargs.get("name"))
+        variable = next_creator(**kwargs)
+        self.variables.append(variable)
+        self.names.append(name)
+        self._cursor += 1
+        return variable
+
+    def _stable_name(self, raw_name) -> str:
+        base = _clean(raw_name if isinstance(raw_name, str) else None)
+        path = _keras_path() if _keras_path is not None else ""
+        if self._phase == "optimizer":
+            # Optimizer slots are named after TF graph names, which are not stable
+            # across traces; key them by position, which is (trainable variable order).
+            prefix = path or "optimizer"
+            name = f"{prefix}/slot_{self._optimizer_slots}"
+            self._optimizer_slots += 1
+        elif path:
+            name = f"{path}/{base.rsplit('/', 1)[-1]}"
+        else:
+            scope = tf.get_current_name_scope()
+            name = f"{scope}/{base}" if scope else base
+        unique, suffix = name, 1
+        while unique in self._used_names:
+            unique = f"{name}_{suffix}"
+            suffix += 1
+        self._used_names.add(unique)
+        return unique
+
+    def named(self) -> dict[str, tf.Variable]:
+        """Name to variable, in creation order."""
+        return dict(zip(self.names, self.variables, strict=True))
+
+    def name_of(self, variable) -> str | None:
+        """The stable name of a recorded variable (accepts Keras variables too)."""
+        target = getattr(variable, "value", variable) if not isinstance(variable, tf.Variable) else variable
+        for name, known in zip(self.names, self.variables, strict=True):
+            if known is target:
+                return name
+        return None
+
+    @property
+    def trainable_variables(self) -> list[tf.Variable]:
+        return [v for v in self.variables if v.trainable]

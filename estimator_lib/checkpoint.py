@@ -1,0 +1,186 @@
+"""Checkpoints keyed by stable variable names; restore across modes; warm start.
+
+A checkpoint holds `global_step` and a dict of variables keyed by the names
+`VariableStore` gives them (`dense/kernel`, `adam/slot_0`, ...). Keras metric state is
+not saved (it is evaluation state, as local variables were in the legacy Estimator).
+Writes are atomic: TensorFlow writes the data under a temporary name and renames it, and
+the `checkpoint` state file is replaced atomically after the data is in place.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import re
+from collections.abc import Mapping, Sequence
+
+import tensorflow as tf
+
+logger = logging.getLogger("estimator_lib")
+
+CHECKPOINT_NAME = "model.ckpt"
+_PREFIX = "variables/"
+_SUFFIX = "/.ATTRIBUTES/VARIABLE_VALUE"
+
+
+def make_checkpoint(global_step: tf.Variable, variables: Mapping[str, tf.Variable]):
+    """A `tf.train.Checkpoint` over the global step and named model variables."""
+    return tf.train.Checkpoint(global_step=global_step, variables=dict(variables))
+
+
+def latest_checkpoint(model_dir: str | None) -> str | None:
+    """The newest checkpoint prefix in `model_dir`, or None."""
+    if not model_dir or not tf.io.gfile.isdir(model_dir):
+        return None
+    return tf.train.latest_checkpoint(model_dir)
+
+
+def _key_to_name(key: str) -> str | None:
+    if key == "global_step" + _SUFFIX:
+        return "global_step"
+    if key.startswith(_PREFIX) and key.endswith(_SUFFIX):
+        escaped = key[len(_PREFIX):-len(_SUFFIX)]
+        return escaped.replace(".S", "/").replace("..", ".")
+    return None
+
+
+def list_variables(checkpoint_path: str) -> dict[str, tuple[str, list[int]]]:
+    """Stable variable name to (checkpoint key, shape) for a checkpoint."""
+    result = {}
+    for key, shape in tf.train.list_variables(checkpoint_path):
+        name = _key_to_name(key)
+        if name is not None:
+            result[name] = (key, shape)
+    return result
+
+
+def load_variable(checkpoint_path: str, name: str):
+    """The value (numpy) of the variable `name` in a checkpoint.
+
+    Raises:
+        ValueError: If the checkpoint has no such variable (the message lists them).
+    """
+    names = list_variables(checkpoint_path)
+    if name not in names:
+        raise ValueError(
+            f"Checkpoint {checkpoint_path!r} has no variable {name!r}; it has {sorted(names)}."
+        )
+    return tf.train.load_variable(checkpoint_path, names[name][0])
+
+
+def restore(checkpoint: tf.train.Checkpoint, checkpoint_path: str,
+            variables: Mapping[str, tf.Variable]) -> None:
+    """Restores `variables` from `checkpoint_path`, checking that the model matches it.
+
+    Every trainable variable must be in the checkpoint with the same shape; a
+    non-trainable one that is missing (a metric, a random seed state) keeps its initial
+    value and is logged.
+
+    Raises:
+        ValueError: If a trainable variable is missing or has another shape.
+    """
+    saved = list_variables(checkpoint_path)
+    missing, mismatched = [], []
+    for name, variable in variables.items():
+        if name not in saved:
+            if variable.trainable:
+                missing.append(name)
+            continue
+        if list(variable.shape) != list(saved[name][1]):
+            mismatched.append(f"{name}: model {list(variable.shape)}, checkpoint {saved[name][1]}")
+    if missing or mismatched:
+        raise ValueError(
+            f"The model does not match checkpoint {checkpoint_path!r}. "
+            + (f"Missing from the checkpoint: {missing}. " if missing else "")
+            + (f"Shape differs: {mismatched}. " if mismatched else "")
+            + "Use a fresh model_dir for a changed model, or warm_start_from to load what matches."
+        )
+    skipped = [n for n in variables if n not in saved]
+    if skipped:
+        logger.debug("Not in checkpoint, left at initial values: %s", skipped)
+    checkpoint.read(checkpoint_path).expect_partial()
+
+
+@dataclasses.dataclass(frozen=True)
+class WarmStartSettings:
+    """Which variables to initialize from another model's checkpoint.
+
+    Args:
+        ckpt_to_initialize_from: A checkpoint prefix or a model_dir (its latest checkpoint).
+        vars_to_warm_start: A regex (matched at the start of the name) or a list of
+            names/regexes. Default `'.*'`: every trainable variable, as the legacy
+            Estimator did. None warm-starts nothing.
+        var_name_to_prev_var_name: Dict from a name in this model to its name in the
+            checkpoint, for renamed variables.
+
+    Example:
+        >>> ws = WarmStartSettings("/tmp/old_model", vars_to_warm_start="dense.*")
+    """
+
+    ckpt_to_initialize_from: str
+    vars_to_warm_start: str | Sequence[str] | None = ".*"
+    var_name_to_prev_var_name: Mapping[str, str] | None = None
+
+    def __post_init__(self):
+        object.__setattr__(self, "ckpt_to_initialize_from", os.fspath(self.ckpt_to_initialize_from))
+
+
+def as_warm_start_settings(value) -> WarmStartSettings | None:
+    """Accepts a path or `WarmStartSettings` (or None)."""
+    if value is None or isinstance(value, WarmStartSettings):
+        return value
+    if isinstance(value, str | os.PathLike):
+        return WarmStartSettings(os.fspath(value))
+    raise TypeError(
+        f"`warm_start_from` must be a path or WarmStartSettings; received {type(value).__name__}."
+    )
+
+
+def _resolve_checkpoint(path: str) -> str:
+    if tf.io.gfile.isdir(path):
+        latest = tf.train.latest_checkpoint(path)
+        if latest is None:
+            raise ValueError(f"warm_start_from directory {path!r} holds no checkpoint.")
+        return latest
+    if not tf.io.gfile.exists(path + ".index"):
+        raise ValueError(f"warm_start_from {path!r} is neither a checkpoint nor a model_dir.")
+    return path
+
+
+def warm_start(settings: WarmStartSettings, variables: Mapping[str, tf.Variable]) -> list[str]:
+    """Assigns matching variables from the warm-start checkpoint; returns their names.
+
+    Raises:
+        ValueError: If a variable selected by name is not in the checkpoint, or shapes differ.
+    """
+    path = _resolve_checkpoint(settings.ckpt_to_initialize_from)
+    saved = list_variables(path)
+    patterns = settings.vars_to_warm_start
+    if patterns is None:
+        return []
+    if isinstance(patterns, str):
+        selected = [n for n, v in variables.items() if v.trainable and re.match(patterns, n)]
+    else:
+        selected = [n for n in variables if any(re.match(p, n) for p in patterns)]
+    renames = dict(settings.var_name_to_prev_var_name or {})
+    reader = tf.train.load_checkpoint(path)
+    warmed = []
+    for name in selected:
+        previous = renames.get(name, name)
+        if previous not in saved:
+            if name in renames or not isinstance(patterns, str):
+                raise ValueError(
+                    f"Warm start: {previous!r} (for {name!r}) is not in checkpoint {path!r}."
+                )
+            continue
+        value = reader.get_tensor(saved[previous][0])
+        if list(value.shape) != list(variables[name].shape):
+            raise ValueError(
+                f"Warm start: {name!r} has shape {list(variables[name].shape)} but "
+                f"{previous!r} in {path!r} has {list(value.shape)}."
+            )
+        variables[name].assign(value)
+        warmed.append(name)
+    logger.info("Warm-started %d variable(s) from %s.", len(warmed), path)
+    return warmed

@@ -1,0 +1,257 @@
+"""A model traced for one mode, and its compiled loops (no I/O here).
+
+`TracedModel` owns what one Estimator method call builds: the variables model_fn
+creates (through a `VariableStore`), the global step, and the tf.functions that run
+many steps per call. The Estimator drives the outer loop (hooks, checkpoints).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+
+import keras
+import tensorflow as tf
+
+from estimator_lib import _variables
+from estimator_lib.spec import EstimatorSpec, ModeKeys
+
+logger = logging.getLogger("estimator_lib")
+
+UNTIL_END = 2**62  # "Run until the input ends" as a loop bound.
+
+
+class TracedModel:
+    """One mode's model: variables, the recorded EstimatorSpec, and loop functions.
+
+    Args:
+        call_model_fn: `fn(features, labels, mode) -> EstimatorSpec` (params and config
+            already bound).
+        mode: The ModeKeys value.
+        strategy: A tf.distribute.Strategy or None.
+        has_labels: Whether input elements are (features, labels).
+        save_summary_steps: Record in-graph summaries every N steps (TRAIN).
+    """
+
+    def __init__(self, call_model_fn: Callable, mode: ModeKeys, *, strategy=None,
+                 has_labels=True, save_summary_steps=None):
+        self._call_model_fn = call_model_fn
+        self.mode = ModeKeys(mode)
+        self.strategy = strategy or tf.distribute.get_strategy()
+        self.has_labels = has_labels
+        self._summary_steps = save_summary_steps
+        self.store = _variables.VariableStore()
+        self.spec: EstimatorSpec | None = None
+        self._loops: dict = {}
+        with self.strategy.scope():
+            self.global_step = tf.Variable(0, dtype=tf.int64, trainable=False, name="global_step")
+
+    # -- one call of model_fn ------------------------------------------------------
+    def call(self, features, labels) -> EstimatorSpec:
+        """Calls model_fn inside the variable store; records and returns its spec."""
+        with self.store.scope("model"), _variables.fresh_keras_names():
+            spec = self._call_model_fn(features, labels, self.mode)
+        if not isinstance(spec, EstimatorSpec):
+            raise TypeError(
+                f"model_fn must return an EstimatorSpec; in mode {self.mode.name} it returned "
+                f"{type(spec).__name__}."
+            )
+        if spec.mode != self.mode:
+            raise ValueError(
+                f"model_fn was called in mode {self.mode.name} but returned an EstimatorSpec "
+                f"for mode {spec.mode.name}."
+            )
+        self.spec = spec
+        return spec
+
+    def _split(self, element):
+        return element if self.has_labels else (element, None)
+
+    # -- steps (replica context) -------------------------------------------------------
+    def _train_step(self, element):
+        features, labels = self._split(element)
+        with tf.GradientTape() as tape:
+            spec = self.call(features, labels)
+            loss = spec.loss
+            scaled_loss = loss / tf.cast(self.strategy.num_replicas_in_sync, loss.dtype)
+        variables = self.store.trainable_variables
+        if isinstance(spec.train_op, keras.optimizers.Optimizer):
+            gradients = tape.gradient(scaled_loss, variables)
+            pairs = [(g, v) for g, v in zip(gradients, variables, strict=True) if g is not None]
+            if not pairs:
+                raise ValueError(
+                    "The loss does not depend on any trainable variable model_fn created, so "
+                    "the optimizer has nothing to train."
+                )
+            with self.store.scope("optimizer", restart=False):
+                spec.train_op.apply_gradients(pairs)
+        else:
+            with self.store.scope("optimizer", restart=False):
+                spec.train_op(scaled_loss, tape, variables)
+        return self._step_outputs(spec, loss)
+
+    def _eval_step(self, element):
+        features, labels = self._split(element)
+        spec = self.call(features, labels)
+        return {"loss": spec.loss}
+
+    def _predict_step(self, element):
+        features, _ = self._split(element)
+        spec = self.call(features, None)
+        predictions = spec.predictions
+        return dict(predictions) if isinstance(predictions, Mapping) else {"predictions": predictions}
+
+    def _step_outputs(self, spec, loss):
+        outputs = {"loss": loss}
+        if isinstance(spec.predictions, Mapping):
+            outputs.update({k: v for k, v in spec.predictions.items() if k not in outputs})
+        return outputs
+
+    def _run(self, step_fn, element):
+        """Runs a step on every replica; returns the outputs of the first replica."""
+        results = self.strategy.run(step_fn, args=(element,))
+        return tf.nest.map_structure(
+            lambda value: self.strategy.experimental_local_results(value)[0], results)
+
+    def _reduced_loss(self, loss_per_replica):
+        return self.strategy.reduce(tf.distribute.ReduceOp.MEAN, loss_per_replica, axis=None)
+
+    # -- building ----------------------------------------------------------------------
+    def build(self, iterator) -> None:
+        """Traces one step without running it: creates and initializes the variables."""
+        step_fn = {ModeKeys.TRAIN: self._train_step, ModeKeys.EVAL: self._eval_step,
+                   ModeKeys.PREDICT: self._predict_step}[self.mode]
+
+        def build_fn(it):
+            return self.strategy.run(step_fn, args=(it.get_next(),))
+
+        with self.strategy.scope():
+            tf.function(build_fn).get_concrete_function(iterator)
+        self.store.frozen = True
+
+    def build_from_specs(self, fn: Callable, *specs) -> None:
+        """Traces `fn(*specs)` to create the variables (exports and predictors)."""
+        with self.strategy.scope():
+            tf.function(fn).get_concrete_function(*specs)
+        self.store.frozen = True
+
+    # -- loops -----------------------------------------------------------------------------
+    def train_loop(self, fetch_names: frozenset[str]):
+        """`loop(iterator, num_steps) -> dict`: up to num_steps training steps in one call.
+
+        The dict holds `steps` (steps run; fewer than asked when the input ended),
+        `loss` (last step), `nan_loss` (any step non-finite) and the requested
+        prediction keys (last step).
+        """
+        key = ("train", fetch_names)
+        if key not in self._loops:
+            self._loops[key] = self._make_train_loop(fetch_names)
+        return self._loops[key]
+
+    def _make_train_loop(self, fetch_names):
+        extra = sorted(n for n in fetch_names if n not in ("loss", "nan_loss", "global_step"))
+        templates = self._fetch_templates(extra)
+        summary_steps = self._summary_steps
+
+        def should_record():
+            return tf.equal(self.global_step % summary_steps, 0)
+
+        def one_step(element):
+            if summary_steps:
+                with tf.summary.record_if(should_record):
+                    tf.summary.experimental.set_step(self.global_step)
+                    outputs = self._run(self._train_step, element)
+                    tf.summary.scalar("loss", outputs["loss"])
+            else:
+                outputs = self._run(self._train_step, element)
+            self.global_step.assign_add(1)
+            return outputs
+
+        @tf.function
+        def loop(iterator, num_steps):
+            steps = tf.constant(0, tf.int64)
+            loss = tf.constant(0.0)
+            nan_loss = tf.constant(False)
+            fetched = {k: tf.zeros(t.shape, t.dtype) for k, t in templates.items()}
+            for _ in tf.range(num_steps):
+                tf.autograph.experimental.set_loop_options(
+                    shape_invariants=[(fetched[k], t.invariant) for k, t in templates.items()])
+                optional = iterator.get_next_as_optional()
+                if not optional.has_value():
+                    break
+                outputs = one_step(optional.get_value())
+                loss = tf.cast(outputs["loss"], tf.float32)
+                nan_loss = tf.logical_or(nan_loss, tf.logical_not(tf.math.is_finite(loss)))
+                fetched = {k: tf.cast(outputs[k], templates[k].dtype) for k in extra}
+                steps += 1
+            return {"steps": steps, "loss": loss, "nan_loss": nan_loss, **fetched}
+
+        return loop
+
+    def _fetch_templates(self, names):
+        predictions = self.spec.predictions if isinstance(self.spec.predictions, Mapping) else {}
+        unknown = [n for n in names if n not in predictions]
+        if unknown:
+            raise ValueError(
+                f"Hooks asked to fetch {unknown}, which model_fn does not provide in mode "
+                f"{self.mode.name}. Fetchable: {sorted(['loss', 'global_step', 'nan_loss', *predictions])}."
+            )
+        return {n: _Template(predictions[n]) for n in names}
+
+    def eval_loop(self):
+        """`loop(iterator, num_steps) -> {steps, loss_sum}` over up to num_steps batches."""
+        if "eval" not in self._loops:
+
+            @tf.function
+            def loop(iterator, num_steps):
+                steps = tf.constant(0, tf.int64)
+                loss_sum = tf.constant(0.0, tf.float64)
+                for _ in tf.range(num_steps):
+                    optional = iterator.get_next_as_optional()
+                    if not optional.has_value():
+                        break
+                    outputs = self.strategy.run(self._eval_step, args=(optional.get_value(),))
+                    loss = self._reduced_loss(outputs["loss"])
+                    loss_sum += tf.cast(loss, tf.float64)
+                    steps += 1
+                return {"steps": steps, "loss_sum": loss_sum}
+
+            self._loops["eval"] = loop
+        return self._loops["eval"]
+
+    def predict_fn(self):
+        """`fn(element) -> predictions dict` for one batch."""
+        if "predict" not in self._loops:
+            self._loops["predict"] = tf.function(lambda element: self._run(self._predict_step, element))
+        return self._loops["predict"]
+
+    # -- state -----------------------------------------------------------------------------
+    def metric_variables(self) -> list[tf.Variable]:
+        """The variables of the Keras metrics in the recorded spec (not checkpointed)."""
+        metrics = (self.spec.eval_metric_ops or {}).values() if self.spec else ()
+        result = []
+        for metric in metrics:
+            if isinstance(metric, keras.metrics.Metric):
+                result.extend(getattr(v, "value", v) for v in metric.variables)
+        return result
+
+    def saveable_variables(self) -> dict[str, tf.Variable]:
+        """Stable name to variable for everything checkpointed."""
+        excluded = {id(v) for v in self.metric_variables()}
+        return {n: v for n, v in self.store.named().items() if id(v) not in excluded}
+
+    def reset_metrics(self) -> None:
+        """Zeroes metric state, for a model reused by a later call."""
+        for metric in (self.spec.eval_metric_ops or {}).values():
+            if isinstance(metric, keras.metrics.Metric):
+                metric.reset_state()
+
+
+class _Template:
+    """The dtype and a shape invariant of a fetched prediction (batch dims may vary)."""
+
+    def __init__(self, tensor):
+        tensor = tf.convert_to_tensor(tensor)
+        self.dtype = tensor.dtype
+        self.invariant = tf.TensorShape([None] * tensor.shape.rank) if tensor.shape.rank else tensor.shape
+        self.shape = [0] * tensor.shape.rank if tensor.shape.rank else []
