@@ -126,8 +126,9 @@ class Hook:
 class _Timer:
     """Triggers every N steps or every N seconds (exactly one of them)."""
 
-    def __init__(self, every_steps=None, every_secs=None, name="hook"):
-        if (every_steps is None) == (every_secs is None):
+    def __init__(self, every_steps=None, every_secs=None, name="hook", allow_never=False):
+        self.never = allow_never and every_steps is None and every_secs is None
+        if (every_steps is None) == (every_secs is None) and not self.never:
             raise ValueError(
                 f"{name}: set exactly one of every N steps ({every_steps!r}) and every N "
                 f"seconds ({every_secs!r})."
@@ -141,6 +142,8 @@ class _Timer:
         self.last_time = None
 
     def should_trigger(self, step: int) -> bool:
+        if self.never:
+            return False
         if self.last_step is None:
             return True
         if step <= self.last_step:
@@ -399,7 +402,8 @@ class CheckpointSaverHook(Hook):
 
     Args:
         checkpoint_dir: Directory for the checkpoints.
-        save_secs, save_steps: The interval (exactly one).
+        save_secs, save_steps: The interval (at most one; with neither, checkpoints are
+            saved only at the start and the end of training).
         listeners: `CheckpointSaverListener`s called around each save.
         max_to_keep: How many checkpoints to keep (None keeps all). Default 5.
         checkpoint_basename: File prefix. Default "model.ckpt".
@@ -407,7 +411,7 @@ class CheckpointSaverHook(Hook):
 
     def __init__(self, checkpoint_dir, save_secs=None, save_steps=None, listeners=None,
                  max_to_keep=5, checkpoint_basename="model.ckpt"):
-        self._timer = _Timer(save_steps, save_secs, "CheckpointSaverHook")
+        self._timer = _Timer(save_steps, save_secs, "CheckpointSaverHook", allow_never=True)
         self._dir = os.fspath(checkpoint_dir)
         self._listeners = list(listeners or ())
         self._max_to_keep = max_to_keep or None

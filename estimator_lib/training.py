@@ -172,10 +172,8 @@ class TracedModel:
             steps = tf.constant(0, tf.int64)
             loss = tf.constant(0.0)
             nan_loss = tf.constant(False)
-            fetched = {k: tf.zeros(t.shape, t.dtype) for k, t in templates.items()}
+            fetched = {k: t.empty(num_steps) for k, t in templates.items()}
             for _ in tf.range(num_steps):
-                tf.autograph.experimental.set_loop_options(
-                    shape_invariants=[(fetched[k], t.invariant) for k, t in templates.items()])
                 optional = iterator.get_next_as_optional()
                 if not optional.has_value():
                     break
@@ -248,10 +246,18 @@ class TracedModel:
 
 
 class _Template:
-    """The dtype and a shape invariant of a fetched prediction (batch dims may vary)."""
+    """The dtype and rank of a fetched prediction, whose batch size may vary by step."""
 
     def __init__(self, tensor):
         tensor = tf.convert_to_tensor(tensor)
         self.dtype = tensor.dtype
-        self.invariant = tf.TensorShape([None] * tensor.shape.rank) if tensor.shape.rank else tensor.shape
-        self.shape = [0] * tensor.shape.rank if tensor.shape.rank else []
+        self.rank = tensor.shape.rank or 0
+
+    def empty(self, graph_input):
+        """An empty tensor whose static shape is all unknown (a valid loop variable).
+
+        Its shape derives from a function input, so tracing cannot fold it to a constant
+        and the while loop accepts step outputs of any batch size.
+        """
+        zero = tf.cast(graph_input, tf.int32) * 0
+        return tf.zeros(tf.fill([self.rank], zero), self.dtype)

@@ -74,6 +74,18 @@ def test_regression_metrics_weights_and_int_labels():
     assert _value(metrics.mean_absolute_error(labels, preds, weights)) == pytest.approx(1 / 6)
 
 
+def test_regression_metrics_1d_inputs_are_elementwise_across_unequal_batches():
+    # Keras alone averages a 1-D batch into one sample; these wrappers must not.
+    mse = metrics.mean_squared_error([0.0, 0.0, 0.0], [1.0, 1.0, 1.0])
+    mae = metrics.mean_absolute_error([0.0, 0.0, 0.0], [1.0, 1.0, 1.0])
+    rmse = metrics.root_mean_squared_error([0.0, 0.0, 0.0], [1.0, 1.0, 1.0])
+    for m in (mse, mae, rmse):
+        m.update_state([0.0], [4.0])  # 1 more example
+    assert _value(mse) == pytest.approx((3 + 16) / 4)
+    assert _value(mae) == pytest.approx((3 + 4) / 4)
+    assert _value(rmse) == pytest.approx(np.sqrt((3 + 16) / 4))
+
+
 def test_mean_relative_error_zero_normalizer_counts_as_zero():
     labels = np.array([2.0, 4.0, 0.0], np.float32)
     preds = np.array([1.0, 5.0, 3.0], np.float32)

@@ -1,0 +1,3 @@
+"""Shared test setup: estimator_lib is imported first so TensorFlow starts quietly."""
+
+import estimator_lib  # noqa: F401
