@@ -31,7 +31,11 @@ Semantics follow Keras where Keras holds the implementation. Notably, the
 confusion-matrix metrics (``precision``, ``recall``, ``true_positives``, ...)
 count a prediction as positive when it is ``> 0.5`` (TF1 cast predictions to
 bool); pass bool or 0/1 predictions for the TF1 behaviour. Labels are cast to
-the dtype Keras needs, so integer or bool labels are fine.
+the dtype Keras needs, so integer or bool labels are fine. The regression
+metrics (``mean_squared_error``, ``root_mean_squared_error``,
+``mean_absolute_error``) treat 1-D ``[batch]`` inputs as ``[batch, 1]``, i.e.
+element-wise as in TF1 (Keras alone would average a 1-D batch into a single
+example), also in later ``update_state`` calls on the returned object.
 
 :func:`metric_value` reads the current value of either a Keras metric or a
 legacy ``(value, update_op)`` pair.
@@ -99,6 +103,26 @@ def _regression_inputs(labels, predictions):
     if labels.shape.rank == 1:
         labels = tf.expand_dims(labels, -1)
     return labels, predictions
+
+
+class _ElementwiseRegression:
+    """Mixin: ``update_state`` casts labels and treats 1-D inputs as ``[batch, 1]``."""
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        y_true, y_pred = _regression_inputs(y_true, y_pred)
+        return super().update_state(y_true, y_pred, sample_weight=sample_weight)
+
+
+class _MeanSquaredError(_ElementwiseRegression, keras.metrics.MeanSquaredError):
+    pass
+
+
+class _RootMeanSquaredError(_ElementwiseRegression, keras.metrics.RootMeanSquaredError):
+    pass
+
+
+class _MeanAbsoluteError(_ElementwiseRegression, keras.metrics.MeanAbsoluteError):
+    pass
 
 
 def _classification_inputs(labels, predictions):
@@ -560,7 +584,8 @@ def mean_squared_error(labels, predictions, weights=None, name=None):
         name: Optional metric name (defaults to ``"mean_squared_error"``).
 
     Returns:
-        A ``keras.metrics.MeanSquaredError`` already updated with this batch.
+        A ``keras.metrics.MeanSquaredError`` (a subclass treating 1-D inputs as
+        ``[batch, 1]``) already updated with this batch.
 
     Example:
 
@@ -572,8 +597,7 @@ def mean_squared_error(labels, predictions, weights=None, name=None):
             return el.EstimatorSpec(mode, loss=loss, eval_metric_ops=eval_metric_ops)
         ```
     """
-    labels, predictions = _regression_inputs(labels, predictions)
-    metric = keras.metrics.MeanSquaredError(**_name_kwargs(name))
+    metric = _MeanSquaredError(**_name_kwargs(name))
     return _update(metric, labels, predictions, weights=weights)
 
 
@@ -588,7 +612,8 @@ def root_mean_squared_error(labels, predictions, weights=None, name=None):
         name: Optional metric name (defaults to ``"root_mean_squared_error"``).
 
     Returns:
-        A ``keras.metrics.RootMeanSquaredError`` already updated with this batch.
+        A ``keras.metrics.RootMeanSquaredError`` (a subclass treating 1-D inputs as
+        ``[batch, 1]``) already updated with this batch.
 
     Example:
 
@@ -600,8 +625,7 @@ def root_mean_squared_error(labels, predictions, weights=None, name=None):
             return el.EstimatorSpec(mode, loss=loss, eval_metric_ops=eval_metric_ops)
         ```
     """
-    labels, predictions = _regression_inputs(labels, predictions)
-    metric = keras.metrics.RootMeanSquaredError(**_name_kwargs(name))
+    metric = _RootMeanSquaredError(**_name_kwargs(name))
     return _update(metric, labels, predictions, weights=weights)
 
 
@@ -616,7 +640,8 @@ def mean_absolute_error(labels, predictions, weights=None, name=None):
         name: Optional metric name (defaults to ``"mean_absolute_error"``).
 
     Returns:
-        A ``keras.metrics.MeanAbsoluteError`` already updated with this batch.
+        A ``keras.metrics.MeanAbsoluteError`` (a subclass treating 1-D inputs as
+        ``[batch, 1]``) already updated with this batch.
 
     Example:
 
@@ -628,8 +653,7 @@ def mean_absolute_error(labels, predictions, weights=None, name=None):
             return el.EstimatorSpec(mode, loss=loss, eval_metric_ops=eval_metric_ops)
         ```
     """
-    labels, predictions = _regression_inputs(labels, predictions)
-    metric = keras.metrics.MeanAbsoluteError(**_name_kwargs(name))
+    metric = _MeanAbsoluteError(**_name_kwargs(name))
     return _update(metric, labels, predictions, weights=weights)
 
 
@@ -682,7 +706,8 @@ def mean_relative_error(labels, predictions, normalizer, weights=None, name=None
             return el.EstimatorSpec(mode, loss=loss, eval_metric_ops=eval_metric_ops)
         ```
     """
-    labels, predictions = _regression_inputs(labels, predictions)
+    predictions = _float_predictions(predictions)
+    labels = tf.cast(_require(labels, "labels"), predictions.dtype)
     normalizer = _require(normalizer, "normalizer")
     metric = _MeanRelativeError(**_name_kwargs(name))
     metric.update_state(labels, predictions, normalizer, sample_weight=weights)
