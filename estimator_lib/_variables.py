@@ -73,7 +73,23 @@ class VariableStore:
         self._phase = "model"
         self._optimizer_slots = 0
         self._depth = 0
+        self._initial_values = None
         self.frozen = False
+
+    @contextlib.contextmanager
+    def recording_initial_values(self):
+        """Puts every variable created inside back to its initial value on exit.
+
+        For models built by running model_fn eagerly once: the side effects of that run
+        (metric updates, batch-norm statistics) are undone.
+        """
+        self._initial_values = {}
+        try:
+            yield
+            for index, value in self._initial_values.items():
+                self.variables[index].assign(value)
+        finally:
+            self._initial_values = None
 
     @contextlib.contextmanager
     def scope(self, phase: str = "model", restart: bool = True):
@@ -104,6 +120,8 @@ class VariableStore:
             )
         name = self._stable_name(kwargs.get("name"))
         variable = next_creator(**kwargs)
+        if self._initial_values is not None and tf.executing_eagerly():
+            self._initial_values[len(self.variables)] = tf.identity(variable.read_value())
         self.variables.append(variable)
         self.names.append(name)
         self._cursor += 1

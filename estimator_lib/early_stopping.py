@@ -39,8 +39,9 @@ def read_eval_metrics(eval_dir: str) -> dict[int, dict[str, float]]:
                     number = value.simple_value
                 else:
                     continue
-                if np.size(number) == 1:
-                    metrics.setdefault(event.step, {})[value.tag] = float(np.asarray(number).item())
+                number = np.asarray(number)
+                if number.size == 1 and number.dtype.kind in "biuf":  # Not text summaries.
+                    metrics.setdefault(event.step, {})[value.tag] = float(number.item())
     return metrics
 
 

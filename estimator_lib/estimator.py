@@ -12,7 +12,7 @@ import logging
 import os
 import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import keras
 import numpy as np
@@ -141,32 +141,33 @@ class Estimator:
         if self._config.tf_random_seed is not None:
             keras.utils.set_random_seed(self._config.tf_random_seed)
 
-    def _input(self, input_fn, mode, strategy):
-        """(iterator, has_labels, signature) for input_fn in `mode`."""
+    def _input(self, input_fn, mode, strategy) -> _Input:
+        """The iterator over input_fn's data in `mode`, and what it yields."""
         call = lambda context=None: _calls.call_input_fn(  # noqa: E731
             input_fn, mode=mode, params=self.params, config=self._config, input_context=context)
         if strategy is None:
             dataset, has_labels = _calls.as_dataset(call(), mode=mode)
-            return iter(dataset), has_labels, _signature(dataset.element_spec)
+            return _Input(iter(dataset), has_labels, dataset.element_spec)
         holder = {}
 
         def dataset_fn(context):
             dataset, holder["has_labels"] = _calls.as_dataset(call(context), mode=mode)
+            holder["element_spec"] = dataset.element_spec
             return dataset
 
         distributed = strategy.distribute_datasets_from_function(dataset_fn)
-        return iter(distributed), holder["has_labels"], _signature(distributed.element_spec)
+        return _Input(iter(distributed), holder["has_labels"], holder["element_spec"])
 
     def _new_model(self, mode, strategy, has_labels):
         return TracedModel(self._bound_model_fn, mode, strategy=strategy, has_labels=has_labels,
                            save_summary_steps=self._config.save_summary_steps)
 
-    def _cached_model(self, mode, strategy, has_labels, signature, iterator) -> TracedModel:
-        key = (mode, signature, has_labels, id(strategy))
+    def _cached_model(self, mode, strategy, data: _Input) -> TracedModel:
+        key = (mode, repr(data.element_spec), data.has_labels, id(strategy))
         model = self._cache.get(key)
         if model is None:
-            model = self._new_model(mode, strategy, has_labels)
-            model.build(iterator)
+            model = self._new_model(mode, strategy, data.has_labels)
+            model.build(data.iterator, data.element_spec)
             if not _cacheable(model):
                 return model
             self._cache[key] = model
@@ -211,27 +212,31 @@ class Estimator:
             hooks.append(hooks_lib.StopAtStepHook(num_steps=steps, last_step=max_steps))
         self._seed()
         strategy = self._config.train_distribute
-        iterator, has_labels, _ = self._input(input_fn, ModeKeys.TRAIN, strategy)
-        model = self._new_model(ModeKeys.TRAIN, strategy, has_labels)
-        for hook in hooks:
+        data = self._input(input_fn, ModeKeys.TRAIN, strategy)
+        model = self._new_model(ModeKeys.TRAIN, strategy, data.has_labels)
+        if not any(isinstance(hook, hooks_lib.NanTensorHook) for hook in hooks):
+            hooks.insert(0, hooks_lib.NanTensorHook())
+        default_hooks = self._default_training_hooks(saving_listeners)
+        for hook in hooks + default_hooks:
             hook.begin()
-        model.build(iterator)
+        model.build(data.iterator, data.element_spec)
         variables = model.saveable_variables()
         checkpoint = ckpt.make_checkpoint(model.global_step, variables)
         if latest is not None:
             ckpt.restore(checkpoint, latest, variables)
         elif self._warm_start is not None:
             ckpt.warm_start(self._warm_start, variables)
-        all_hooks = [hooks_lib.NanTensorHook()] + hooks + list(model.spec.training_hooks)
         for hook in model.spec.training_hooks:
             hook.begin()
-        all_hooks += self._default_training_hooks(saving_listeners)
+        # The default hooks run last, so a loop's checkpoint is saved after every other
+        # hook (a NaN check above all) has seen the loop.
+        all_hooks = hooks + list(model.spec.training_hooks) + default_hooks
         context = hooks_lib.RunContext(mode=ModeKeys.TRAIN, model_dir=self._model_dir,
                                        global_step=model.global_step.numpy(),
                                        variables=variables, checkpoint=checkpoint)
         writer = hooks_lib.summary_writer(self._model_dir)
         with writer.as_default():
-            self._run_loops(model, iterator, all_hooks, context)
+            self._run_loops(model, data.iterator, all_hooks, context)
         writer.flush()
         return self
 
@@ -265,19 +270,21 @@ class Estimator:
                 if request is not None:
                     names |= hooks_lib.fetch_names(request.fetches)
             loop = model.train_loop(frozenset(names))
-            outputs = loop(iterator, tf.constant(context.loop_steps, tf.int64))
+            requested = context.loop_steps
+            outputs = loop(iterator, tf.constant(requested, tf.int64))
             done = int(outputs.pop("steps"))
             context.global_step = int(model.global_step.numpy())
             if done == 0:
                 logger.info("Input ended at global step %d.", context.global_step)
                 break
+            context.loop_steps = done
             available = {k: v.numpy() for k, v in outputs.items()}
             available["global_step"] = np.int64(context.global_step)
             for hook, request in zip(hooks, requests, strict=True):
                 results = None if request is None else hooks_lib.resolve_fetches(
                     request.fetches, available)
                 hook.after_run(context, hooks_lib.RunValues(results))
-            if done < context.loop_steps:
+            if done < requested:
                 logger.info("Input ended at global step %d.", context.global_step)
                 break
         for hook in hooks:
@@ -310,10 +317,11 @@ class Estimator:
         hooks = _check_hooks(hooks)
         self._seed()
         strategy = self._config.eval_distribute
-        iterator, has_labels, signature = self._input(input_fn, ModeKeys.EVAL, strategy)
+        data = self._input(input_fn, ModeKeys.EVAL, strategy)
+        iterator = data.iterator
         for hook in hooks:
             hook.begin()
-        model = self._cached_model(ModeKeys.EVAL, strategy, has_labels, signature, iterator)
+        model = self._cached_model(ModeKeys.EVAL, strategy, data)
         variables = model.saveable_variables()
         ckpt.restore(ckpt.make_checkpoint(model.global_step, variables), path, variables)
         all_hooks = hooks + list(model.spec.evaluation_hooks)
@@ -379,10 +387,11 @@ class Estimator:
             predict_keys = [predict_keys]
         hooks = _check_hooks(hooks)
         self._seed()
-        iterator, has_labels, signature = self._input(input_fn, ModeKeys.PREDICT, None)
+        data = self._input(input_fn, ModeKeys.PREDICT, None)
+        iterator = data.iterator
         for hook in hooks:
             hook.begin()
-        model = self._cached_model(ModeKeys.PREDICT, None, has_labels, signature, iterator)
+        model = self._cached_model(ModeKeys.PREDICT, None, data)
         variables = model.saveable_variables()
         ckpt.restore(ckpt.make_checkpoint(model.global_step, variables), path, variables)
         single_tensor = not isinstance(model.spec.predictions, Mapping)
@@ -467,8 +476,10 @@ class Estimator:
         return _exporter.Predictor(self, serving_input_receiver_fn, path)
 
 
-def _signature(element_spec) -> str:
-    return repr(tf.nest.map_structure(lambda s: s, element_spec))
+class _Input(NamedTuple):
+    iterator: Any
+    has_labels: bool
+    element_spec: Any  # Per replica.
 
 
 def _cacheable(model: TracedModel) -> bool:

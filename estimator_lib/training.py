@@ -77,14 +77,15 @@ class TracedModel:
         variables = self.store.trainable_variables
         if isinstance(spec.train_op, keras.optimizers.Optimizer):
             gradients = tape.gradient(scaled_loss, variables)
-            pairs = [(g, v) for g, v in zip(gradients, variables, strict=True) if g is not None]
-            if not pairs:
+            if all(g is None for g in gradients):
                 raise ValueError(
                     "The loss does not depend on any trainable variable model_fn created, so "
                     "the optimizer has nothing to train."
                 )
+            # All pairs, None gradients included: the optimizer builds its slots for the
+            # full list (as at build time) and skips the None ones itself.
             with self.store.scope("optimizer", restart=False):
-                spec.train_op.apply_gradients(pairs)
+                spec.train_op.apply_gradients(zip(gradients, variables, strict=True))
         else:
             with self.store.scope("optimizer", restart=False):
                 spec.train_op(scaled_loss, tape, variables)
@@ -117,17 +118,38 @@ class TracedModel:
         return self.strategy.reduce(tf.distribute.ReduceOp.MEAN, loss_per_replica, axis=None)
 
     # -- building ----------------------------------------------------------------------
-    def build(self, iterator) -> None:
-        """Traces one step without running it: creates and initializes the variables."""
-        step_fn = {ModeKeys.TRAIN: self._train_step, ModeKeys.EVAL: self._eval_step,
-                   ModeKeys.PREDICT: self._predict_step}[self.mode]
+    def build(self, iterator, element_spec=None) -> None:
+        """Creates and initializes the variables without running a step on real data.
 
-        def build_fn(it):
-            return self.strategy.run(step_fn, args=(it.get_next(),))
+        Without a distribution strategy, one step is traced (not run). Under a strategy,
+        variables must be created outside tf.function (a mirrored variable's copies are
+        initialized from the first copy, which tf.function cannot lift), so model_fn runs
+        once eagerly, in cross-replica context, on a batch of zeros shaped like the input,
+        and every variable is then put back to its initial value. Optimizer slots are
+        created by building the optimizer on the trainable variables.
 
-        with self.strategy.scope():
-            tf.function(build_fn).get_concrete_function(iterator)
+        Args:
+            iterator: The (possibly distributed) input iterator.
+            element_spec: The per-replica element spec, needed under a strategy.
+        """
+        if not tf.distribute.has_strategy() and self.strategy is tf.distribute.get_strategy():
+            tf.function(lambda it: self._build_step(it.get_next())).get_concrete_function(iterator)
+        else:
+            with self.strategy.scope(), self.store.recording_initial_values():
+                self._build_step(_zeros_like_spec(element_spec or iterator.element_spec))
         self.store.frozen = True
+
+    def _build_step(self, element):
+        if self.mode != ModeKeys.TRAIN:
+            features, labels = self._split(element)
+            return self.call(features, labels if self.mode == ModeKeys.EVAL else None).loss
+        features, labels = self._split(element)
+        spec = self.call(features, labels)
+        if isinstance(spec.train_op, keras.optimizers.Optimizer):
+            with self.store.scope("optimizer", restart=False), keras.name_scope(spec.train_op.name):
+                spec.train_op.build(self.store.trainable_variables)
+            return spec.loss
+        return self._train_step(element)["loss"]
 
     def build_from_specs(self, fn: Callable, *specs) -> None:
         """Traces `fn(*specs)` to create the variables (exports and predictors)."""
@@ -243,6 +265,22 @@ class TracedModel:
         for metric in (self.spec.eval_metric_ops or {}).values():
             if isinstance(metric, keras.metrics.Metric):
                 metric.reset_state()
+
+
+def _zeros_like_spec(element_spec):
+    """A batch of one example of zeros (empty strings) matching `element_spec`."""
+
+    def zeros(spec):
+        if isinstance(spec, tf.SparseTensorSpec):
+            shape = [d if d is not None else 1 for d in spec.shape]
+            return tf.SparseTensor(tf.zeros([0, len(shape)], tf.int64),
+                                   tf.zeros([0], spec.dtype), shape)
+        if isinstance(spec, tf.RaggedTensorSpec):
+            return tf.RaggedTensor.from_row_lengths(tf.zeros([0], spec.dtype), [0])
+        shape = [d if d is not None else 1 for d in spec.shape]
+        return tf.fill(shape, tf.constant("" if spec.dtype == tf.string else 0, spec.dtype))
+
+    return tf.nest.map_structure(zeros, element_spec)
 
 
 class _Template:
