@@ -15,6 +15,7 @@ from __future__ import annotations
 import collections
 import contextlib
 import re
+import threading
 
 import tensorflow as tf
 
@@ -45,6 +46,27 @@ def fresh_keras_names():
         _keras_state.set_global_attribute("object_name_uids", saved)
 
 
+_ACTIVE = threading.local()
+
+
+def active_store() -> VariableStore | None:
+    """The store of the model_fn call being traced on this thread, if any."""
+    stack = getattr(_ACTIVE, "stack", None)
+    return stack[-1] if stack else None
+
+
+def track_resource(resource) -> None:
+    """Registers a resource (a lookup table, an asset) the model uses.
+
+    Feature columns create their lookup tables once, outside tf.function, and call this
+    while model_fn is traced; the exporter saves every tracked resource with the model,
+    as a SavedModel requires for each resource a serving function captures.
+    """
+    store = active_store()
+    if store is not None and all(r is not resource for r in store.resources):
+        store.resources.append(resource)
+
+
 def _clean(name: str) -> str:
     name = re.sub(r":\d+$", "", name or "Variable")
     return name.strip("/") or "Variable"
@@ -72,8 +94,8 @@ class VariableStore:
         self._cursor = 0
         self._phase = "model"
         self._optimizer_slots = 0
-        self._depth = 0
         self._initial_values = None
+        self.resources: list = []
         self.frozen = False
 
     @contextlib.contextmanager
@@ -99,12 +121,15 @@ class VariableStore:
             self._optimizer_slots = 0
         previous = self._phase
         self._phase = phase
-        self._depth += 1
+        stack = getattr(_ACTIVE, "stack", None)
+        if stack is None:
+            stack = _ACTIVE.stack = []
+        stack.append(self)
         try:
             with tf.variable_creator_scope(self._creator):
                 yield self
         finally:
-            self._depth -= 1
+            stack.pop()
             self._phase = previous
 
     def _creator(self, next_creator, **kwargs):

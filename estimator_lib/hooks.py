@@ -262,7 +262,9 @@ class NanTensorHook(Hook):
 
     Args:
         loss_tensor: The fetchable name of the loss. Default "loss".
-        fail_on_nan_loss: Raise `NanLossDuringTrainingError` (default) or only stop.
+        fail_on_nan_loss: Raise `NanLossDuringTrainingError` (default; the last checkpoint
+            is left as it was) or only stop (training then ends as usual, and the final
+            checkpoint, of the diverged model, is saved, as in the legacy Estimator).
     """
 
     def __init__(self, loss_tensor: str = "loss", fail_on_nan_loss: bool = True):
@@ -279,10 +281,11 @@ class NanTensorHook(Hook):
         if not bad:
             return
         message = (f"NaN or infinite loss in the loop that ended at global step "
-                   f"{run_context.global_step}; the last checkpoint is unchanged.")
+                   f"{run_context.global_step}")
         if self._fail:
-            raise NanLossDuringTrainingError(message)
-        logger.error(message)
+            raise NanLossDuringTrainingError(f"{message}; the last checkpoint is unchanged.")
+        # Not failing: the run ends normally, so the final checkpoint is still saved.
+        logger.error("%s; stopping training.", message)
         run_context.request_stop()
 
 
