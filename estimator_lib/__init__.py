@@ -5,8 +5,16 @@ Example:
     >>> estimator = el.Estimator(model_fn, model_dir="/tmp/model")
 """
 
-from estimator_lib import _quiet  # noqa: F401  (keeps TensorFlow's start-up noise down)
-from estimator_lib import checkpoint, early_stopping, export, hooks, inputs, losses, metrics
+from estimator_lib import (
+    _quiet,  # noqa: F401  (keeps TensorFlow's start-up noise down)
+    checkpoint,
+    early_stopping,
+    export,
+    hooks,
+    inputs,
+    losses,
+    metrics,
+)
 from estimator_lib.checkpoint import WarmStartSettings
 from estimator_lib.distribute import ClusterInfo
 from estimator_lib.estimator import Estimator

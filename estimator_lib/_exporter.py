@@ -15,7 +15,8 @@ from collections.abc import Callable, Mapping
 import numpy as np
 import tensorflow as tf
 
-from estimator_lib import checkpoint as ckpt, export as export_lib
+from estimator_lib import checkpoint as ckpt
+from estimator_lib import export as export_lib
 from estimator_lib.spec import ModeKeys
 from estimator_lib.training import TracedModel
 

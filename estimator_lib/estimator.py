@@ -18,7 +18,9 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from estimator_lib import _calls, checkpoint as ckpt, export as export_lib, hooks as hooks_lib
+from estimator_lib import _calls
+from estimator_lib import checkpoint as ckpt
+from estimator_lib import hooks as hooks_lib
 from estimator_lib.run_config import RunConfig
 from estimator_lib.spec import ModeKeys
 from estimator_lib.training import UNTIL_END, TracedModel

@@ -16,7 +16,7 @@ import keras
 import tensorflow as tf
 
 
-class ModeKeys(str, enum.Enum):
+class ModeKeys(enum.StrEnum):
     """The three modes a model_fn is called in.
 
     A string enum, so `mode == "train"` and `mode == ModeKeys.TRAIN` both hold.
@@ -29,9 +29,6 @@ class ModeKeys(str, enum.Enum):
     TRAIN = "train"
     EVAL = "eval"
     PREDICT = "infer"
-
-    def __str__(self) -> str:
-        return self.value
 
 
 def _is_metric(value: Any) -> bool:

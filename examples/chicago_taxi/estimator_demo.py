@@ -11,10 +11,10 @@ import logging
 import os
 import tempfile
 
-import estimator_lib as el  # First: it keeps TensorFlow's start-up noise down.
 import keras
 import tensorflow as tf
 
+import estimator_lib as el  # First: it keeps TensorFlow's start-up noise down.
 from examples.chicago_taxi import data
 
 logger = logging.getLogger("estimator_lib")
