@@ -420,7 +420,9 @@ def test_nan_tensor_hook_without_failing_only_requests_stop(caplog):
     assert not context.stop_requested
     hook.after_run(context, el.RunValues({"loss": np.float32(1.0), "nan_loss": np.True_}))
     assert context.stop_requested
-    assert any("global step 10" in r.getMessage() for r in caplog.records)
+    messages = [r.getMessage() for r in caplog.records if r.name == "estimator_lib"]
+    assert messages == ["NaN or infinite loss in the loop that ended at global step 10; "
+                        "stopping training."]
 
     failing = el.NanTensorHook(loss_tensor="my_loss")
     assert failing.before_run(context).fetches == {"loss": "my_loss"}
@@ -434,7 +436,11 @@ def test_user_nan_hook_without_failing_stops_training(make_estimator):
     estimator = make_estimator(steps_per_loop=1)
     estimator.train(make_input_fn(y=bad_labels), steps=10,
                     hooks=[el.NanTensorHook(fail_on_nan_loss=False)])
+    # Stopped right after the NaN step (batch 1 = step 2); the run then ends as usual, so
+    # its final checkpoint (of the diverged model) is saved, as documented.
+    assert checkpoint_steps(estimator.model_dir) == [0, 2]
     assert checkpoint_global_step(estimator.latest_checkpoint()) == 2
+    assert np.isnan(_kernel(estimator))
 
 
 # --------------------------------------------------------------------------------------
