@@ -64,6 +64,7 @@ __all__ = [
     "export",
     "hooks",
     "inputs",
+    "keras",
     "losses",
     "metrics",
 ]

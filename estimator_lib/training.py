@@ -146,7 +146,7 @@ class TracedModel:
         features, labels = self._split(element)
         spec = self.call(features, labels)
         if isinstance(spec.train_op, keras.optimizers.Optimizer):
-            with self.store.scope("optimizer", restart=False), keras.name_scope(spec.train_op.name):
+            with self.store.scope("optimizer", restart=False):
                 spec.train_op.build(self.store.trainable_variables)
             return spec.loss
         return self._train_step(element)["loss"]
