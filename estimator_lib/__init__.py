@@ -12,6 +12,7 @@ from estimator_lib import (
     export,
     hooks,
     inputs,
+    keras,
     losses,
     metrics,
 )
