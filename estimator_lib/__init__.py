@@ -10,11 +10,23 @@ from estimator_lib import (
     checkpoint,
     early_stopping,
     export,
+    heads,
     hooks,
     inputs,
     keras,
     losses,
     metrics,
+)
+from estimator_lib import feature_columns as feature_column
+from estimator_lib.canned import (
+    BaselineClassifier,
+    BaselineRegressor,
+    DNNClassifier,
+    DNNLinearCombinedClassifier,
+    DNNLinearCombinedRegressor,
+    DNNRegressor,
+    LinearClassifier,
+    LinearRegressor,
 )
 from estimator_lib.checkpoint import WarmStartSettings
 from estimator_lib.distribute import ClusterInfo
@@ -40,12 +52,20 @@ from estimator_lib.spec import EstimatorSpec, ModeKeys
 SessionRunHook = Hook  # The paper's name.
 
 __all__ = [
+    "BaselineClassifier",
+    "BaselineRegressor",
     "CheckpointSaverHook",
     "CheckpointSaverListener",
     "ClusterInfo",
+    "DNNClassifier",
+    "DNNLinearCombinedClassifier",
+    "DNNLinearCombinedRegressor",
+    "DNNRegressor",
     "Estimator",
     "EstimatorSpec",
     "Hook",
+    "LinearClassifier",
+    "LinearRegressor",
     "LoggingTensorHook",
     "ModeKeys",
     "NanLossDuringTrainingError",
@@ -63,6 +83,8 @@ __all__ = [
     "checkpoint",
     "early_stopping",
     "export",
+    "feature_column",
+    "heads",
     "hooks",
     "inputs",
     "keras",

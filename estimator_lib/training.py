@@ -68,14 +68,18 @@ class TracedModel:
         return element if self.has_labels else (element, None)
 
     # -- steps (replica context) -------------------------------------------------------
-    def _train_step(self, element):
+    def _train_step(self, element, build_only=False):
+        """One training step; `build_only` builds a Keras optimizer instead of applying it."""
         features, labels = self._split(element)
         with tf.GradientTape() as tape:
             spec = self.call(features, labels)
             loss = spec.loss
             scaled_loss = loss / tf.cast(self.strategy.num_replicas_in_sync, loss.dtype)
         variables = self.store.trainable_variables
-        if isinstance(spec.train_op, keras.optimizers.Optimizer):
+        if isinstance(spec.train_op, keras.optimizers.Optimizer) and build_only:
+            with self.store.scope("optimizer", restart=False):
+                spec.train_op.build(variables)
+        elif isinstance(spec.train_op, keras.optimizers.Optimizer):
             gradients = tape.gradient(scaled_loss, variables)
             if all(g is None for g in gradients):
                 raise ValueError(
@@ -140,16 +144,10 @@ class TracedModel:
         self.store.frozen = True
 
     def _build_step(self, element):
-        if self.mode != ModeKeys.TRAIN:
-            features, labels = self._split(element)
-            return self.call(features, labels if self.mode == ModeKeys.EVAL else None).loss
+        if self.mode == ModeKeys.TRAIN:
+            return self._train_step(element, build_only=True)["loss"]
         features, labels = self._split(element)
-        spec = self.call(features, labels)
-        if isinstance(spec.train_op, keras.optimizers.Optimizer):
-            with self.store.scope("optimizer", restart=False):
-                spec.train_op.build(self.store.trainable_variables)
-            return spec.loss
-        return self._train_step(element)["loss"]
+        return self.call(features, labels if self.mode == ModeKeys.EVAL else None).loss
 
     def build_from_specs(self, fn: Callable, *specs) -> None:
         """Traces `fn(*specs)` to create the variables (exports and predictors)."""

@@ -1,0 +1,87 @@
+"""What the canned estimators share: optimizer resolution and head choice."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import keras
+
+from estimator_lib import heads
+from estimator_lib.losses import Reduction
+
+_OPTIMIZERS = {
+    "adagrad": keras.optimizers.Adagrad,
+    "adam": keras.optimizers.Adam,
+    "ftrl": keras.optimizers.Ftrl,
+    "rmsprop": keras.optimizers.RMSprop,
+    "sgd": keras.optimizers.SGD,
+}
+DNN_LEARNING_RATE = 0.05  # tf.estimator's default for the DNN part.
+
+
+def linear_learning_rate(num_feature_columns: int) -> float:
+    """tf.estimator's default for the linear part: min(0.2, 1/sqrt(#columns))."""
+    return min(0.2, 1.0 / math.sqrt(max(num_feature_columns, 1)))
+
+
+def check_optimizer(optimizer, argument: str = "optimizer"):
+    """Validates an optimizer given by name, instance or factory, at construction."""
+    if isinstance(optimizer, str):
+        if optimizer.lower() not in _OPTIMIZERS:
+            raise ValueError(
+                f"`{argument}` {optimizer!r} is not a known optimizer name; use one of "
+                f"{sorted(n.title() for n in _OPTIMIZERS)}, a keras.optimizers.Optimizer or a "
+                "callable returning one."
+            )
+    elif not (isinstance(optimizer, keras.optimizers.Optimizer) or callable(optimizer)):
+        raise TypeError(
+            f"`{argument}` must be a name, a keras.optimizers.Optimizer or a callable; received "
+            f"{type(optimizer).__name__}."
+        )
+    return optimizer
+
+
+def make_optimizer(optimizer, learning_rate: float) -> keras.optimizers.Optimizer:
+    """A new optimizer for this trace of model_fn.
+
+    An instance given by the user is copied from its config: the model's optimizer
+    variables must be created inside model_fn, so checkpoints hold them.
+    """
+    if isinstance(optimizer, str):
+        return _OPTIMIZERS[optimizer.lower()](learning_rate=learning_rate)
+    if isinstance(optimizer, keras.optimizers.Optimizer):
+        return type(optimizer).from_config(optimizer.get_config())
+    made = optimizer()
+    if not isinstance(made, keras.optimizers.Optimizer):
+        raise TypeError(f"The optimizer factory returned {type(made).__name__}, not an optimizer.")
+    return made
+
+
+def classification_head(n_classes: int, weight_column, label_vocabulary,
+                        loss_reduction) -> heads.Head:
+    """BinaryClassHead for 2 classes, MultiClassHead for more (tf.estimator's rule)."""
+    if not isinstance(n_classes, int) or isinstance(n_classes, bool) or n_classes < 2:
+        raise ValueError(f"`n_classes` must be an integer >= 2; received {n_classes!r}.")
+    if n_classes == 2:
+        return heads.BinaryClassHead(weight_column=weight_column,
+                                     label_vocabulary=label_vocabulary,
+                                     loss_reduction=loss_reduction)
+    return heads.MultiClassHead(n_classes, weight_column=weight_column,
+                                label_vocabulary=label_vocabulary, loss_reduction=loss_reduction)
+
+
+def regression_head(label_dimension: int, weight_column, loss_reduction) -> heads.Head:
+    return heads.RegressionHead(label_dimension, weight_column=weight_column,
+                                loss_reduction=loss_reduction)
+
+
+def check_columns(columns, argument: str) -> list:
+    columns = list(columns or ())
+    if not columns:
+        raise ValueError(f"`{argument}` must name at least one feature column.")
+    return columns
+
+
+DEFAULT_REDUCTION = Reduction.SUM_OVER_BATCH_SIZE
+OptimizerLike = str | keras.optimizers.Optimizer | Callable[[], keras.optimizers.Optimizer]

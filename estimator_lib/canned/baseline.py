@@ -1,0 +1,66 @@
+"""Baseline estimators: predict the label distribution (or mean), ignoring features."""
+
+from __future__ import annotations
+
+import keras
+import tensorflow as tf
+
+from estimator_lib.canned import _common
+from estimator_lib.estimator import Estimator
+
+
+class _Bias(keras.layers.Layer):
+    def __init__(self, units, **kwargs):
+        super().__init__(**kwargs)
+        self.bias = self.add_weight(shape=(units,), initializer="zeros", name="bias")
+
+    def call(self, batch_size):
+        return tf.broadcast_to(self.bias[None, :], tf.stack([batch_size, tf.shape(self.bias)[0]]))
+
+
+def _batch_size(features):
+    first = features if isinstance(features, tf.Tensor) else next(iter(features.values()))
+    if isinstance(first, tf.SparseTensor):
+        return tf.cast(first.dense_shape[0], tf.int32)
+    return tf.shape(first)[0]
+
+
+def _baseline_model_fn(head, optimizer):
+    def model_fn(features, labels, mode):
+        logits = _Bias(head.logits_dimension, name="baseline")(_batch_size(features))
+        return head.create_estimator_spec(
+            features, mode, logits, labels,
+            optimizer=_common.make_optimizer(optimizer, learning_rate=0.3))
+
+    return model_fn
+
+
+class BaselineClassifier(Estimator):
+    """Learns only the class distribution: a floor other classifiers must beat.
+
+    Example:
+        >>> estimator = BaselineClassifier(n_classes=3, model_dir="/tmp/baseline")
+        >>> estimator.train(input_fn, max_steps=100)
+    """
+
+    def __init__(self, *, model_dir=None, n_classes=2, weight_column=None, label_vocabulary=None,
+                 optimizer="Ftrl", config=None, loss_reduction=_common.DEFAULT_REDUCTION):
+        head = _common.classification_head(n_classes, weight_column, label_vocabulary, loss_reduction)
+        super().__init__(_baseline_model_fn(head, _common.check_optimizer(optimizer)),
+                         model_dir=model_dir, config=config)
+        self.head = head
+
+
+class BaselineRegressor(Estimator):
+    """Learns only the mean label.
+
+    Example:
+        >>> BaselineRegressor(label_dimension=1).train(input_fn, max_steps=100)
+    """
+
+    def __init__(self, *, model_dir=None, label_dimension=1, weight_column=None,
+                 optimizer="Ftrl", config=None, loss_reduction=_common.DEFAULT_REDUCTION):
+        head = _common.regression_head(label_dimension, weight_column, loss_reduction)
+        super().__init__(_baseline_model_fn(head, _common.check_optimizer(optimizer)),
+                         model_dir=model_dir, config=config)
+        self.head = head
