@@ -18,7 +18,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from estimator_lib import _calls
+from estimator_lib import _autograph, _calls
 from estimator_lib import checkpoint as ckpt
 from estimator_lib import hooks as hooks_lib
 from estimator_lib.run_config import RunConfig
@@ -60,6 +60,7 @@ class Estimator:
                  warm_start_from=None):
         self._model_fn_args = _calls.model_fn_args(model_fn)
         self._model_fn = model_fn
+        self._converted_model_fn = _autograph.convert(model_fn)
         if config is None:
             config = RunConfig()
         if not isinstance(config, RunConfig):
@@ -126,7 +127,7 @@ class Estimator:
             kwargs["labels"] = labels
         elif labels is not None:
             raise ValueError("input_fn yields labels, but model_fn takes no `labels` argument.")
-        return self._model_fn(features=features, mode=mode, **kwargs)
+        return self._converted_model_fn(features=features, mode=mode, **kwargs)
 
     def _require_checkpoint(self, checkpoint_path, method: str) -> str:
         path = checkpoint_path or self.latest_checkpoint()
@@ -149,7 +150,7 @@ class Estimator:
             input_fn, mode=mode, params=self.params, config=self._config, input_context=context)
         if strategy is None:
             dataset, has_labels = _calls.as_dataset(call(), mode=mode)
-            return _Input(iter(dataset), has_labels, dataset.element_spec)
+            return _Input(iter(dataset), has_labels, dataset.element_spec, None)
         holder = {}
 
         def dataset_fn(context):
@@ -158,7 +159,13 @@ class Estimator:
             return dataset
 
         distributed = strategy.distribute_datasets_from_function(dataset_fn)
-        return _Input(iter(distributed), holder["has_labels"], holder["element_spec"])
+
+        def sample():
+            element = next(iter(distributed))
+            return tf.nest.map_structure(
+                lambda value: strategy.experimental_local_results(value)[0], element)
+
+        return _Input(iter(distributed), holder["has_labels"], holder["element_spec"], sample)
 
     def _new_model(self, mode, strategy, has_labels):
         return TracedModel(self._bound_model_fn, mode, strategy=strategy, has_labels=has_labels,
@@ -169,7 +176,7 @@ class Estimator:
         model = self._cache.get(key)
         if model is None:
             model = self._new_model(mode, strategy, data.has_labels)
-            model.build(data.iterator, data.element_spec)
+            model.build(data.iterator, data.sample)
             if not _cacheable(model):
                 return model
             self._cache[key] = model
@@ -221,7 +228,7 @@ class Estimator:
         default_hooks = self._default_training_hooks(saving_listeners)
         for hook in hooks + default_hooks:
             hook.begin()
-        model.build(data.iterator, data.element_spec)
+        model.build(data.iterator, data.sample)
         variables = model.saveable_variables()
         checkpoint = ckpt.make_checkpoint(model.global_step, variables)
         if latest is not None:
@@ -482,6 +489,7 @@ class _Input(NamedTuple):
     iterator: Any
     has_labels: bool
     element_spec: Any  # Per replica.
+    sample: Callable[[], Any] | None  # One replica's first batch, under a strategy.
 
 
 def _cacheable(model: TracedModel) -> bool:

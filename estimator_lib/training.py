@@ -122,25 +122,26 @@ class TracedModel:
         return self.strategy.reduce(tf.distribute.ReduceOp.MEAN, loss_per_replica, axis=None)
 
     # -- building ----------------------------------------------------------------------
-    def build(self, iterator, element_spec=None) -> None:
+    def build(self, iterator, sample: Callable | None = None) -> None:
         """Creates and initializes the variables without running a step on real data.
 
         Without a distribution strategy, one step is traced (not run). Under a strategy,
         variables must be created outside tf.function (a mirrored variable's copies are
         initialized from the first copy, which tf.function cannot lift), so model_fn runs
-        once eagerly, in cross-replica context, on a batch of zeros shaped like the input,
-        and every variable is then put back to its initial value. Optimizer slots are
-        created by building the optimizer on the trainable variables.
+        once eagerly, in cross-replica context, on one replica's first batch (read from a
+        separate iterator: the training input is not consumed), and every variable is then
+        put back to its initial value. Optimizer slots are created by building the
+        optimizer on the trainable variables.
 
         Args:
             iterator: The (possibly distributed) input iterator.
-            element_spec: The per-replica element spec, needed under a strategy.
+            sample: Under a strategy: returns one replica's first batch.
         """
         if not tf.distribute.has_strategy() and self.strategy is tf.distribute.get_strategy():
             tf.function(lambda it: self._build_step(it.get_next())).get_concrete_function(iterator)
         else:
             with self.strategy.scope(), self.store.recording_initial_values():
-                self._build_step(_zeros_like_spec(element_spec or iterator.element_spec))
+                self._build_step(sample())
         self.store.frozen = True
 
     def _build_step(self, element):
@@ -187,22 +188,19 @@ class TracedModel:
             self.global_step.assign_add(1)
             return outputs
 
+        def body(optional, state):
+            outputs = one_step(optional.get_value())
+            loss = tf.cast(outputs["loss"], tf.float32)
+            return {"loss": loss,
+                    "nan_loss": tf.logical_or(state["nan_loss"],
+                                              tf.logical_not(tf.math.is_finite(loss))),
+                    **{k: tf.cast(outputs[k], templates[k].dtype) for k in extra}}
+
         @tf.function
         def loop(iterator, num_steps):
-            steps = tf.constant(0, tf.int64)
-            loss = tf.constant(0.0)
-            nan_loss = tf.constant(False)
-            fetched = {k: t.empty(num_steps) for k, t in templates.items()}
-            for _ in tf.range(num_steps):
-                optional = iterator.get_next_as_optional()
-                if not optional.has_value():
-                    break
-                outputs = one_step(optional.get_value())
-                loss = tf.cast(outputs["loss"], tf.float32)
-                nan_loss = tf.logical_or(nan_loss, tf.logical_not(tf.math.is_finite(loss)))
-                fetched = {k: tf.cast(outputs[k], templates[k].dtype) for k in extra}
-                steps += 1
-            return {"steps": steps, "loss": loss, "nan_loss": nan_loss, **fetched}
+            initial = {"loss": tf.constant(0.0), "nan_loss": tf.constant(False),
+                       **{k: t.empty() for k, t in templates.items()}}
+            return _while_input(iterator, num_steps, body, initial)
 
         return loop
 
@@ -220,19 +218,15 @@ class TracedModel:
         """`loop(iterator, num_steps) -> {steps, loss_sum}` over up to num_steps batches."""
         if "eval" not in self._loops:
 
+            def body(optional, state):
+                outputs = self.strategy.run(self._eval_step, args=(optional.get_value(),))
+                loss = tf.cast(self._reduced_loss(outputs["loss"]), tf.float64)
+                return {"loss_sum": state["loss_sum"] + loss}
+
             @tf.function
             def loop(iterator, num_steps):
-                steps = tf.constant(0, tf.int64)
-                loss_sum = tf.constant(0.0, tf.float64)
-                for _ in tf.range(num_steps):
-                    optional = iterator.get_next_as_optional()
-                    if not optional.has_value():
-                        break
-                    outputs = self.strategy.run(self._eval_step, args=(optional.get_value(),))
-                    loss = self._reduced_loss(outputs["loss"])
-                    loss_sum += tf.cast(loss, tf.float64)
-                    steps += 1
-                return {"steps": steps, "loss_sum": loss_sum}
+                return _while_input(iterator, num_steps, body,
+                                    {"loss_sum": tf.constant(0.0, tf.float64)})
 
             self._loops["eval"] = loop
         return self._loops["eval"]
@@ -265,35 +259,38 @@ class TracedModel:
                 metric.reset_state()
 
 
-def _zeros_like_spec(element_spec):
-    """A batch of one example of zeros (empty strings) matching `element_spec`."""
+def _while_input(iterator, num_steps, body, initial):
+    """Runs `state = body(optional_element, state)` up to num_steps times or to the input's end.
 
-    def zeros(spec):
-        if isinstance(spec, tf.SparseTensorSpec):
-            shape = [d if d is not None else 1 for d in spec.shape]
-            return tf.SparseTensor(tf.zeros([0, len(shape)], tf.int64),
-                                   tf.zeros([0], spec.dtype), shape)
-        if isinstance(spec, tf.RaggedTensorSpec):
-            return tf.RaggedTensor.from_row_lengths(tf.zeros([0], spec.dtype), [0])
-        shape = [d if d is not None else 1 for d in spec.shape]
-        return tf.fill(shape, tf.constant("" if spec.dtype == tf.string else 0, spec.dtype))
+    Returns the final state plus `steps`, the number of bodies run. Written with
+    tf.while_loop, since AutoGraph does not convert this library (see _autograph.py).
+    Loop-carried tensors may change their batch dimension between steps.
+    """
 
-    return tf.nest.map_structure(zeros, element_spec)
+    def condition(steps, done, state):
+        return tf.logical_and(steps < num_steps, tf.logical_not(done))
+
+    def step(steps, done, state):
+        optional = iterator.get_next_as_optional()
+        return tf.cond(optional.has_value(),
+                       lambda: (steps + 1, tf.constant(False), body(optional, state)),
+                       lambda: (steps, tf.constant(True), state))
+
+    invariants = tf.nest.map_structure(lambda t: tf.TensorShape(None), initial)
+    steps, _, state = tf.while_loop(
+        condition, step, (tf.constant(0, tf.int64), tf.constant(False), initial),
+        shape_invariants=(tf.TensorShape([]), tf.TensorShape([]), invariants))
+    return {"steps": steps, **state}
 
 
 class _Template:
-    """The dtype and rank of a fetched prediction, whose batch size may vary by step."""
+    """The dtype and rank of a fetched prediction (its batch size may vary by step)."""
 
     def __init__(self, tensor):
         tensor = tf.convert_to_tensor(tensor)
         self.dtype = tensor.dtype
         self.rank = tensor.shape.rank or 0
 
-    def empty(self, graph_input):
-        """An empty tensor whose static shape is all unknown (a valid loop variable).
-
-        Its shape derives from a function input, so tracing cannot fold it to a constant
-        and the while loop accepts step outputs of any batch size.
-        """
-        zero = tf.cast(graph_input, tf.int32) * 0
-        return tf.zeros(tf.fill([self.rank], zero), self.dtype)
+    def empty(self):
+        """The value before the first step: an empty tensor of the right rank and dtype."""
+        return tf.zeros([0] * self.rank, self.dtype)

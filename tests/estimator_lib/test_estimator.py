@@ -365,3 +365,24 @@ def test_bad_arguments(tmp_path):
         estimator.train(toy.train_input_fn, steps=1, hooks=[object()])
     with pytest.raises(TypeError, match="`config` must be an el.RunConfig"):
         el.Estimator(toy.model_fn, config={"model_dir": "x"})
+
+
+def test_python_control_flow_on_tensors_in_model_fn(tmp_path):
+    """model_fn is AutoGraph-converted: `if` and `for` on tensors become graph control flow."""
+
+    def model_fn(features, labels, mode):
+        logits = keras.layers.Dense(1)(features["x"])
+        if tf.reduce_mean(features["x"]) > 100.0:  # never true for this data
+            logits = logits * 0.0
+        total = tf.constant(0.0)
+        for i in tf.range(3):
+            total += tf.cast(i, tf.float32)
+        predictions = {"logits": logits, "total": tf.fill(tf.shape(logits), total)}
+        if mode == el.ModeKeys.PREDICT:
+            return el.EstimatorSpec(mode, predictions=predictions)
+        loss = tf.reduce_mean(tf.square(logits - labels))
+        return el.EstimatorSpec(mode, loss=loss, train_op=keras.optimizers.SGD(0.1))
+
+    estimator = make(tmp_path, model_fn=model_fn).train(toy.train_input_fn, steps=3)
+    row = next(estimator.predict(toy.predict_input_fn))
+    assert row["total"][0] == 3.0 and row["logits"][0] != 0.0

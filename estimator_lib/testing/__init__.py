@@ -1,0 +1,1 @@
+"""Test helpers for estimator_lib users and its own tests (contract suites)."""
