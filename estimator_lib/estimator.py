@@ -150,7 +150,8 @@ class Estimator:
             input_fn, mode=mode, params=self.params, config=self._config, input_context=context)
         if strategy is None:
             dataset, has_labels = _calls.as_dataset(call(), mode=mode)
-            return _Input(iter(dataset), has_labels, dataset.element_spec, None)
+            return _Input(iter(dataset), has_labels, dataset.element_spec,
+                          lambda: next(iter(dataset.take(1))))
         holder = {}
 
         def dataset_fn(context):
@@ -176,7 +177,7 @@ class Estimator:
         model = self._cache.get(key)
         if model is None:
             model = self._new_model(mode, strategy, data.has_labels)
-            model.build(data.iterator, data.sample)
+            model.build(data.sample)
             if not _cacheable(model):
                 return model
             self._cache[key] = model
@@ -228,7 +229,7 @@ class Estimator:
         default_hooks = self._default_training_hooks(saving_listeners)
         for hook in hooks + default_hooks:
             hook.begin()
-        model.build(data.iterator, data.sample)
+        model.build(data.sample)
         variables = model.saveable_variables()
         checkpoint = ckpt.make_checkpoint(model.global_step, variables)
         if latest is not None:
@@ -489,7 +490,7 @@ class _Input(NamedTuple):
     iterator: Any
     has_labels: bool
     element_spec: Any  # Per replica.
-    sample: Callable[[], Any] | None  # One replica's first batch, under a strategy.
+    sample: Callable[[], Any]  # One replica's first batch, from a separate iterator.
 
 
 def _cacheable(model: TracedModel) -> bool:

@@ -122,26 +122,25 @@ class TracedModel:
         return self.strategy.reduce(tf.distribute.ReduceOp.MEAN, loss_per_replica, axis=None)
 
     # -- building ----------------------------------------------------------------------
-    def build(self, iterator, sample: Callable | None = None) -> None:
-        """Creates and initializes the variables without running a step on real data.
+    def build(self, sample: Callable[[], object]) -> None:
+        """Creates and initializes the variables by running model_fn once, eagerly.
 
-        Without a distribution strategy, one step is traced (not run). Under a strategy,
-        variables must be created outside tf.function (a mirrored variable's copies are
-        initialized from the first copy, which tf.function cannot lift), so model_fn runs
-        once eagerly, in cross-replica context, on one replica's first batch (read from a
-        separate iterator: the training input is not consumed), and every variable is then
-        put back to its initial value. Optimizer slots are created by building the
-        optimizer on the trainable variables.
+        model_fn runs on the first batch of the input (read from a separate iterator, so
+        the input the loops read is not consumed), in cross-replica context when there
+        is a strategy; every variable is then put back to its initial value, undoing
+        that run's side effects (metric updates, batch-norm statistics). Optimizer slots
+        are created by building the optimizer on the trainable variables, not by a step.
+
+        Eager, not traced: a variable-creating tf.function traces its Python function
+        twice, and a mirrored variable's copies, initialized from the first copy, cannot
+        be lifted out of a trace. One eager call plus one trace of the loop is the
+        cheapest way to a restored, compiled model.
 
         Args:
-            iterator: The (possibly distributed) input iterator.
-            sample: Under a strategy: returns one replica's first batch.
+            sample: Returns one replica's first batch.
         """
-        if not tf.distribute.has_strategy() and self.strategy is tf.distribute.get_strategy():
-            tf.function(lambda it: self._build_step(it.get_next())).get_concrete_function(iterator)
-        else:
-            with self.strategy.scope(), self.store.recording_initial_values():
-                self._build_step(sample())
+        with self.strategy.scope(), self.store.recording_initial_values():
+            self._build_step(sample())
         self.store.frozen = True
 
     def _build_step(self, element):
