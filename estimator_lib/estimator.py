@@ -151,12 +151,13 @@ class Estimator:
         if strategy is None:
             dataset, has_labels = _calls.as_dataset(call(), mode=mode)
             return _Input(iter(dataset), has_labels, dataset.element_spec,
-                          lambda: next(iter(dataset.take(1))))
+                          lambda: next(iter(dataset.take(1))), _endless(dataset))
         holder = {}
 
         def dataset_fn(context):
             dataset, holder["has_labels"] = _calls.as_dataset(call(context), mode=mode)
             holder["element_spec"] = dataset.element_spec
+            holder["endless"] = _endless(dataset)
             return dataset
 
         distributed = strategy.distribute_datasets_from_function(dataset_fn)
@@ -166,7 +167,8 @@ class Estimator:
             return tf.nest.map_structure(
                 lambda value: strategy.experimental_local_results(value)[0], element)
 
-        return _Input(iter(distributed), holder["has_labels"], holder["element_spec"], sample)
+        return _Input(iter(distributed), holder["has_labels"], holder["element_spec"], sample,
+                      holder["endless"])
 
     def _new_model(self, mode, strategy, has_labels):
         return TracedModel(self._bound_model_fn, mode, strategy=strategy, has_labels=has_labels,
@@ -246,7 +248,7 @@ class Estimator:
                                        variables=variables, checkpoint=checkpoint)
         writer = hooks_lib.summary_writer(self._model_dir)
         with writer.as_default():
-            self._run_loops(model, data.iterator, all_hooks, context)
+            self._run_loops(model, data, all_hooks, context)
         writer.flush()
         return self
 
@@ -265,7 +267,7 @@ class Estimator:
                 max_to_keep=config.keep_checkpoint_max))
         return result
 
-    def _run_loops(self, model, iterator, hooks, context):
+    def _run_loops(self, model, data: _Input, hooks, context):
         for hook in hooks:
             hook.after_create(context)
         while not context.stop_requested:
@@ -279,9 +281,9 @@ class Estimator:
             for request in requests:
                 if request is not None:
                     names |= hooks_lib.fetch_names(request.fetches)
-            loop = model.train_loop(frozenset(names))
+            loop = model.train_loop(frozenset(names), endless=data.endless)
             requested = context.loop_steps
-            outputs = loop(iterator, tf.constant(requested, tf.int64))
+            outputs = loop(data.iterator, tf.constant(requested, tf.int64))
             done = int(outputs.pop("steps"))
             context.global_step = int(model.global_step.numpy())
             if done == 0:
@@ -491,6 +493,11 @@ class _Input(NamedTuple):
     has_labels: bool
     element_spec: Any  # Per replica.
     sample: Callable[[], Any]  # One replica's first batch, from a separate iterator.
+    endless: bool  # The input repeats forever.
+
+
+def _endless(dataset: tf.data.Dataset) -> bool:
+    return bool(dataset.cardinality() == tf.data.INFINITE_CARDINALITY)
 
 
 def _cacheable(model: TracedModel) -> bool:

@@ -156,19 +156,20 @@ class TracedModel:
         self.store.frozen = True
 
     # -- loops -----------------------------------------------------------------------------
-    def train_loop(self, fetch_names: frozenset[str]):
+    def train_loop(self, fetch_names: frozenset[str], endless: bool = False):
         """`loop(iterator, num_steps) -> dict`: up to num_steps training steps in one call.
 
         The dict holds `steps` (steps run; fewer than asked when the input ended),
         `loss` (last step), `nan_loss` (any step non-finite) and the requested
-        prediction keys (last step).
+        prediction keys (last step). `endless` (the input repeats forever) skips the
+        per-step check for the end of the input.
         """
-        key = ("train", fetch_names)
+        key = ("train", fetch_names, endless)
         if key not in self._loops:
-            self._loops[key] = self._make_train_loop(fetch_names)
+            self._loops[key] = self._make_train_loop(fetch_names, endless)
         return self._loops[key]
 
-    def _make_train_loop(self, fetch_names):
+    def _make_train_loop(self, fetch_names, endless):
         extra = sorted(n for n in fetch_names if n not in ("loss", "nan_loss", "global_step"))
         templates = self._fetch_templates(extra)
         summary_steps = self._summary_steps
@@ -187,8 +188,8 @@ class TracedModel:
             self.global_step.assign_add(1)
             return outputs
 
-        def body(optional, state):
-            outputs = one_step(optional.get_value())
+        def body(element, state):
+            outputs = one_step(element)
             loss = tf.cast(outputs["loss"], tf.float32)
             return {"loss": loss,
                     "nan_loss": tf.logical_or(state["nan_loss"],
@@ -199,7 +200,7 @@ class TracedModel:
         def loop(iterator, num_steps):
             initial = {"loss": tf.constant(0.0), "nan_loss": tf.constant(False),
                        **{k: t.empty() for k, t in templates.items()}}
-            return _while_input(iterator, num_steps, body, initial)
+            return _while_input(iterator, num_steps, body, initial, endless=endless)
 
         return loop
 
@@ -217,8 +218,8 @@ class TracedModel:
         """`loop(iterator, num_steps) -> {steps, loss_sum}` over up to num_steps batches."""
         if "eval" not in self._loops:
 
-            def body(optional, state):
-                outputs = self.strategy.run(self._eval_step, args=(optional.get_value(),))
+            def body(element, state):
+                outputs = self.strategy.run(self._eval_step, args=(element,))
                 loss = tf.cast(self._reduced_loss(outputs["loss"]), tf.float64)
                 return {"loss_sum": state["loss_sum"] + loss}
 
@@ -258,21 +259,24 @@ class TracedModel:
                 metric.reset_state()
 
 
-def _while_input(iterator, num_steps, body, initial):
-    """Runs `state = body(optional_element, state)` up to num_steps times or to the input's end.
+def _while_input(iterator, num_steps, body, initial, endless=False):
+    """Runs `state = body(element, state)` up to num_steps times or to the input's end.
 
     Returns the final state plus `steps`, the number of bodies run. Written with
     tf.while_loop, since AutoGraph does not convert this library (see _autograph.py).
-    Loop-carried tensors may change their batch dimension between steps.
+    Loop-carried tensors may change their batch dimension between steps. With
+    `endless` (an input that repeats forever) the end-of-input check is left out.
     """
 
     def condition(steps, done, state):
         return tf.logical_and(steps < num_steps, tf.logical_not(done))
 
     def step(steps, done, state):
+        if endless:
+            return steps + 1, done, body(iterator.get_next(), state)
         optional = iterator.get_next_as_optional()
         return tf.cond(optional.has_value(),
-                       lambda: (steps + 1, tf.constant(False), body(optional, state)),
+                       lambda: (steps + 1, tf.constant(False), body(optional.get_value(), state)),
                        lambda: (steps, tf.constant(True), state))
 
     invariants = tf.nest.map_structure(lambda t: tf.TensorShape(None), initial)

@@ -1,0 +1,56 @@
+"""The transform step: tf.Transform over the ingest step's examples, driven by a feature spec.
+
+The light, import-anywhere surface is re-exported here (the spec and the config: no TensorFlow,
+no Beam, no KFP). The heavy parts are imported by module, so that building a pipeline does not
+load Beam and running the step does not load KFP:
+
+    from components.transform.executor import run              # Beam + tf.Transform
+    from components.transform.component import transform       # the KFP component
+
+See `layout.py` for the files the step reads and writes.
+"""
+
+from components.transform.config import TransformConfig
+from components.transform.expression import ExpressionError, parse_expression
+from components.transform.spec import (
+    FeatureSpec,
+    SpecError,
+    TransformSpec,
+    load_spec,
+    parse_spec,
+    spec_from_dict,
+    validate_against_schema,
+)
+from components.transform.transforms import (
+    Bucketize,
+    Cross,
+    Derive,
+    HashBuckets,
+    Identity,
+    MinMax,
+    Passthrough,
+    Vocabulary,
+    ZScore,
+)
+
+__all__ = [
+    "Bucketize",
+    "Cross",
+    "Derive",
+    "ExpressionError",
+    "FeatureSpec",
+    "HashBuckets",
+    "Identity",
+    "MinMax",
+    "Passthrough",
+    "SpecError",
+    "TransformConfig",
+    "TransformSpec",
+    "Vocabulary",
+    "ZScore",
+    "load_spec",
+    "parse_expression",
+    "parse_spec",
+    "spec_from_dict",
+    "validate_against_schema",
+]
