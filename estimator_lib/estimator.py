@@ -174,9 +174,14 @@ class Estimator:
         return TracedModel(self._bound_model_fn, mode, strategy=strategy, has_labels=has_labels,
                            save_summary_steps=self._config.save_summary_steps)
 
-    def _cached_model(self, mode, strategy, data: _Input) -> TracedModel:
+    def _cached_model(self, mode, strategy, data: _Input, reuse: bool = True) -> TracedModel:
+        """The model traced for this mode and input signature, built on first use.
+
+        Its variables are overwritten by the checkpoint the caller restores next; with
+        `reuse=False` (nothing to restore from) a fresh model replaces the cached one.
+        """
         key = (mode, repr(data.element_spec), data.has_labels, id(strategy))
-        model = self._cache.get(key)
+        model = self._cache.get(key) if reuse else None
         if model is None:
             model = self._new_model(mode, strategy, data.has_labels)
             model.build(data.sample)
@@ -225,13 +230,13 @@ class Estimator:
         self._seed()
         strategy = self._config.train_distribute
         data = self._input(input_fn, ModeKeys.TRAIN, strategy)
-        model = self._new_model(ModeKeys.TRAIN, strategy, data.has_labels)
         if not any(isinstance(hook, hooks_lib.NanTensorHook) for hook in hooks):
             hooks.insert(0, hooks_lib.NanTensorHook())
         default_hooks = self._default_training_hooks(saving_listeners)
         for hook in hooks + default_hooks:
             hook.begin()
-        model.build(data.sample)
+        # A later call reuses the traced model and restores the latest checkpoint into it.
+        model = self._cached_model(ModeKeys.TRAIN, strategy, data, reuse=latest is not None)
         variables = model.saveable_variables()
         checkpoint = ckpt.make_checkpoint(model.global_step, variables)
         if latest is not None:
