@@ -1,0 +1,39 @@
+"""Row counts per stage: a stage that silently writes nothing fails the run."""
+
+import apache_beam as beam
+import pytest
+from apache_beam.options.pipeline_options import PipelineOptions
+
+from components.transform.counts import CountRows, SplitCounts, check_counts, query_counts
+
+
+def test_counts_come_back_from_the_runner_and_a_lossy_stage_is_caught():
+    pipeline = beam.Pipeline(options=PipelineOptions(["--runner=FnApiRunner"]))
+    rows = (pipeline | beam.Create(list(range(10)))
+            | "read" >> beam.ParDo(CountRows("train", "read", batched=False)))
+    _ = (rows | beam.Filter(lambda x: x % 2 == 0)  # a stage that drops rows
+            | "transformed" >> beam.ParDo(CountRows("train", "transformed", batched=False)))
+    # The write stage "called as a function instead of applied": it never runs.
+    beam.ParDo(CountRows("train", "written", batched=False))
+    result = pipeline.run()
+    result.wait_until_finish()
+    counts = query_counts(result, ["train"])
+    assert counts == {"train": SplitCounts(read=10, transformed=5, written=0)}
+    with pytest.raises(RuntimeError, match="split 'train': read 10 rows, transformed 5, wrote 0"):
+        check_counts(counts, {"train": 1})
+
+
+@pytest.mark.parametrize("counts, files, error", [
+    (SplitCounts(0, 0, 0), 1, "no rows were read"),
+    (SplitCounts(5, 5, 4), 1, "read 5 rows, transformed 5, wrote 4"),
+    (SplitCounts(5, 5, 5), 0, "no shard file is on disk"),
+])
+def test_check_counts(counts, files, error):
+    with pytest.raises(RuntimeError, match=error):
+        check_counts({"eval": counts}, {"eval": files})
+    check_counts({"eval": SplitCounts(5, 5, 5)}, {"eval": 1})
+
+
+def test_stage_names_are_checked():
+    with pytest.raises(ValueError, match="`stage` \\('wrote'\\) must be one of"):
+        CountRows("train", "wrote", batched=False)
