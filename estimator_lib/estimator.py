@@ -85,6 +85,7 @@ class Estimator:
         self._params = dict(params or {})
         self._warm_start = ckpt.as_warm_start_settings(warm_start_from)
         self._cache: dict[Any, TracedModel] = {}
+        self._seeded = False
 
     # -- properties ---------------------------------------------------------------------------
     @property
@@ -141,8 +142,11 @@ class Estimator:
         return path
 
     def _seed(self):
-        if self._config.tf_random_seed is not None:
+        # Once per Estimator: setting TensorFlow's global seed again would make every
+        # traced function this Estimator keeps trace anew.
+        if self._config.tf_random_seed is not None and not self._seeded:
             keras.utils.set_random_seed(self._config.tf_random_seed)
+            self._seeded = True
 
     def _input(self, input_fn, mode, strategy) -> _Input:
         """The iterator over input_fn's data in `mode`, and what it yields."""

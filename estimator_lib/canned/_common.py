@@ -26,7 +26,11 @@ def linear_learning_rate(num_feature_columns: int) -> float:
 
 
 def check_optimizer(optimizer, argument: str = "optimizer"):
-    """Validates an optimizer given by name, instance or factory, at construction."""
+    """Validates an optimizer given by name, instance or factory, at construction.
+
+    Returns what `make_optimizer` takes: an instance is replaced by its class and config,
+    read now, eagerly (reading a config inside a trace fails).
+    """
     if isinstance(optimizer, str):
         if optimizer.lower() not in _OPTIMIZERS:
             raise ValueError(
@@ -39,19 +43,30 @@ def check_optimizer(optimizer, argument: str = "optimizer"):
             f"`{argument}` must be a name, a keras.optimizers.Optimizer or a callable; received "
             f"{type(optimizer).__name__}."
         )
+    if isinstance(optimizer, keras.optimizers.Optimizer):
+        return _OptimizerCopy(type(optimizer), optimizer.get_config())
     return optimizer
+
+
+class _OptimizerCopy:
+    """Makes a new optimizer like the one the user gave, for each trace of model_fn."""
+
+    def __init__(self, optimizer_class, config):
+        self._class, self._config = optimizer_class, config
+
+    def __call__(self):
+        return self._class.from_config(dict(self._config))
 
 
 def make_optimizer(optimizer, learning_rate: float) -> keras.optimizers.Optimizer:
     """A new optimizer for this trace of model_fn.
 
-    An instance given by the user is copied from its config: the model's optimizer
-    variables must be created inside model_fn, so checkpoints hold them.
+    An instance given by the user was turned into a copy factory by `check_optimizer`:
+    the model's optimizer variables must be created inside model_fn, so checkpoints
+    hold them.
     """
     if isinstance(optimizer, str):
         return _OPTIMIZERS[optimizer.lower()](learning_rate=learning_rate)
-    if isinstance(optimizer, keras.optimizers.Optimizer):
-        return type(optimizer).from_config(optimizer.get_config())
     made = optimizer()
     if not isinstance(made, keras.optimizers.Optimizer):
         raise TypeError(f"The optimizer factory returned {type(made).__name__}, not an optimizer.")

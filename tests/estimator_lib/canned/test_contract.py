@@ -81,3 +81,18 @@ def test_baseline_learns_the_label_distribution(tmp_path):
 def test_bad_construction(make, message):
     with pytest.raises(ValueError, match=message):
         make()
+
+
+def test_optimizer_instances_and_factories(tmp_path):
+    """An optimizer instance is copied per trace (its variables live in the checkpoint)."""
+    import keras
+
+    estimator = el.DNNLinearCombinedClassifier(
+        model_dir=str(tmp_path), linear_feature_columns=WIDE, dnn_feature_columns=DEEP,
+        dnn_hidden_units=[4], linear_optimizer=keras.optimizers.Ftrl(0.1),
+        dnn_optimizer=lambda: keras.optimizers.Adam(0.01), config=CONFIG)
+    estimator.train(CASES[0].train_input_fn, steps=5)
+    names = estimator.get_variable_names()
+    assert "ftrl/learning_rate" in names and "adam/iteration" in names
+    np.testing.assert_allclose(estimator.get_variable_value("ftrl/learning_rate"), 0.1)
+
