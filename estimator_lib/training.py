@@ -164,13 +164,15 @@ class TracedModel:
         prediction keys (last step). `endless` (the input repeats forever) skips the
         per-step check for the end of the input.
         """
-        key = ("train", fetch_names, endless)
+        # Keyed by the prediction keys only: loss, nan_loss and global_step are always
+        # returned, so hooks fetching different sets of them share one traced loop.
+        extra = tuple(sorted(n for n in fetch_names if n not in ("loss", "nan_loss", "global_step")))
+        key = ("train", extra, endless)
         if key not in self._loops:
-            self._loops[key] = self._make_train_loop(fetch_names, endless)
+            self._loops[key] = self._make_train_loop(extra, endless)
         return self._loops[key]
 
-    def _make_train_loop(self, fetch_names, endless):
-        extra = sorted(n for n in fetch_names if n not in ("loss", "nan_loss", "global_step"))
+    def _make_train_loop(self, extra, endless):
         templates = self._fetch_templates(extra)
         summary_steps = self._summary_steps
 
