@@ -7,12 +7,12 @@ import tensorflow as tf
 
 from estimator_lib import export as export_lib
 from estimator_lib.heads import _utils
-from estimator_lib.heads.base import Head
+from estimator_lib.heads._single import SingleHead
 from estimator_lib.heads.keys import MetricKeys, PredictionKeys, SignatureKeys
 from estimator_lib.losses import Reduction
 
 
-class BinaryClassHead(Head):
+class BinaryClassHead(SingleHead):
     """A head for binary classification: one logit per example, sigmoid cross-entropy.
 
     Labels are 0/1 (floats in [0, 1] are accepted as soft labels), shape `[batch_size, 1]`
@@ -59,26 +59,13 @@ class BinaryClassHead(Head):
         self._loss_fn = loss_fn
 
     @property
-    def name(self):
-        """See base class."""
-        return self._name
-
-    @property
     def logits_dimension(self):
         """See base class."""
         return 1
 
     @property
-    def loss_reduction(self):
-        """See base class."""
-        return self._loss_reduction
-
-    @property
     def thresholds(self) -> tuple[float, ...]:
         return self._thresholds
-
-    def _key(self, key: str) -> str:
-        return _utils.summary_key(key, self._name)
 
     def _logits(self, logits):
         return _utils.check_logits(logits, 1, _utils.describe(self))
@@ -102,15 +89,6 @@ class BinaryClassHead(Head):
         else:
             unweighted = tf.nn.sigmoid_cross_entropy_with_logits(labels=labels, logits=logits)
         return unweighted, _utils.weights(features, self._weight_column, logits, head)
-
-    def loss(self, labels, logits, features=None, mode=None, regularization_losses=None):
-        """See base class."""
-        del mode  # Same loss in every mode.
-        logits = self._logits(logits)
-        labels = self._labels(logits, labels)
-        unweighted, weights = self._unweighted_loss_and_weights(logits, labels, features)
-        return _utils.weighted_loss(unweighted, weights, self._loss_reduction,
-                                    regularization_losses)
 
     def predictions(self, logits, keys=None):
         """See base class."""

@@ -7,12 +7,12 @@ import tensorflow as tf
 
 from estimator_lib import export as export_lib
 from estimator_lib.heads import _utils
-from estimator_lib.heads.base import Head
+from estimator_lib.heads._single import SingleHead
 from estimator_lib.heads.keys import MetricKeys, PredictionKeys, SignatureKeys
 from estimator_lib.losses import Reduction
 
 
-class MultiClassHead(Head):
+class MultiClassHead(SingleHead):
     """A head for multi-class classification: n_classes logits, softmax cross-entropy.
 
     Labels are integer class ids in [0, n_classes), shape `[batch_size, 1]` or
@@ -56,22 +56,9 @@ class MultiClassHead(Head):
         self._loss_fn = loss_fn
 
     @property
-    def name(self):
-        """See base class."""
-        return self._name
-
-    @property
     def logits_dimension(self):
         """See base class."""
         return self._n_classes
-
-    @property
-    def loss_reduction(self):
-        """See base class."""
-        return self._loss_reduction
-
-    def _key(self, key: str) -> str:
-        return _utils.summary_key(key, self._name)
 
     def _logits(self, logits):
         return _utils.check_logits(logits, self._n_classes, _utils.describe(self))
@@ -101,15 +88,6 @@ class MultiClassHead(Head):
             unweighted = tf.expand_dims(tf.nn.sparse_softmax_cross_entropy_with_logits(
                 labels=tf.squeeze(labels, -1), logits=logits), -1)
         return unweighted, _utils.weights(features, self._weight_column, logits, head)
-
-    def loss(self, labels, logits, features=None, mode=None, regularization_losses=None):
-        """See base class."""
-        del mode  # Same loss in every mode.
-        logits = self._logits(logits)
-        labels = self._labels(logits, labels)
-        unweighted, weights = self._unweighted_loss_and_weights(logits, labels, features)
-        return _utils.weighted_loss(unweighted, weights, self._loss_reduction,
-                                    regularization_losses)
 
     def predictions(self, logits, keys=None):
         """See base class."""

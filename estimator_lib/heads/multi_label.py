@@ -7,12 +7,12 @@ import tensorflow as tf
 
 from estimator_lib import export as export_lib
 from estimator_lib.heads import _utils
-from estimator_lib.heads.base import Head
+from estimator_lib.heads._single import SingleHead
 from estimator_lib.heads.keys import MetricKeys, PredictionKeys, SignatureKeys
 from estimator_lib.losses import Reduction
 
 
-class MultiLabelHead(Head):
+class MultiLabelHead(SingleHead):
     """A head for multi-label classification: n_classes independent sigmoid logits.
 
     Labels are either a multi-hot `[batch_size, n_classes]` tensor of 0/1, or a
@@ -87,22 +87,9 @@ class MultiLabelHead(Head):
         return tuple(result)
 
     @property
-    def name(self):
-        """See base class."""
-        return self._name
-
-    @property
     def logits_dimension(self):
         """See base class."""
         return self._n_classes
-
-    @property
-    def loss_reduction(self):
-        """See base class."""
-        return self._loss_reduction
-
-    def _key(self, key: str) -> str:
-        return _utils.summary_key(key, self._name)
 
     def _class_keys(self, class_id: int) -> tuple[str, str, str]:
         if self._label_vocabulary is None:
@@ -158,15 +145,6 @@ class MultiLabelHead(Head):
             unweighted = tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(
                 labels=tf.cast(labels, tf.float32), logits=logits), axis=-1, keepdims=True)
         return unweighted, _utils.weights(features, self._weight_column, logits, head)
-
-    def loss(self, labels, logits, features=None, mode=None, regularization_losses=None):
-        """See base class."""
-        del mode  # Same loss in every mode.
-        logits = self._logits(logits)
-        labels = self._labels(logits, labels)
-        unweighted, weights = self._unweighted_loss_and_weights(logits, labels, features)
-        return _utils.weighted_loss(unweighted, weights, self._loss_reduction,
-                                    regularization_losses)
 
     def predictions(self, logits, keys=None):
         """See base class."""

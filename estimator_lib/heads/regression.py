@@ -9,12 +9,12 @@ import tensorflow as tf
 
 from estimator_lib import export as export_lib
 from estimator_lib.heads import _utils
-from estimator_lib.heads.base import Head
+from estimator_lib.heads._single import SingleHead
 from estimator_lib.heads.keys import MetricKeys, PredictionKeys, SignatureKeys
 from estimator_lib.losses import Reduction
 
 
-class RegressionHead(Head):
+class RegressionHead(SingleHead):
     """A head for regression: `label_dimension` outputs, mean squared error.
 
     Labels are numbers of shape `[batch_size, label_dimension]` (or `[batch_size]` when
@@ -69,22 +69,9 @@ class RegressionHead(Head):
         self._inverse_link_fn = inverse_link_fn
 
     @property
-    def name(self):
-        """See base class."""
-        return self._name
-
-    @property
     def logits_dimension(self):
         """See base class."""
         return self._label_dimension
-
-    @property
-    def loss_reduction(self):
-        """See base class."""
-        return self._loss_reduction
-
-    def _key(self, key: str) -> str:
-        return _utils.summary_key(key, self._name)
 
     def _logits(self, logits):
         return _utils.check_logits(logits, self._label_dimension, _utils.describe(self))
@@ -108,15 +95,6 @@ class RegressionHead(Head):
             unweighted = tf.math.squared_difference(logits, labels)
         weights = _utils.weights(features, self._weight_column, logits, head, allow_per_logit=True)
         return unweighted, weights
-
-    def loss(self, labels, logits, features=None, mode=None, regularization_losses=None):
-        """See base class."""
-        del mode  # Same loss in every mode.
-        logits = self._logits(logits)
-        labels = self._labels(logits, labels)
-        unweighted, weights = self._unweighted_loss_and_weights(logits, labels, features)
-        return _utils.weighted_loss(unweighted, weights, self._loss_reduction,
-                                    regularization_losses)
 
     def predictions(self, logits, keys=None):
         """See base class."""
