@@ -62,6 +62,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from bench._timing import EstimatorTimer, cpu_snapshot, foreign_load
 from estimator_lib.canned import _common as el_canned_common
 from examples.chicago_taxi import data as taxi
 
@@ -93,22 +94,10 @@ def log(message: str) -> None:
 
 
 # -- load / noise measurement ---------------------------------------------------------------------
-def cpu_snapshot() -> tuple[float, float | None, float]:
-    """(wall s, CPU-busy s of the whole machine or None, CPU s of this process)."""
-    wall, times = time.perf_counter(), os.times()
-    busy = None
-    with contextlib.suppress(OSError, ValueError, IndexError):
-        with open("/proc/stat") as f:
-            values = [int(v) for v in f.readline().split()[1:9]]
-        busy = (sum(values) - values[3] - values[4]) / os.sysconf("SC_CLK_TCK")
-    return wall, busy, times.user + times.system
 
 
-def foreign_load(start, end) -> float | None:
-    """Cores kept busy by *other* processes between two snapshots (noise indicator)."""
-    if start[1] is None or end[1] is None or end[0] <= start[0]:
-        return None
-    return max(0.0, ((end[1] - start[1]) - (end[2] - start[2])) / (end[0] - start[0]))
+
+
 
 
 def loadavg() -> float | None:
@@ -371,29 +360,6 @@ class Sample:
     cost: dict = dataclasses.field(default_factory=dict)  # evaluate/predict seconds
 
 
-class _EstimatorTimer(el.Hook):
-    """Times the loops after the first `warmup` steps of one train() call (see bench/README)."""
-
-    def __init__(self, warmup: int):
-        self.warmup = warmup
-        self.start_step = self.c0 = self.s0 = self.c1 = self.s1 = None
-
-    def after_create(self, run_context):
-        self.start_step = run_context.global_step
-
-    def after_run(self, run_context, run_values):
-        now, done = cpu_snapshot(), run_context.global_step - self.start_step
-        if self.c0 is None and done >= self.warmup:
-            self.c0, self.s0 = now, done
-        self.c1, self.s1 = now, done
-
-    def next_boundary(self, global_step):
-        if self.start_step is None or global_step >= self.start_step + self.warmup:
-            return None
-        return self.start_step + self.warmup
-
-    def rate(self) -> float:
-        return (self.s1 - self.s0) * BATCH / (self.c1[0] - self.c0[0])
 
 
 class _KerasTimer(keras.callbacks.Callback):
@@ -424,7 +390,7 @@ def _timed(fn):
 def run_el(meta, model_dir, seed, args, labels, rates=None) -> Sample:
     load = loadavg()
     estimator = el_estimator(meta, model_dir, seed, rates)
-    timer = _EstimatorTimer(args.warmup)
+    timer = EstimatorTimer(args.warmup, BATCH)
     train_fn = make_input_fn(meta["train"], train=True, seed=seed, buffer=meta["num_train"])
     first, _ = _timed(lambda: estimator.train(train_fn, hooks=[timer], steps=args.steps))
     eval_fn = make_input_fn(meta["eval"], train=False)

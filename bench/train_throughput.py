@@ -46,6 +46,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from bench._timing import EstimatorTimer, cpu_snapshot, foreign_load
+
 BATCH = 256
 DENSE_DIM = 10
 VOCAB_A = 1000
@@ -74,22 +76,10 @@ def log(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
-def cpu_snapshot() -> tuple[float, float | None, float]:
-    """(wall s, CPU-busy s of the whole machine or None, CPU s of this process)."""
-    wall, times = time.perf_counter(), os.times()
-    busy = None
-    with contextlib.suppress(OSError, ValueError, IndexError):
-        with open("/proc/stat") as f:
-            values = [int(v) for v in f.readline().split()[1:9]]
-        busy = (sum(values) - values[3] - values[4]) / os.sysconf("SC_CLK_TCK")
-    return wall, busy, times.user + times.system
 
 
-def foreign_load(start, end) -> float | None:
-    """Cores kept busy by *other* processes between two snapshots (noise indicator)."""
-    if start[1] is None or end[1] is None or end[0] <= start[0]:
-        return None
-    return max(0.0, ((end[1] - start[1]) - (end[2] - start[2])) / (end[0] - start[0]))
+
+
 
 
 # -- data ------------------------------------------------------------------------------------------
@@ -236,36 +226,11 @@ class Results:
 
 
 # -- training peers --------------------------------------------------------------------------------
-class _EstimatorTimer(el.Hook):
-    """Times the loops that follow the first `warmup` steps of one train() call."""
-
-    def __init__(self, warmup: int):
-        self.warmup = warmup
-        self.start_step = self.c0 = self.s0 = self.c1 = self.s1 = None
-
-    def after_create(self, run_context):
-        self.start_step = run_context.global_step
-
-    def after_run(self, run_context, run_values):
-        now, done = cpu_snapshot(), run_context.global_step - self.start_step
-        if self.c0 is None and done >= self.warmup:
-            self.c0, self.s0 = now, done
-        self.c1, self.s1 = now, done
-
-    def next_boundary(self, global_step):
-        # Makes a loop end right after the warm-up (a no-op at default settings, whose
-        # loops end at multiples of 100 anyway).
-        if self.start_step is None or global_step >= self.start_step + self.warmup:
-            return None
-        return self.start_step + self.warmup
-
-    def rate(self) -> float:
-        return (self.s1 - self.s0) * BATCH / (self.c1[0] - self.c0[0])
 
 
 def run_estimator(input_fn, model_dir: str, warmup: int, steps: int, config=None) -> Sample:
     estimator = el.Estimator(model_fn, model_dir=model_dir, config=config)
-    timer = _EstimatorTimer(warmup)
+    timer = EstimatorTimer(warmup, BATCH)
     start = time.perf_counter()
     estimator.train(input_fn, hooks=[timer], steps=warmup + steps)
     first_call = time.perf_counter() - start
