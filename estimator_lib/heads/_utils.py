@@ -428,3 +428,24 @@ def train_op(head: str, loss, optimizer, train_op_fn):
         f"{head}: in TRAIN mode create_estimator_spec needs `optimizer` (e.g. "
         "keras.optimizers.Adagrad(0.1)) or `train_op_fn`; received neither."
     )
+
+
+_THRESHOLD_KEYS = ("ACCURACY_AT_THRESHOLD", "PRECISION_AT_THRESHOLD", "RECALL_AT_THRESHOLD")
+
+
+def threshold_metrics(thresholds, key) -> dict:
+    """Accuracy, precision and recall at each threshold, named by `key` (the head's suffixer)."""
+    metrics = {}
+    for t in thresholds:
+        accuracy, precision, recall = (key(getattr(MetricKeys, name) % t) for name in _THRESHOLD_KEYS)
+        metrics[accuracy] = keras.metrics.BinaryAccuracy(name=accuracy, threshold=t)
+        metrics[precision] = keras.metrics.Precision(name=precision, thresholds=t)
+        metrics[recall] = keras.metrics.Recall(name=recall, thresholds=t)
+    return metrics
+
+
+def update_threshold_metrics(eval_metrics, thresholds, key, labels, probabilities, weights):
+    """Updates the metrics `threshold_metrics` made."""
+    for t in thresholds:
+        for name in _THRESHOLD_KEYS:
+            update(eval_metrics[key(getattr(MetricKeys, name) % t)], labels, probabilities, weights)

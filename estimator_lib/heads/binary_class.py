@@ -128,13 +128,7 @@ class BinaryClassHead(SingleHead):
             k(MetricKeys.AUC_PR): keras.metrics.AUC(curve="PR", name=k(MetricKeys.AUC_PR)),
         }
         metrics.update(_utils.regularization_metric(regularization_losses, self._name))
-        for t in self._thresholds:
-            accuracy = k(MetricKeys.ACCURACY_AT_THRESHOLD % t)
-            precision = k(MetricKeys.PRECISION_AT_THRESHOLD % t)
-            recall = k(MetricKeys.RECALL_AT_THRESHOLD % t)
-            metrics[accuracy] = keras.metrics.BinaryAccuracy(name=accuracy, threshold=t)
-            metrics[precision] = keras.metrics.Precision(name=precision, thresholds=t)
-            metrics[recall] = keras.metrics.Recall(name=recall, thresholds=t)
+        metrics.update(_utils.threshold_metrics(self._thresholds, k))
         return metrics
 
     def update_metrics(self, eval_metrics, features, logits, labels, regularization_losses=None):
@@ -155,10 +149,7 @@ class BinaryClassHead(SingleHead):
         _utils.update(eval_metrics[k(MetricKeys.AUC)], labels, logistic, weights)
         _utils.update(eval_metrics[k(MetricKeys.AUC_PR)], labels, logistic, weights)
         _utils.update_regularization_metric(eval_metrics, regularization_losses, self._name)
-        for t in self._thresholds:
-            for key in (MetricKeys.ACCURACY_AT_THRESHOLD, MetricKeys.PRECISION_AT_THRESHOLD,
-                        MetricKeys.RECALL_AT_THRESHOLD):
-                _utils.update(eval_metrics[k(key % t)], labels, logistic, weights)
+        _utils.update_threshold_metrics(eval_metrics, self._thresholds, k, labels, logistic, weights)
         return eval_metrics
 
     def export_outputs(self, predictions):

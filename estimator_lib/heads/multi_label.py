@@ -166,13 +166,7 @@ class MultiLabelHead(SingleHead):
             k(MetricKeys.AUC_PR): keras.metrics.AUC(curve="PR", name=k(MetricKeys.AUC_PR)),
         }
         metrics.update(_utils.regularization_metric(regularization_losses, self._name))
-        for t in self._thresholds:
-            accuracy = k(MetricKeys.ACCURACY_AT_THRESHOLD % t)
-            precision = k(MetricKeys.PRECISION_AT_THRESHOLD % t)
-            recall = k(MetricKeys.RECALL_AT_THRESHOLD % t)
-            metrics[accuracy] = keras.metrics.BinaryAccuracy(name=accuracy, threshold=t)
-            metrics[precision] = keras.metrics.Precision(name=precision, thresholds=t)
-            metrics[recall] = keras.metrics.Recall(name=recall, thresholds=t)
+        metrics.update(_utils.threshold_metrics(self._thresholds, k))
         for class_id in self._class_metric_ids:
             probability_mean, auc, auc_pr = self._class_keys(class_id)
             metrics[probability_mean] = keras.metrics.Mean(name=probability_mean)
@@ -191,10 +185,7 @@ class MultiLabelHead(SingleHead):
         _utils.update(eval_metrics[k(MetricKeys.AUC)], labels, probabilities, weights)
         _utils.update(eval_metrics[k(MetricKeys.AUC_PR)], labels, probabilities, weights)
         _utils.update_regularization_metric(eval_metrics, regularization_losses, self._name)
-        for t in self._thresholds:
-            for key in (MetricKeys.ACCURACY_AT_THRESHOLD, MetricKeys.PRECISION_AT_THRESHOLD,
-                        MetricKeys.RECALL_AT_THRESHOLD):
-                _utils.update(eval_metrics[k(key % t)], labels, probabilities, weights)
+        _utils.update_threshold_metrics(eval_metrics, self._thresholds, k, labels, probabilities, weights)
         for class_id in self._class_metric_ids:
             probability_mean, auc, auc_pr = self._class_keys(class_id)
             class_probabilities = probabilities[..., class_id:class_id + 1]
