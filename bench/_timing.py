@@ -10,6 +10,8 @@ import contextlib
 import os
 import time
 
+import keras
+
 import estimator_lib as el
 
 
@@ -63,3 +65,27 @@ class EstimatorTimer(el.Hook):
 
     def rate(self) -> float:
         return (self.s1 - self.s0) * self.batch_size / (self.c1[0] - self.c0[0])
+
+
+class KerasTimer(keras.callbacks.Callback):
+    """Times from the first execution at or after `warmup` to the epoch end.
+
+    Overrides only on_train_batch_begin and on_epoch_end, so Keras keeps dispatching its
+    batch-end callbacks asynchronously (as it does with no callbacks).
+    """
+
+    def __init__(self, warmup: int, batch_size: int):
+        super().__init__()
+        self.warmup = warmup
+        self.batch_size = batch_size
+        self.c0 = self.s0 = self.c1 = None
+
+    def on_train_batch_begin(self, batch, logs=None):
+        if self.c0 is None and batch >= self.warmup:
+            self.c0, self.s0 = cpu_snapshot(), batch
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.c1 = cpu_snapshot()
+
+    def rate(self, total_steps: int) -> float:
+        return (total_steps - self.s0) * self.batch_size / (self.c1[0] - self.c0[0])

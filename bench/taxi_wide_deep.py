@@ -62,7 +62,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from bench._timing import EstimatorTimer, cpu_snapshot, foreign_load
+from bench._timing import EstimatorTimer, KerasTimer, foreign_load
 from estimator_lib.canned import _common as el_canned_common
 from examples.chicago_taxi import data as taxi
 
@@ -362,24 +362,6 @@ class Sample:
 
 
 
-class _KerasTimer(keras.callbacks.Callback):
-    """Times from the first execution at or after `warmup` to the epoch end (async batch ends kept)."""
-
-    def __init__(self, warmup: int):
-        super().__init__()
-        self.warmup = warmup
-        self.c0 = self.s0 = self.c1 = None
-
-    def on_train_batch_begin(self, batch, logs=None):
-        if self.c0 is None and batch >= self.warmup:
-            self.c0, self.s0 = cpu_snapshot(), batch
-
-    def on_epoch_end(self, epoch, logs=None):
-        self.c1 = cpu_snapshot()
-
-    def rate(self, total_steps: int) -> float:
-        return (total_steps - self.s0) * BATCH / (self.c1[0] - self.c0[0])
-
 
 def _timed(fn):
     start = time.perf_counter()
@@ -406,7 +388,7 @@ def run_keras(meta, spe, seed, args, labels) -> tuple[Sample, keras.Model]:
     keras.utils.set_random_seed(seed)
     model = compile_keras(keras_model(meta), spe)
     dataset = make_input_fn(meta["train"], train=True, seed=seed, buffer=meta["num_train"])()
-    timer = _KerasTimer(args.warmup)
+    timer = KerasTimer(args.warmup, BATCH)
     first, _ = _timed(lambda: model.fit(dataset, epochs=1, steps_per_epoch=args.steps, verbose=0,
                                         callbacks=[timer], shuffle=False))
     logits = model.predict(make_input_fn(meta["eval"], train=False)(), verbose=0)

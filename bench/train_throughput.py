@@ -46,7 +46,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from bench._timing import EstimatorTimer, cpu_snapshot, foreign_load
+from bench._timing import EstimatorTimer, KerasTimer, cpu_snapshot, foreign_load
 
 BATCH = 256
 DENSE_DIM = 10
@@ -243,33 +243,11 @@ def run_estimator(input_fn, model_dir: str, warmup: int, steps: int, config=None
                   {"first_call_overhead_s": overhead, "second_call_s": second_call})
 
 
-class _KerasTimer(keras.callbacks.Callback):
-    """Times from the first execution that starts at or after `warmup` to the epoch end.
-
-    Overrides only on_train_batch_begin and on_epoch_end, so Keras keeps dispatching its
-    batch-end callbacks asynchronously (as it does with no callbacks).
-    """
-
-    def __init__(self, warmup: int):
-        super().__init__()
-        self.warmup = warmup
-        self.c0 = self.s0 = self.c1 = None
-
-    def on_train_batch_begin(self, batch, logs=None):
-        if self.c0 is None and batch >= self.warmup:
-            self.c0, self.s0 = cpu_snapshot(), batch
-
-    def on_epoch_end(self, epoch, logs=None):
-        self.c1 = cpu_snapshot()
-
-    def rate(self, total_steps: int) -> float:
-        return (total_steps - self.s0) * BATCH / (self.c1[0] - self.c0[0])
-
 
 def run_keras(input_fn, spe: int, warmup: int, steps: int) -> tuple[Sample, keras.Model]:
     model = compile_keras(keras_model(), spe)
     dataset = input_fn()
-    timer = _KerasTimer(warmup)
+    timer = KerasTimer(warmup, BATCH)
     start = time.perf_counter()
     model.fit(dataset, epochs=1, steps_per_epoch=warmup + steps, verbose=0, callbacks=[timer],
               shuffle=False)
