@@ -18,7 +18,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from estimator_lib.heads.keys import MetricKeys
+from estimator_lib import export as export_lib
+from estimator_lib.heads.keys import MetricKeys, PredictionKeys, SignatureKeys
 from estimator_lib.losses import Reduction, compute_weighted_loss
 
 _LOSS_FN_ARGS = ("labels", "logits", "features")
@@ -449,3 +450,14 @@ def update_threshold_metrics(eval_metrics, thresholds, key, labels, probabilitie
     for t in thresholds:
         for name in _THRESHOLD_KEYS:
             update(eval_metrics[key(getattr(MetricKeys, name) % t)], labels, probabilities, weights)
+
+
+def classification_export_outputs(predictions, classes_key) -> dict:
+    """serving_default and classify (scores = probabilities, classes = `classes_key`) and predict."""
+    classification = export_lib.ClassificationOutput(
+        scores=predictions[PredictionKeys.PROBABILITIES], classes=predictions[classes_key])
+    return {
+        SignatureKeys.DEFAULT: classification,
+        SignatureKeys.CLASSIFY: classification,
+        SignatureKeys.PREDICT: export_lib.PredictOutput(dict(predictions)),
+    }

@@ -154,12 +154,7 @@ class BinaryClassHead(SingleHead):
 
     def export_outputs(self, predictions):
         """See base class."""
-        classification = export_lib.ClassificationOutput(
-            scores=predictions[PredictionKeys.PROBABILITIES],
-            classes=predictions[PredictionKeys.ALL_CLASSES])
-        return {
-            SignatureKeys.DEFAULT: classification,
-            SignatureKeys.CLASSIFY: classification,
-            SignatureKeys.REGRESS: export_lib.RegressionOutput(predictions[PredictionKeys.LOGISTIC]),
-            SignatureKeys.PREDICT: export_lib.PredictOutput(dict(predictions)),
-        }
+        outputs = _utils.classification_export_outputs(predictions, PredictionKeys.ALL_CLASSES)
+        outputs[SignatureKeys.REGRESS] = export_lib.RegressionOutput(
+            predictions[PredictionKeys.LOGISTIC])
+        return outputs

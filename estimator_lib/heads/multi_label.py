@@ -5,10 +5,9 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from estimator_lib import export as export_lib
 from estimator_lib.heads import _utils
 from estimator_lib.heads._single import SingleHead
-from estimator_lib.heads.keys import MetricKeys, PredictionKeys, SignatureKeys
+from estimator_lib.heads.keys import MetricKeys, PredictionKeys
 from estimator_lib.losses import Reduction
 
 
@@ -197,11 +196,4 @@ class MultiLabelHead(SingleHead):
 
     def export_outputs(self, predictions):
         """See base class."""
-        classification = export_lib.ClassificationOutput(
-            scores=predictions[PredictionKeys.PROBABILITIES],
-            classes=predictions[PredictionKeys.CLASSES])
-        return {
-            SignatureKeys.DEFAULT: classification,
-            SignatureKeys.CLASSIFY: classification,
-            SignatureKeys.PREDICT: export_lib.PredictOutput(dict(predictions)),
-        }
+        return _utils.classification_export_outputs(predictions, PredictionKeys.CLASSES)
