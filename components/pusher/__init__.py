@@ -1,0 +1,18 @@
+"""The pusher step: publish a blessed, infra-validated SavedModel to TF Serving's layout.
+
+The light, import-anywhere surface is re-exported here (the config, the record, the model
+name check: no TensorFlow, no KFP). The heavy parts are imported by module, so that building
+a pipeline does not load TensorFlow and running the step does not load KFP:
+
+    from components.pusher.executor import run              # push (TensorFlow)
+    from components.pusher.rollback import rollback         # serve an older version again
+    from components.pusher.record import read_push_record   # what a push did
+    from components.pusher.component import pusher          # the KFP component
+    from components.pusher.cli import add_rollback_command  # `estpipe rollback`
+
+See `layout.py` for the files the step reads and writes.
+"""
+
+from components.pusher.config import InfraValidation, PusherConfig, validate_model_name
+
+__all__ = ["InfraValidation", "PusherConfig", "validate_model_name"]

@@ -1,0 +1,131 @@
+"""Loads a SavedModel and runs its serving signatures on raw examples, in a fresh process.
+
+The pusher runs this file as a script (`python _serving_check.py MODEL_DIR RESULT_FILE`,
+the request as JSON on stdin: {"examples": [hex, ...]}), so the model is loaded the way TF
+Serving will load it: by a process that has never seen its Python code. It imports nothing
+from the project. It writes a JSON result:
+
+    {"error": null | str,                       # the model could not be loaded
+     "signatures": {name: {"method": str, "inputs": [...], "outputs": {key: shape},
+                           "skipped": str, "problems": [str, ...]}}}
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+import numpy as np
+
+# What TF Serving's Classify and Regress APIs require of a signature.
+_CLASSIFY = "tensorflow/serving/classify"
+_REGRESS = "tensorflow/serving/regress"
+_EXAMPLE_INPUT = "inputs"
+_CLASSIFY_OUTPUTS = {"classes", "scores"}
+_REGRESS_OUTPUTS = {"outputs"}
+
+
+def check_outputs(outputs: dict[str, np.ndarray], batch_size: int,
+                  method: str | None = None) -> list[str]:
+    """The problems of one signature's outputs for a batch of `batch_size` examples.
+
+    Every output must have one row per example; numeric outputs must be finite; classify
+    and regress signatures must have the outputs TF Serving reads.
+    """
+    problems = []
+    if not outputs:
+        problems.append("it returns no output")
+    if method == _CLASSIFY and (not outputs or not set(outputs) <= _CLASSIFY_OUTPUTS):
+        problems.append(f"a classify signature must return 'classes' and/or 'scores', "
+                        f"got {sorted(outputs)}")
+    if method == _REGRESS and set(outputs) != _REGRESS_OUTPUTS:
+        problems.append(f"a regress signature must return exactly 'outputs', got "
+                        f"{sorted(outputs)}")
+    for key, value in sorted(outputs.items()):
+        value = np.asarray(value)
+        if value.ndim == 0 or value.shape[0] != batch_size:
+            problems.append(f"output {key!r} has shape {list(value.shape)}; expected one row "
+                            f"per example ({batch_size})")
+        if np.issubdtype(value.dtype, np.floating) or np.issubdtype(value.dtype,
+                                                                    np.complexfloating):
+            bad = int(np.size(value) - np.count_nonzero(np.isfinite(value)))
+            if bad:
+                problems.append(f"output {key!r} has {bad} non-finite value(s) (NaN or inf)")
+    return problems
+
+
+def _method_names(model_dir: str) -> dict[str, str]:
+    import tensorflow as tf
+    from google.protobuf import text_format
+    from tensorflow.core.protobuf import saved_model_pb2
+
+    proto = saved_model_pb2.SavedModel()
+    pb = os.path.join(model_dir, "saved_model.pb")
+    if tf.io.gfile.exists(pb):
+        with tf.io.gfile.GFile(pb, "rb") as f:
+            proto.ParseFromString(f.read())
+    else:
+        with tf.io.gfile.GFile(os.path.join(model_dir, "saved_model.pbtxt"), "r") as f:
+            text_format.Parse(f.read(), proto)
+    for meta_graph in proto.meta_graphs:
+        if "serve" in meta_graph.meta_info_def.tags:
+            return {k: v.method_name for k, v in meta_graph.signature_def.items()}
+    return {}
+
+
+def _run_signature(function, method: str | None, examples: list[bytes]) -> dict:
+    import tensorflow as tf
+
+    inputs = function.structured_input_signature[1]
+    entry = {"method": method, "inputs": sorted(inputs)}
+    if len(inputs) != 1 or next(iter(inputs.values())).dtype != tf.string:
+        entry["skipped"] = (f"it takes {sorted(inputs)}, not one batch of serialized "
+                            "tf.Example strings")
+        return entry
+    (key,) = inputs
+    problems = []
+    if method in (_CLASSIFY, _REGRESS) and key != _EXAMPLE_INPUT:
+        problems.append(f"its input is {key!r}; TF Serving's classify and regress APIs feed "
+                        f"{_EXAMPLE_INPUT!r}")
+    try:
+        outputs = function(**{key: tf.constant(examples)})
+    except Exception as error:  # Anything the model raises is a reason to refuse it.
+        message = str(error).strip().splitlines()
+        entry["problems"] = [*problems, f"it raised {type(error).__name__}: "
+                             f"{message[0] if message else ''}"]
+        return entry
+    arrays = {k: v.numpy() for k, v in outputs.items()}
+    entry["outputs"] = {k: list(v.shape) for k, v in sorted(arrays.items())}
+    entry["problems"] = [*problems, *check_outputs(arrays, len(examples), method)]
+    return entry
+
+
+def check_model(model_dir: str, examples: list[bytes]) -> dict:
+    """Loads the model and runs every signature on `examples`; the JSON result."""
+    import tensorflow as tf
+
+    try:
+        methods = _method_names(model_dir)
+        model = tf.saved_model.load(model_dir, tags=["serve"])
+    except Exception as error:  # The model is broken, whatever the exception says.
+        message = str(error).strip().splitlines()
+        return {"error": f"{type(error).__name__}: {message[0] if message else ''}",
+                "signatures": {}}
+    signatures = {name: _run_signature(function, methods.get(name), examples)
+                  for name, function in sorted(model.signatures.items())}
+    return {"error": None, "signatures": signatures}
+
+
+def main(argv: list[str]) -> int:
+    model_dir, result_file = argv[1], argv[2]
+    request = json.load(sys.stdin)
+    result = check_model(model_dir, [bytes.fromhex(h) for h in request["examples"]])
+    with open(result_file, "w") as f:
+        json.dump(result, f)
+    return 0
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    sys.exit(main(sys.argv))

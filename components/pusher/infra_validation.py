@@ -1,0 +1,145 @@
+"""Infra validation: query a model in a fresh process before it is published.
+
+The idea of TFX's InfraValidator, without a server: a new Python process (one that has never
+imported the trainer's code) loads the SavedModel as TF Serving would and runs every serving
+signature that takes serialized tf.Example on a batch of real raw examples. A model is
+refused if it does not load, a signature raises (a feature the examples lack, a bad
+transform graph), an output has not one row per example or holds NaN/inf, a classify or
+regress signature does not fit TF Serving's API, or all of it takes longer than the time
+limit.
+
+Example:
+    >>> samples = load_samples("/pipeline/ingest/examples", split="eval", num_examples=16)
+    >>> result = validate_model("/pipeline/trainer/model/serving_model", samples,
+    ...                         timeout_seconds=300)
+    >>> result.passed, result.reason
+    (True, None)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import tensorflow as tf
+
+from components.common import artifacts
+
+__all__ = ["InfraValidationResult", "load_samples", "validate_model"]
+
+_CHECK_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_serving_check.py")
+_STDERR_TAIL = 2000
+
+
+@dataclasses.dataclass(frozen=True)
+class InfraValidationResult:
+    """What the fresh process found.
+
+    Attributes:
+        passed: True if the model loaded and every signature it could run answered well.
+        reason: Why the model was refused (None if it passed).
+        signatures: Per signature: its method name, inputs, output shapes, and `problems`
+            (or why it was `skipped`).
+        num_examples: The examples each signature was run on.
+        seconds: Wall time, process start included.
+    """
+
+    passed: bool
+    reason: str | None
+    signatures: Mapping[str, Mapping[str, Any]]
+    num_examples: int
+    seconds: float
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON object stored in the push record."""
+        return {"passed": self.passed, "reason": self.reason,
+                "signatures": {k: dict(v) for k, v in self.signatures.items()},
+                "num_examples": self.num_examples, "seconds": round(self.seconds, 3)}
+
+
+def load_samples(examples_uri: str, *, split: str = "eval", num_examples: int = 16) -> list[bytes]:
+    """The first `num_examples` serialized tf.Example of a split (fewer if it holds fewer).
+
+    Raises:
+        FileNotFoundError: If the split has no shards.
+        ValueError: If the split holds no example.
+    """
+    files = artifacts.examples_files(examples_uri, split)
+    dataset = tf.data.TFRecordDataset(files, compression_type="GZIP").take(num_examples)
+    samples = [record.numpy() for record in dataset]
+    if not samples:
+        raise ValueError(f"Split {split!r} of {examples_uri!r} holds no example to query the "
+                         "model with; choose another `split` for the infra validation.")
+    return samples
+
+
+def validate_model(saved_model_dir: str, examples: Sequence[bytes], *,
+                   timeout_seconds: float = 300.0) -> InfraValidationResult:
+    """Loads a SavedModel in a fresh process and runs its serving signatures on `examples`.
+
+    Args:
+        saved_model_dir: The SavedModel folder (any URI TensorFlow can read).
+        examples: Serialized raw tf.Example, sent as one batch to each signature that takes
+            serialized examples; other signatures (raw tensors) are listed as skipped.
+        timeout_seconds: The limit for the whole check, process start and model load
+            included; the process is killed when it is reached. Defaults to 300.
+
+    Returns:
+        An `InfraValidationResult`; `passed` is False, with the reason, if the model failed.
+
+    Example:
+        >>> validate_model(model_dir, samples, timeout_seconds=120).passed
+        True
+    """
+    if not examples:
+        raise ValueError("`examples` is empty; the model needs at least one to answer.")
+    start = time.monotonic()
+    request = json.dumps({"examples": [bytes(e).hex() for e in examples]})
+    with tempfile.TemporaryDirectory(prefix="pusher_check_") as workdir:
+        result_file = os.path.join(workdir, "result.json")
+        try:
+            process = subprocess.run(
+                [sys.executable, _CHECK_SCRIPT, saved_model_dir, result_file], input=request,
+                capture_output=True, text=True, timeout=timeout_seconds,
+                env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}, check=False)
+        except subprocess.TimeoutExpired:
+            return _failed(f"the model did not load and answer within {timeout_seconds:g} s "
+                           "(`InfraValidation.timeout_seconds`)", len(examples), start)
+        if process.returncode != 0 or not os.path.exists(result_file):
+            tail = process.stderr.strip()[-_STDERR_TAIL:]
+            return _failed(f"the process loading the model exited with code "
+                           f"{process.returncode}: {tail}", len(examples), start)
+        with open(result_file) as f:
+            found = json.load(f)
+    seconds = time.monotonic() - start
+    signatures = found["signatures"]
+    if found["error"] is not None:
+        return InfraValidationResult(False, f"the SavedModel does not load: {found['error']}",
+                                     signatures, len(examples), seconds)
+    return InfraValidationResult(_reason(signatures) is None, _reason(signatures), signatures,
+                                 len(examples), seconds)
+
+
+def _reason(signatures: Mapping[str, Mapping[str, Any]]) -> str | None:
+    if "serving_default" not in signatures:
+        return (f"it has no 'serving_default' signature (it has {sorted(signatures)}); TF "
+                "Serving answers requests that name no signature with it")
+    problems = [f"signature {name!r}: {problem}" for name, entry in signatures.items()
+                for problem in entry.get("problems", ())]
+    if problems:
+        return "; ".join(problems)
+    if all("skipped" in entry for entry in signatures.values()):
+        return ("no signature takes serialized tf.Example, so none could be run on the raw "
+                "examples; export with a parsing serving input receiver")
+    return None
+
+
+def _failed(reason: str, num_examples: int, start: float) -> InfraValidationResult:
+    return InfraValidationResult(False, reason, {}, num_examples, time.monotonic() - start)
