@@ -101,6 +101,7 @@ def export(estimator, export_dir_base: str, serving_input_receiver_fn: Callable,
     module.model_variables = list(serving.model.store.variables)
     module.global_step = serving.model.global_step
     module.resources = list(serving.model.store.resources)
+    module.receiver_trackables = list(serving.receiver.trackables)
 
     tf.io.gfile.makedirs(export_dir_base)
     version = int(time.time())

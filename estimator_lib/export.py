@@ -39,6 +39,9 @@ class ServingInputReceiver:
             through unchanged.
         receiver_tensors: Dict of input name to `tf.TensorSpec` (a single TensorSpec is
             named "input").
+        trackables: Objects `features` uses that own TensorFlow resources made outside
+            model_fn (a tf.Transform layer, lookup tables): the export tracks them so their
+            tables and vocabulary assets are saved with the model. Defaults to ().
 
     Example:
         >>> spec = {"x": tf.io.FixedLenFeature([1], tf.float32)}
@@ -49,6 +52,7 @@ class ServingInputReceiver:
 
     features: Callable[[dict], Any] | None
     receiver_tensors: Mapping[str, tf.TensorSpec]
+    trackables: tuple = ()
 
     def __post_init__(self):
         tensors = self.receiver_tensors
@@ -67,6 +71,7 @@ class ServingInputReceiver:
         if self.features is not None and not callable(self.features):
             raise TypeError("`features` must be a callable(receiver_tensors) -> features, or None.")
         object.__setattr__(self, "receiver_tensors", dict(tensors))
+        object.__setattr__(self, "trackables", tuple(self.trackables))
 
     def build_features(self, receiver_tensors: Mapping[str, tf.Tensor]):
         """The features for model_fn, computed from the receiver tensors."""

@@ -1,0 +1,15 @@
+"""The trainer step: trains an estimator_lib Estimator on the transformed examples.
+
+The light surface is re-exported here (the config: no TensorFlow model code, no KFP). The heavy
+parts are imported by module:
+
+    from components.trainer.executor import run            # TensorFlow training + export
+    from components.trainer.component import trainer       # the KFP component
+
+The model_dir it writes (checkpoints, the model recipe, the training-done mark) is described in
+`components/common/recipe.py`; the exports in `components/common/model_export.py`.
+"""
+
+from components.trainer.config import TrainerConfig
+
+__all__ = ["TrainerConfig"]

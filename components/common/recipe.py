@@ -1,0 +1,369 @@
+"""The model recipe: how to rebuild the trainer's Estimator from its model_dir.
+
+The trainer writes `model_recipe.json` (and, for a user module, a copy of the module) into
+the model_dir before it trains. Anyone holding the model_dir can then rebuild the same
+Estimator and read its checkpoints: the evaluator, which runs beside the trainer and
+evaluates each checkpoint as it appears (the paper's evaluation worker), and a later run
+that warm-starts from it. The recipe names either a canned estimator with its
+hyperparameters, built over the transform step's features (`feature_columns.json`), or a
+user module defining `model_fn(features, labels, mode, params)`.
+
+```
+<model_dir>/model_recipe.json    this recipe
+<model_dir>/trainer_module.py    the user module (module recipes only)
+<model_dir>/ckpt-N.*, checkpoint  the Estimator's checkpoints; train/ and eval/ summaries
+<model_dir>/training_done.json   written by the trainer when training ended
+```
+
+Example:
+    >>> recipe = ModelRecipe(estimator="DNNLinearCombinedClassifier",
+    ...                      transform_graph_uri="/runs/1/transform_graph",
+    ...                      params={"dnn_hidden_units": [64, 32]})
+    >>> recipe.write(model_dir)
+    >>> estimator = ModelRecipe.read(model_dir).build_estimator(model_dir)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib.util
+import json
+import math
+import os
+import sys
+from collections.abc import Mapping
+from typing import Any
+
+import tensorflow as tf
+
+import estimator_lib as el
+from components.common import io
+
+__all__ = [
+    "CANNED_ESTIMATORS",
+    "DONE_FILE",
+    "MODULE_FILE",
+    "RECIPE_FILE",
+    "ModelRecipe",
+    "RecipeError",
+    "feature_columns",
+    "read_feature_description",
+    "read_training_done",
+    "write_training_done",
+]
+
+RECIPE_FILE = "model_recipe.json"
+MODULE_FILE = "trainer_module.py"
+DONE_FILE = "training_done.json"
+FEATURE_COLUMNS_FILE = "feature_columns.json"  # the transform step's feature description
+FORMAT_VERSION = 1
+
+# name -> (kind of model, task). Kinds decide which columns the estimator takes.
+CANNED_ESTIMATORS = {
+    "LinearClassifier": ("linear", "classification"),
+    "LinearRegressor": ("linear", "regression"),
+    "DNNClassifier": ("dnn", "classification"),
+    "DNNRegressor": ("dnn", "regression"),
+    "DNNLinearCombinedClassifier": ("combined", "classification"),
+    "DNNLinearCombinedRegressor": ("combined", "regression"),
+    "BaselineClassifier": ("baseline", "classification"),
+    "BaselineRegressor": ("baseline", "regression"),
+}
+
+# Hyperparameters a canned recipe accepts, with their defaults. `embedding_dimension` 0
+# means "choose by the number of buckets" (6 * buckets ** 0.25, the usual rule of thumb).
+CANNED_PARAMS: dict[str, Any] = {
+    "dnn_hidden_units": [64, 32],
+    "dnn_dropout": None,
+    "dnn_optimizer": "Adagrad",
+    "dnn_learning_rate": None,
+    "linear_optimizer": "Ftrl",
+    "linear_learning_rate": None,
+    "embedding_dimension": 0,
+    "max_embedding_dimension": 16,
+    "batch_norm": False,
+}
+
+
+class RecipeError(ValueError):
+    """A recipe that cannot build an Estimator; the message says what and where."""
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelRecipe:
+    """What the trainer built, enough to build it again.
+
+    Args:
+        transform_graph_uri: The transform step's graph folder (a tf.Transform output with
+            `feature_columns.json`): the features the model reads and the label.
+        estimator: A canned estimator's name (see `CANNED_ESTIMATORS`). Exactly one of
+            `estimator` and `module_file`.
+        module_file: A Python file defining `model_fn(features, labels, mode, params)`.
+        params: Hyperparameters: for a canned estimator those of `CANNED_PARAMS`; for a
+            module, passed to model_fn as `params` (with `feature_description` added).
+        label_key: The label feature; defaults to the transform step's.
+
+    Example:
+        >>> ModelRecipe(transform_graph_uri=graph, module_file="my_model.py",
+        ...             params={"learning_rate": 0.01})
+    """
+
+    transform_graph_uri: str
+    estimator: str | None = None
+    module_file: str | None = None
+    params: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    label_key: str | None = None
+
+    def __post_init__(self):
+        if not isinstance(self.transform_graph_uri, str) or not self.transform_graph_uri:
+            raise RecipeError("`transform_graph_uri` must be a non-empty string; "
+                              f"received {self.transform_graph_uri!r}.")
+        if (self.estimator is None) == (self.module_file is None):
+            raise RecipeError("Give exactly one of `estimator` (a canned estimator's name) and "
+                              f"`module_file`; received estimator={self.estimator!r}, "
+                              f"module_file={self.module_file!r}.")
+        if not isinstance(self.params, Mapping):
+            raise RecipeError(f"`params` must be a mapping; received {self.params!r}.")
+        if self.estimator is not None:
+            if self.estimator not in CANNED_ESTIMATORS:
+                raise RecipeError(f"Unknown canned estimator {self.estimator!r}; choose one of "
+                                  f"{sorted(CANNED_ESTIMATORS)}.")
+            unknown = sorted(set(self.params) - set(CANNED_PARAMS))
+            if unknown:
+                raise RecipeError(f"Unknown hyperparameters {unknown} for {self.estimator}; "
+                                  f"it takes {sorted(CANNED_PARAMS)}.")
+            units = self.params.get("dnn_hidden_units", CANNED_PARAMS["dnn_hidden_units"])
+            if not units or not all(isinstance(u, int) and u > 0 for u in units):
+                raise RecipeError("`dnn_hidden_units` must be a non-empty list of positive "
+                                  f"integers; received {units!r}.")
+        object.__setattr__(self, "params", dict(self.params))
+
+    # -- persistence ----------------------------------------------------------------------
+    def write(self, model_dir: str) -> None:
+        """Writes the recipe (and a copy of the module) into `model_dir`, atomically."""
+        tf.io.gfile.makedirs(model_dir)
+        module_file = self.module_file
+        if module_file is not None:
+            target = os.path.join(model_dir, MODULE_FILE)
+            if os.path.abspath(module_file) != os.path.abspath(target):
+                io.write_text_atomic(target, io.read_text(module_file))
+            module_file = MODULE_FILE  # relative to the model_dir: it moves with it
+        payload = {"format_version": FORMAT_VERSION,
+                   **dataclasses.asdict(self), "module_file": module_file}
+        io.write_text_atomic(os.path.join(model_dir, RECIPE_FILE),
+                             json.dumps(payload, indent=2, sort_keys=True, default=_jsonable))
+
+    @classmethod
+    def read(cls, model_dir: str) -> ModelRecipe:
+        """The recipe the trainer wrote into `model_dir`.
+
+        Raises:
+            FileNotFoundError: If `model_dir` has no recipe (not a trainer's model_dir).
+        """
+        path = os.path.join(model_dir, RECIPE_FILE)
+        if not tf.io.gfile.exists(path):
+            raise FileNotFoundError(
+                f"{path!r} does not exist: {model_dir!r} is not a model_dir written by the "
+                "trainer (or the trainer has not started yet).")
+        payload = json.loads(io.read_text(path))
+        version = payload.pop("format_version", None)
+        if version != FORMAT_VERSION:
+            raise RecipeError(f"{path!r} has format_version {version!r}; this code reads "
+                              f"{FORMAT_VERSION}.")
+        if payload.get("module_file"):
+            payload["module_file"] = os.path.join(model_dir, payload["module_file"])
+        return cls(**payload)
+
+    # -- what it builds --------------------------------------------------------------------
+    def feature_description(self) -> dict[str, Any]:
+        """The transform step's `feature_columns.json`."""
+        return read_feature_description(self.transform_graph_uri)
+
+    def resolved_label_key(self) -> str:
+        """The label feature: the recipe's, else the transform step's."""
+        label = self.label_key or self.feature_description().get("label_key")
+        if not label:
+            raise RecipeError(
+                "No label: the transform step names none (`label` in its spec, LABEL_KEY in "
+                "its module) and the recipe gives no `label_key`.")
+        return label
+
+    def build_estimator(self, model_dir: str, config: el.RunConfig | None = None,
+                        warm_start_from: Any = None) -> el.Estimator:
+        """The Estimator this recipe describes, on `model_dir`.
+
+        Example:
+            >>> estimator = recipe.build_estimator("/runs/1/model_dir",
+            ...                                    el.RunConfig(tf_random_seed=1))
+        """
+        description = self.feature_description()
+        label = self.resolved_label_key()
+        if self.module_file is not None:
+            module = load_module(self.module_file)
+            params = {**self.params, "feature_description": description, "label_key": label}
+            return el.Estimator(module.model_fn, model_dir=model_dir, config=config,
+                                params=params, warm_start_from=warm_start_from)
+        return _canned(self.estimator, {**CANNED_PARAMS, **self.params}, description, label,
+                       model_dir, config, warm_start_from)
+
+    def task(self) -> str:
+        """"classification" or "regression" for canned recipes; a module's `TASK` or
+        "classification" when the label is a class id."""
+        if self.estimator is not None:
+            return CANNED_ESTIMATORS[self.estimator][1]
+        task = getattr(load_module(self.module_file), "TASK", None)
+        if task is not None:
+            return task
+        entry = self.feature_description()["features"].get(self.resolved_label_key(), {})
+        return "classification" if "num_classes" in entry else "regression"
+
+
+# -- features ------------------------------------------------------------------------------
+def read_feature_description(transform_graph_uri: str) -> dict[str, Any]:
+    """The transform step's `feature_columns.json` under `transform_graph_uri`."""
+    path = os.path.join(transform_graph_uri, FEATURE_COLUMNS_FILE)
+    if not tf.io.gfile.exists(path):
+        raise FileNotFoundError(f"{path!r} does not exist: {transform_graph_uri!r} is not a "
+                                "transform graph written by the transform step.")
+    return json.loads(io.read_text(path))
+
+
+def feature_columns(description: Mapping[str, Any], *, label_key: str,
+                    embedding_dimension: int = 0, max_embedding_dimension: int = 16
+                    ) -> tuple[list, list]:
+    """(linear columns, dnn columns) for the transformed features, label left out.
+
+    Numbers become numeric columns in both; integer ids become identity columns (linear)
+    and embeddings of them (dnn); strings are hashed into 1000 buckets.
+
+    Example:
+        >>> linear, dnn = feature_columns(read_feature_description(graph), label_key="label")
+    """
+    fc = el.feature_column
+    linear, dnn = [], []
+    for name, entry in sorted(description["features"].items()):
+        if name == label_key or entry["kind"] == "label":
+            continue
+        kind = entry["kind"]
+        if kind == "numeric":
+            column = fc.numeric_column(name)
+            linear.append(column)
+            dnn.append(column)
+            continue
+        if kind == "categorical_identity":
+            buckets = int(entry["num_buckets"])
+            categorical = fc.categorical_column_with_identity(name, buckets,
+                                                              default_value=buckets - 1)
+        elif kind == "string":
+            buckets = 1000
+            categorical = fc.categorical_column_with_hash_bucket(name, buckets)
+        else:
+            raise RecipeError(f"Feature {name!r} has kind {kind!r}, which the canned "
+                              "estimators cannot read; use a module with a model_fn.")
+        dimension = embedding_dimension or min(max_embedding_dimension,
+                                               max(2, math.ceil(6 * buckets ** 0.25)))
+        linear.append(categorical)
+        dnn.append(fc.embedding_column(categorical, dimension))
+    return linear, dnn
+
+
+def _canned(name: str, params: dict, description, label: str, model_dir, config,
+            warm_start_from) -> el.Estimator:
+    kind, task = CANNED_ESTIMATORS[name]
+    linear, dnn = feature_columns(description, label_key=label,
+                                  embedding_dimension=params["embedding_dimension"],
+                                  max_embedding_dimension=params["max_embedding_dimension"])
+    common: dict[str, Any] = {"model_dir": model_dir, "config": config,
+                              "warm_start_from": warm_start_from}
+    if task == "classification":
+        num_classes = description["features"].get(label, {}).get("num_classes")
+        if num_classes is None:
+            raise RecipeError(f"{name} needs a class-id label; the transform step's label "
+                              f"{label!r} is not one (give it a vocabulary, identity or a "
+                              "condition expression).")
+        common["n_classes"] = int(num_classes)
+    estimator_class = getattr(el, name)
+    linear_optimizer = _optimizer(params["linear_optimizer"], params["linear_learning_rate"])
+    dnn_optimizer = _optimizer(params["dnn_optimizer"], params["dnn_learning_rate"])
+    if kind == "baseline":
+        return estimator_class(**common)
+    if kind == "linear":
+        return estimator_class(linear, optimizer=linear_optimizer, **common)
+    if kind == "dnn":
+        return estimator_class(list(params["dnn_hidden_units"]), dnn, optimizer=dnn_optimizer,
+                               dropout=params["dnn_dropout"], batch_norm=params["batch_norm"],
+                               **common)
+    return estimator_class(linear_feature_columns=linear, linear_optimizer=linear_optimizer,
+                           dnn_feature_columns=dnn, dnn_optimizer=dnn_optimizer,
+                           dnn_hidden_units=list(params["dnn_hidden_units"]),
+                           dnn_dropout=params["dnn_dropout"], batch_norm=params["batch_norm"],
+                           **common)
+
+
+def _optimizer(name: str, learning_rate: float | None):
+    """The canned estimators take an optimizer name, or a factory (a fresh one per model)."""
+    if learning_rate is None:
+        return name
+    import keras
+
+    def factory():
+        return keras.optimizers.get({"class_name": name,
+                                     "config": {"learning_rate": float(learning_rate)}})
+
+    factory()  # fails now, with Keras's message, on an unknown optimizer name
+    return factory
+
+
+# -- modules -------------------------------------------------------------------------------
+def load_module(path: str):
+    """Imports the user module at `path`; it must define `model_fn`.
+
+    Raises:
+        FileNotFoundError: If there is no such file.
+        RecipeError: If it does not define a callable `model_fn`.
+    """
+    if not tf.io.gfile.exists(path):
+        raise FileNotFoundError(f"The trainer module {path!r} does not exist.")
+    local = path
+    if "://" in path:  # import needs a local file
+        import tempfile
+        local = os.path.join(tempfile.mkdtemp(prefix="trainer_module_"), MODULE_FILE)
+        tf.io.gfile.copy(path, local)
+    name = f"_trainer_module_{abs(hash(os.path.abspath(path)))}"
+    spec = importlib.util.spec_from_file_location(name, local)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except Exception as error:
+        del sys.modules[name]
+        raise RecipeError(f"Importing the trainer module {path!r} failed: "
+                          f"{type(error).__name__}: {error}") from error
+    if not callable(getattr(module, "model_fn", None)):
+        raise RecipeError(f"The trainer module {path!r} defines no `model_fn(features, labels, "
+                          "mode, params)`.")
+    return module
+
+
+# -- the training-done mark ------------------------------------------------------------------
+def write_training_done(model_dir: str, *, final_step: int, final_checkpoint: str | None,
+                        **extra: Any) -> None:
+    """Marks training in `model_dir` as ended: the evaluator stops after this checkpoint."""
+    payload = {"final_step": int(final_step), "final_checkpoint": final_checkpoint, **extra}
+    io.write_text_atomic(os.path.join(model_dir, DONE_FILE),
+                         json.dumps(payload, indent=2, sort_keys=True, default=_jsonable))
+
+
+def read_training_done(model_dir: str) -> dict[str, Any] | None:
+    """The trainer's training-done mark in `model_dir`, or None while training runs."""
+    path = os.path.join(model_dir, DONE_FILE)
+    if not tf.io.gfile.exists(path):
+        return None
+    return json.loads(io.read_text(path))
+
+
+
+def _jsonable(value):
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    raise TypeError(f"{type(value).__name__} is not JSON serializable: {value!r}")

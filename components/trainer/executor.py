@@ -1,0 +1,153 @@
+"""The trainer's executor: trains an Estimator on transformed examples and exports it.
+
+`run(config)`:
+1. writes the model recipe into the model_dir (so the evaluator, watching the same folder,
+   can rebuild the Estimator and read each checkpoint as it appears);
+2. trains to `train_steps` with a RunConfig built from the config and TF_CONFIG, writing
+   checkpoints and TensorBoard summaries into the model_dir (a restarted step resumes from
+   the latest checkpoint), then marks training done;
+3. evaluates the final checkpoint on the eval split;
+4. on the chief, exports `serving_model/` (raw tf.Example in, the transform graph inside)
+   and `eval_model/` into the model artifact, and writes `trainer_result.json` last.
+
+It imports no KFP.
+
+Example:
+    >>> from components.trainer.executor import TrainerConfig, run
+    >>> result = run(TrainerConfig(
+    ...     examples_uri="/runs/1/transform/examples",
+    ...     transform_graph_uri="/runs/1/transform/graph", model_uri="/runs/1/model",
+    ...     estimator="DNNLinearCombinedClassifier", train_steps=2000))
+    >>> result.metrics["auc"]
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import tensorflow as tf
+
+import estimator_lib as el
+from components.common import io
+from components.common.model_export import export_models
+from components.common.model_inputs import make_input_fn
+from components.common.recipe import MODULE_FILE, write_training_done
+from components.trainer.config import MODEL_DIR, TrainerConfig
+
+__all__ = ["RESULT_FILE", "TrainerConfig", "TrainerResult", "run"]
+
+RESULT_FILE = "trainer_result.json"
+_LOGGER = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainerResult:
+    """What a trainer run did; also written as `<model_uri>/trainer_result.json`.
+
+    Attributes:
+        model_dir: Where the checkpoints are.
+        final_step: The global step training ended at.
+        final_checkpoint: The checkpoint exported.
+        metrics: The final checkpoint's evaluation on the eval split.
+        serving_model_dir / eval_model_dir: The exports (None on a non-chief task).
+        label_key: The label feature.
+        task: "classification" or "regression".
+        train_seconds / seconds: Wall time of training, and of the whole run.
+    """
+
+    model_dir: str
+    final_step: int
+    final_checkpoint: str
+    metrics: Mapping[str, float]
+    serving_model_dir: str | None
+    eval_model_dir: str | None
+    label_key: str
+    task: str
+    train_seconds: float
+    seconds: float
+
+    def to_json(self) -> dict[str, Any]:
+        """The result as JSON data."""
+        return dataclasses.asdict(self) | {"metrics": dict(self.metrics)}
+
+
+def run(config: TrainerConfig) -> TrainerResult:
+    """Trains, evaluates and exports as `config` says; see the module docstring.
+
+    Raises:
+        FileNotFoundError: If an input (examples split, transform graph, module) is missing.
+        ValueError: If the recipe cannot be built over the transformed features.
+    """
+    start = time.time()
+    if config.module_file is not None and not tf.io.gfile.exists(config.module_file):
+        raise FileNotFoundError(f"The trainer module {config.module_file!r} does not exist.")
+    model_dir = config.resolved_model_dir
+    recipe = config.recipe()
+    recipe.write(model_dir)
+    if recipe.module_file is not None:  # build from the copy, as the evaluator will
+        recipe = dataclasses.replace(recipe, module_file=os.path.join(model_dir, MODULE_FILE))
+    label_key = recipe.resolved_label_key()
+    run_config = el.RunConfig(
+        tf_random_seed=config.seed, save_checkpoints_steps=config.checkpoint_every,
+        save_checkpoints_secs=None, keep_checkpoint_max=config.keep_checkpoint_max,
+        steps_per_loop=min(config.steps_per_loop, config.checkpoint_every),
+        log_step_count_steps=max(config.steps_per_loop, config.train_steps // 10))
+    estimator = recipe.build_estimator(model_dir, run_config,
+                                       warm_start_from=_warm_start_path(config.warm_start_from))
+    train_fn = make_input_fn(config.examples_uri, config.train_split, config.transform_graph_uri,
+                             label_key=label_key, batch_size=config.batch_size, train=True,
+                             seed=config.seed)
+    eval_fn = make_input_fn(config.examples_uri, config.eval_split, config.transform_graph_uri,
+                            label_key=label_key, batch_size=config.eval_batch_size, train=False)
+
+    _LOGGER.info("Training %s to step %d in %s", config.estimator or "the module's model_fn",
+                 config.train_steps, model_dir)
+    train_start = time.time()
+    estimator.train(train_fn, max_steps=config.train_steps)
+    train_seconds = time.time() - train_start
+    final_checkpoint = estimator.latest_checkpoint()
+    final_step = int(estimator.get_variable_value("global_step"))
+    if run_config.is_chief:
+        write_training_done(model_dir, final_step=final_step, final_checkpoint=final_checkpoint)
+
+    metrics = estimator.evaluate(eval_fn, steps=config.eval_steps,
+                                 checkpoint_path=final_checkpoint)
+    metrics = {k: float(v) for k, v in metrics.items()}
+    _LOGGER.info("Step %d: %s", final_step, _format(metrics))
+
+    serving_dir = eval_dir = None
+    if run_config.is_chief:
+        exported = export_models(estimator, config.transform_graph_uri, config.model_uri,
+                                 label_key=label_key, checkpoint_path=final_checkpoint)
+        serving_dir, eval_dir = exported.serving_dir, exported.eval_dir
+        _LOGGER.info("Exported the serving model to %s", serving_dir)
+    result = TrainerResult(
+        model_dir=model_dir, final_step=final_step, final_checkpoint=final_checkpoint,
+        metrics=metrics, serving_model_dir=serving_dir, eval_model_dir=eval_dir,
+        label_key=label_key, task=recipe.task(), train_seconds=round(train_seconds, 3),
+        seconds=round(time.time() - start, 3))
+    if run_config.is_chief:
+        io.write_json_atomic(os.path.join(config.model_uri, RESULT_FILE), result.to_json())
+    return result
+
+
+def _warm_start_path(base: str | None) -> str | None:
+    """A model artifact holds its checkpoints under `model_dir/`; anything else is used as is."""
+    if base is None:
+        return None
+    nested = os.path.join(base, MODEL_DIR)
+    if tf.io.gfile.isdir(nested) and tf.train.latest_checkpoint(nested):
+        return nested
+    if tf.io.gfile.isdir(base) and not tf.train.latest_checkpoint(base):
+        raise FileNotFoundError(f"`warm_start_from` ({base!r}) holds no checkpoint (nor does "
+                                f"{nested!r}).")
+    return base
+
+
+def _format(metrics: Mapping[str, float]) -> str:
+    return ", ".join(f"{k}={v:.4f}" for k, v in sorted(metrics.items()) if k != "global_step")
