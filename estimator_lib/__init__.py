@@ -8,14 +8,17 @@ Example:
 from estimator_lib import (
     _quiet,  # noqa: F401  (keeps TensorFlow's start-up noise down)
     checkpoint,
+    distribute,
     early_stopping,
     export,
+    exporters,
     heads,
     hooks,
     inputs,
     keras,
     losses,
     metrics,
+    training_status,
 )
 from estimator_lib import feature_columns as feature_column
 from estimator_lib.canned import (
@@ -31,6 +34,7 @@ from estimator_lib.canned import (
 from estimator_lib.checkpoint import WarmStartSettings
 from estimator_lib.distribute import ClusterInfo
 from estimator_lib.estimator import Estimator
+from estimator_lib.exporters import BestExporter, Exporter, FinalExporter, LatestExporter
 from estimator_lib.hooks import (
     CheckpointSaverHook,
     CheckpointSaverListener,
@@ -48,12 +52,15 @@ from estimator_lib.hooks import (
 )
 from estimator_lib.run_config import RunConfig
 from estimator_lib.spec import EstimatorSpec, ModeKeys
+from estimator_lib.train_and_evaluate import EvalSpec, TrainSpec, train_and_evaluate
+from estimator_lib.training_status import TRAINING_DONE_FILENAME, training_done
 
 SessionRunHook = Hook  # The paper's name.
 
 __all__ = [
     "BaselineClassifier",
     "BaselineRegressor",
+    "BestExporter",
     "CheckpointSaverHook",
     "CheckpointSaverListener",
     "ClusterInfo",
@@ -63,7 +70,11 @@ __all__ = [
     "DNNRegressor",
     "Estimator",
     "EstimatorSpec",
+    "EvalSpec",
+    "Exporter",
+    "FinalExporter",
     "Hook",
+    "LatestExporter",
     "LinearClassifier",
     "LinearRegressor",
     "LoggingTensorHook",
@@ -79,10 +90,14 @@ __all__ = [
     "StepCounterHook",
     "StopAtStepHook",
     "SummarySaverHook",
+    "TRAINING_DONE_FILENAME",
+    "TrainSpec",
     "WarmStartSettings",
     "checkpoint",
+    "distribute",
     "early_stopping",
     "export",
+    "exporters",
     "feature_column",
     "heads",
     "hooks",
@@ -90,4 +105,7 @@ __all__ = [
     "keras",
     "losses",
     "metrics",
+    "train_and_evaluate",
+    "training_done",
+    "training_status",
 ]

@@ -9,11 +9,17 @@ description fails at start-up with a clear message instead of hanging later.
 from __future__ import annotations
 
 import dataclasses
+import enum
 import json
+import logging
 import os
-from collections.abc import Mapping
+import socket
+import time
+from collections.abc import Mapping, Sequence
 
 import tensorflow as tf
+
+logger = logging.getLogger("estimator_lib")
 
 TASK_TYPES = ("chief", "worker", "ps", "evaluator", "master")
 
@@ -142,3 +148,206 @@ class ClusterInfo:
 def num_replicas(strategy: tf.distribute.Strategy | None) -> int:
     """Replicas that run a step in sync (1 without a strategy)."""
     return 1 if strategy is None else strategy.num_replicas_in_sync
+
+
+# -- roles ------------------------------------------------------------------------------------
+class Role(enum.StrEnum):
+    """What a task does in `train_and_evaluate` (see `task_role`)."""
+
+    LOCAL = "local"  # No cluster: train, evaluate and export in this process.
+    TRAINER = "trainer"  # Chief, or a worker of a synchronous (all-reduce) cluster.
+    SERVER = "server"  # A ps, or a worker of a parameter-server cluster: runs a tf server.
+    EVALUATOR = "evaluator"  # Evaluates checkpoints as they appear.
+
+
+def task_role(cluster: ClusterInfo, strategy: tf.distribute.Strategy | None) -> Role:
+    """The role of this task, checking that the cluster and the strategy fit together.
+
+    Raises:
+        ValueError: If a multi-task cluster trains without a multi-worker strategy, or a
+            parameter-server cluster's chief has no ParameterServerStrategy.
+
+    Example:
+        >>> task_role(ClusterInfo(), None)
+        <Role.LOCAL: 'local'>
+    """
+    if cluster.task_type is None:
+        return Role.LOCAL
+    if cluster.task_type == "evaluator":
+        return Role.EVALUATOR
+    where = f"task {cluster.task_type}:{cluster.task_id}"
+    if "ps" in cluster.cluster:
+        if cluster.task_type in ("ps", "worker"):
+            return Role.SERVER
+        if not _is_parameter_server(strategy):
+            raise ValueError(
+                f"The cluster has 'ps' tasks, so the chief ({where}) needs "
+                "RunConfig(train_distribute=<a ParameterServerStrategy>); it has "
+                f"{type(strategy).__name__ if strategy else None}. Make it with "
+                "el.distribute.make_strategy('parameter_server')."
+            )
+        return Role.TRAINER
+    if cluster.num_worker_replicas > 1 and not _is_multi_worker(strategy):
+        raise ValueError(
+            f"The cluster has {cluster.num_worker_replicas} training tasks but {where} has no "
+            "multi-worker strategy, so each would train on its own. Set RunConfig("
+            "train_distribute=el.distribute.make_strategy('multi_worker_mirrored'))."
+        )
+    return Role.TRAINER
+
+
+def _is_parameter_server(strategy) -> bool:
+    return bool(getattr(strategy, "_is_parameter_server_strategy_v2", False))
+
+
+def _is_multi_worker(strategy) -> bool:
+    return strategy is not None and (
+        isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
+        or strategy.extended._in_multi_worker_mode())  # noqa: SLF001
+
+
+def serve_until_done(cluster: ClusterInfo, model_dir: str, poll_secs: float = 1.0) -> None:
+    """Runs this task's TensorFlow server until the training-done marker appears.
+
+    For the ps and worker tasks of a parameter-server cluster: the chief places variables
+    on the ps tasks and schedules steps on the workers through their servers. A server's
+    own `join()` never returns; this returns once the chief has marked training done.
+    """
+    from estimator_lib import training_status
+
+    server = tf.distribute.Server(cluster.cluster_spec, job_name=cluster.task_type,
+                                  task_index=cluster.task_id, protocol="grpc", start=True)
+    logger.info("Task %s:%d serving at %s until training is done.", cluster.task_type,
+                cluster.task_id, server.target)
+    while not training_status.training_done(model_dir):
+        time.sleep(poll_secs)
+    logger.info("Training is done; task %s:%d exits.", cluster.task_type, cluster.task_id)
+
+
+# -- strategies -------------------------------------------------------------------------------
+STRATEGY_KINDS = ("default", "mirrored", "multi_worker_mirrored", "parameter_server")
+
+
+def make_strategy(kind: str, *, cluster: ClusterInfo | None = None,
+                  startup_timeout_secs: float = 300,
+                  heartbeat_timeout_secs: float = 30) -> tf.distribute.Strategy | None:
+    """The strategy of `kind` for this task, made so a missing task fails in bounded time.
+
+    Call it first in the program, before other TensorFlow work (multi-worker strategies
+    must be created before TensorFlow's runtime starts). Tasks that do not train with the
+    strategy get None: the evaluator, and the ps and worker tasks of a parameter-server
+    cluster (`train_and_evaluate` runs their servers).
+
+    Args:
+        kind: One of "default" (None), "mirrored" (this machine's devices),
+            "multi_worker_mirrored" (synchronous, all-reduce) or "parameter_server"
+            (asynchronous; for the chief, with a ClusterCoordinator).
+        cluster: The cluster; default `ClusterInfo.from_tf_config()`.
+        startup_timeout_secs: How long to wait for every task to come up before failing
+            with the list of tasks that did not. Default 300.
+        heartbeat_timeout_secs: A synchronous cluster fails when a task has been silent
+            this long (then restart all tasks; they resume from the latest checkpoint).
+            Default 30.
+
+    Returns:
+        A `tf.distribute.Strategy`, or None.
+
+    Raises:
+        ValueError: For an unknown kind or one that does not fit the cluster.
+        RuntimeError: If tasks did not come up within `startup_timeout_secs`.
+
+    Example:
+        >>> strategy = el.distribute.make_strategy("multi_worker_mirrored")
+        >>> config = el.RunConfig(model_dir="gs://bucket/model", train_distribute=strategy)
+    """
+    if kind not in STRATEGY_KINDS:
+        raise ValueError(f"Strategy `kind` {kind!r} is unknown; expected one of {STRATEGY_KINDS}.")
+    cluster = ClusterInfo.from_tf_config() if cluster is None else cluster
+    if kind == "default" or cluster.task_type == "evaluator":
+        return None
+    if kind == "mirrored":
+        return tf.distribute.MirroredStrategy()
+    if kind == "parameter_server":
+        if "ps" not in cluster.cluster:
+            raise ValueError(
+                "`kind='parameter_server'` needs a TF_CONFIG cluster with 'ps' tasks; the "
+                f"cluster is {dict(cluster.cluster)}."
+            )
+        if cluster.task_type in ("ps", "worker"):
+            return None
+        wait_for_tasks(cluster, ("worker", "ps"), startup_timeout_secs)
+        return tf.distribute.experimental.ParameterServerStrategy(_resolver(cluster))
+    if "ps" in cluster.cluster:
+        raise ValueError("`kind='multi_worker_mirrored'` does not use 'ps' tasks; remove them "
+                         "from the cluster or use kind='parameter_server'.")
+    if not cluster.is_distributed:
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    return _multi_worker_mirrored(cluster, startup_timeout_secs, heartbeat_timeout_secs)
+
+
+def _resolver(cluster: ClusterInfo):
+    return tf.distribute.cluster_resolver.SimpleClusterResolver(
+        cluster.cluster_spec, task_type=cluster.task_type, task_id=cluster.task_id,
+        rpc_layer="grpc")
+
+
+def _multi_worker_mirrored(cluster, startup_timeout_secs, heartbeat_timeout_secs):
+    from tensorflow.core.protobuf import coordination_config_pb2
+    from tensorflow.python.eager import context
+
+    # MultiWorkerMirroredStrategy configures the coordination service itself, with no
+    # start-up timeout (TensorFlow then waits an hour for a missing task); configured here
+    # first, the strategy keeps this configuration.
+    jobs = [coordination_config_pb2.CoordinatedJob(name=job, num_tasks=len(cluster.cluster[job]))
+            for job in ("chief", "worker") if job in cluster.cluster]
+    leader = "chief" if "chief" in cluster.cluster else "worker"
+    context.context().configure_coordination_service(
+        service_type="standalone", service_leader=f"/job:{leader}/replica:0/task:0",
+        coordinated_jobs=jobs, cluster_register_timeout_in_ms=int(startup_timeout_secs * 1000),
+        heartbeat_timeout_in_ms=int(heartbeat_timeout_secs * 1000))
+    try:
+        return tf.distribute.MultiWorkerMirroredStrategy(cluster_resolver=_resolver(cluster))
+    except (tf.errors.DeadlineExceededError, tf.errors.UnavailableError,
+            tf.errors.AbortedError, tf.errors.InternalError) as error:
+        missing = unreachable_tasks(cluster, ("chief", "worker"))
+        raise RuntimeError(
+            f"The multi-worker cluster did not come up within {startup_timeout_secs:.0f} s "
+            f"(startup_timeout_secs): tasks not reachable: {missing or 'none found'}. Start "
+            f"every task listed in TF_CONFIG. TensorFlow said: {str(error)[:300]}"
+        ) from None
+
+
+def unreachable_tasks(cluster: ClusterInfo, jobs: Sequence[str]) -> list[str]:
+    """`job:index (host:port)` of the tasks of `jobs` that accept no TCP connection."""
+    missing = []
+    for job in jobs:
+        for index, address in enumerate(cluster.cluster.get(job, ())):
+            if (job, index) == (cluster.task_type, cluster.task_id):
+                continue
+            host, _, port = address.rpartition(":")
+            try:
+                with socket.create_connection((host.strip("[]"), int(port)), timeout=2):
+                    pass
+            except OSError:
+                missing.append(f"{job}:{index} ({address})")
+    return missing
+
+
+def wait_for_tasks(cluster: ClusterInfo, jobs: Sequence[str], timeout_secs: float,
+                   poll_secs: float = 0.5) -> None:
+    """Waits until the servers of every task of `jobs` accept connections.
+
+    Raises:
+        RuntimeError: Naming the tasks still unreachable after `timeout_secs`.
+
+    Example:
+        >>> wait_for_tasks(ClusterInfo.from_tf_config(), ("worker", "ps"), timeout_secs=60)
+    """
+    deadline = time.monotonic() + timeout_secs
+    while missing := unreachable_tasks(cluster, jobs):
+        if time.monotonic() > deadline:
+            raise RuntimeError(
+                f"Tasks did not come up within {timeout_secs:.0f} s (startup_timeout_secs): "
+                f"{missing}. Start every task listed in TF_CONFIG, or check the addresses."
+            )
+        time.sleep(poll_secs)
