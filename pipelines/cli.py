@@ -12,6 +12,8 @@ import argparse
 import logging
 import sys
 
+from components.pusher.cli import add_rollback_command
+
 
 def _configure_logging(verbose: bool) -> None:
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
@@ -44,6 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--model-dir", default=None, help="model directory (default: a temp dir)")
     run.add_argument("--steps", type=int, default=2000, help="training steps (default 2000)")
     run.set_defaults(handler=_run)
+    add_rollback_command(commands)
     args = parser.parse_args(argv)
     _configure_logging(args.verbose)
     if getattr(args, "steps", 1) <= 0:

@@ -55,6 +55,18 @@ def check_outputs(outputs: dict[str, np.ndarray], batch_size: int,
     return problems
 
 
+_BOILERPLATE = ("Graph execution error", "Detected at node", "<stack traces unavailable>", "[[")
+
+
+def _summary(error: Exception, limit: int = 400) -> str:
+    """The informative line of an error: TF's op errors bury it under boilerplate lines."""
+    lines = [line.strip() for line in str(error).splitlines()
+             if line.strip() and not line[0].isspace()]
+    useful = [line for line in lines if not line.startswith(_BOILERPLATE)]
+    text = (useful or lines or [""])[-1]
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
 def _method_names(model_dir: str) -> dict[str, str]:
     import tensorflow as tf
     from google.protobuf import text_format
@@ -91,9 +103,7 @@ def _run_signature(function, method: str | None, examples: list[bytes]) -> dict:
     try:
         outputs = function(**{key: tf.constant(examples)})
     except Exception as error:  # Anything the model raises is a reason to refuse it.
-        message = str(error).strip().splitlines()
-        entry["problems"] = [*problems, f"it raised {type(error).__name__}: "
-                             f"{message[0] if message else ''}"]
+        entry["problems"] = [*problems, f"it raised {type(error).__name__}: {_summary(error)}"]
         return entry
     arrays = {k: v.numpy() for k, v in outputs.items()}
     entry["outputs"] = {k: list(v.shape) for k, v in sorted(arrays.items())}
@@ -109,9 +119,7 @@ def check_model(model_dir: str, examples: list[bytes]) -> dict:
         methods = _method_names(model_dir)
         model = tf.saved_model.load(model_dir, tags=["serve"])
     except Exception as error:  # The model is broken, whatever the exception says.
-        message = str(error).strip().splitlines()
-        return {"error": f"{type(error).__name__}: {message[0] if message else ''}",
-                "signatures": {}}
+        return {"error": f"{type(error).__name__}: {_summary(error)}", "signatures": {}}
     signatures = {name: _run_signature(function, methods.get(name), examples)
                   for name, function in sorted(model.signatures.items())}
     return {"error": None, "signatures": signatures}

@@ -91,7 +91,8 @@ def run(config: PusherConfig) -> PushRecord:
 
     if blessing is not None and not blessing.blessed:
         reasons = "; ".join(blessing.reasons) or "the blessing gives no reason"
-        return _finish(config, record, reason=f"Not blessed by the evaluator: {reasons}.")
+        return _finish(config, record,
+                       reason=f"Not blessed by the evaluator: {reasons.rstrip('.')}.")
     if blessing is None:
         _LOGGER.warning("No blessing (require_blessing=False): pushing %s unvalidated.",
                         config.model_uri)
@@ -120,8 +121,9 @@ def run(config: PusherConfig) -> PushRecord:
         result = validate_model(serving_model, samples, timeout_seconds=options.timeout_seconds)
         record = dataclasses.replace(record, infra_validation=result.to_json())
         if not result.passed:
+            reason = result.reason.rstrip(".")
             return _finish(config, record, outcome=PushOutcome.INFRA_VALIDATION_FAILED,
-                           reason=f"Refused by the infra validation: {result.reason}.")
+                           reason=f"Refused by the infra validation: {reason}.")
     else:
         _LOGGER.warning("Infra validation is off: %s is published without being queried.",
                         serving_model)

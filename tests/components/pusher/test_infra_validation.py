@@ -1,0 +1,53 @@
+"""The checks on a model's answers, the sample loading, and the fresh process's time limit.
+
+Whole models are validated through the executor (test_executor.py), which runs the fresh
+process on a good, a corrupt and a skewed SavedModel.
+"""
+
+import numpy as np
+import pytest
+
+from components.pusher._serving_check import check_outputs
+from components.pusher.infra_validation import load_samples, validate_model
+from tests.estimator_lib import toy
+
+
+def test_good_outputs_have_no_problem():
+    outputs = {"scores": np.full((4, 2), 0.5, np.float32),
+               "classes": np.array([[b"0", b"1"]] * 4)}
+    assert check_outputs(outputs, 4, "tensorflow/serving/classify") == []
+    assert check_outputs({"outputs": np.zeros(4)}, 4, "tensorflow/serving/regress") == []
+
+
+def test_non_finite_values_and_wrong_row_counts():
+    outputs = {"logits": np.array([[0.0], [np.nan], [np.inf]]), "ids": np.zeros((2, 1), int),
+               "scalar": np.float32(1.0)}
+    assert check_outputs(outputs, 3) == [
+        "output 'ids' has shape [2, 1]; expected one row per example (3)",
+        "output 'logits' has 2 non-finite value(s) (NaN or inf)",
+        "output 'scalar' has shape []; expected one row per example (3)",
+    ]
+
+
+def test_classify_and_regress_need_tf_servings_output_names():
+    assert check_outputs({"probabilities": np.zeros((2, 1))}, 2, "tensorflow/serving/classify") \
+        == ["a classify signature must return 'classes' and/or 'scores', got ['probabilities']"]
+    assert check_outputs({"value": np.zeros(2)}, 2, "tensorflow/serving/regress") == [
+        "a regress signature must return exactly 'outputs', got ['value']"]
+    assert check_outputs({}, 2) == ["it returns no output"]
+
+
+def test_load_samples(examples_uri):
+    samples = load_samples(examples_uri, split="eval", num_examples=5)
+    assert samples == toy.serialized_examples(5)
+    assert len(load_samples(examples_uri, split="train", num_examples=100)) == 40
+    with pytest.raises(FileNotFoundError, match="No example shards for split 'test'"):
+        load_samples(examples_uri, split="test")
+
+
+def test_a_model_slower_than_the_time_limit_is_refused(exports):
+    result = validate_model(exports["good"], toy.serialized_examples(2), timeout_seconds=0.05)
+    assert not result.passed
+    assert result.reason == ("the model did not load and answer within 0.05 s "
+                             "(`InfraValidation.timeout_seconds`)")
+    assert result.to_json()["passed"] is False
