@@ -13,6 +13,7 @@ import logging
 import sys
 
 from components.pusher.cli import add_rollback_command
+from serving.cli import add_serve_command
 
 
 def _configure_logging(verbose: bool) -> None:
@@ -47,6 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--steps", type=int, default=2000, help="training steps (default 2000)")
     run.set_defaults(handler=_run)
     add_rollback_command(commands)
+    add_serve_command(commands)
     args = parser.parse_args(argv)
     _configure_logging(args.verbose)
     if getattr(args, "steps", 1) <= 0:
