@@ -8,8 +8,8 @@ the raw component.
 Inputs: `model` (Model: `serving_model/`, `trainer_result.json`), `blessing` (optional
 Artifact: `blessing.json`) and `examples` (Dataset: the ingest step's raw examples, for the
 infra validation). Outputs: `pushed_model` (Artifact: `push_record.json`; metadata `pushed`,
-`outcome`, `version`, `push_destination`, `fingerprint`) and `metrics` (`pushed` 0/1,
-`version`). A model that is not pushed (not blessed, already pushed, failing the infra
+`outcome`, `reason`, `model_name`, and `version`, `push_destination`, `fingerprint` when
+there is one) and `metrics` (`pushed` 0/1, `version`). A model that is not pushed (not blessed, already pushed, failing the infra
 validation) is an outcome: the step succeeds and the record says why.
 
 Example:
@@ -69,10 +69,11 @@ def pusher_op(
             split=validation_split, num_examples=validation_examples,
             timeout_seconds=validation_timeout_seconds) if infra_validation else None,
     ))
-    pushed_model.metadata.update({
+    metadata = {
         "pushed": record.pushed, "outcome": str(record.outcome), "version": record.version,
         "push_destination": record.destination, "fingerprint": record.fingerprint,
-        "model_name": record.model_name, "reason": record.reason})
+        "model_name": record.model_name, "reason": record.reason}
+    pushed_model.metadata.update({k: v for k, v in metadata.items() if v is not None})
     metrics.log_metric("pushed", 1 if record.pushed else 0)
     if record.version is not None:
         metrics.log_metric("version", record.version)
