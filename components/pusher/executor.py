@@ -91,7 +91,7 @@ def run(config: PusherConfig) -> PushRecord:
 
     if blessing is not None and not blessing.blessed:
         reasons = "; ".join(blessing.reasons) or "the blessing gives no reason"
-        return _finish(config, record,
+        return _finish(config, record, outcome=PushOutcome.NOT_BLESSED,
                        reason=f"Not blessed by the evaluator: {reasons.rstrip('.')}.")
     if blessing is None:
         _LOGGER.warning("No blessing (require_blessing=False): pushing %s unvalidated.",

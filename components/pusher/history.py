@@ -117,7 +117,8 @@ def append_history(model_base_uri: str, entries: Iterable[HistoryEntry]) -> None
     """Appends entries to the history, rewriting the file atomically.
 
     Object stores cannot append, so the file is read, extended and written to a temporary
-    name that is renamed over it: a reader never sees half a line.
+    name that is renamed over it: a reader never sees half a line. Two writers at the same
+    moment may lose one's line; the version folders, not the history, are what is served.
     """
     path = history_path(model_base_uri)
     text = ""

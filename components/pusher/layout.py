@@ -102,7 +102,7 @@ def list_versions(model_base_uri: str) -> list[int]:
     versions = []
     for name in tf.io.gfile.listdir(model_base_uri):
         name = name.rstrip("/")
-        if name.isdigit() and tf.io.gfile.isdir(version_dir(model_base_uri, int(name))):
+        if name.isascii() and name.isdigit() and tf.io.gfile.isdir(version_dir(model_base_uri, int(name))):
             versions.append(int(name))
     return sorted(versions)
 

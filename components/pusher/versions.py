@@ -4,7 +4,8 @@ A version is published whole or not at all. On a local disk the SavedModel is co
 staging folder beside the versions (`_staging-<version>-<hex>`, a name TF Serving ignores)
 and renamed to `<version>/`, which is atomic. Object stores cannot rename a folder
 atomically, so there the files are copied straight into `<version>/` with `saved_model.pb`
-last: TF Serving cannot load the version before every other file is in place.
+last: TF Serving cannot load the version before every other file is in place. (There, two
+pushers publishing the same model at the same moment are not guarded against each other.)
 
 Example:
     >>> base = model_base("/srv/models", "chicago_taxi")
