@@ -12,7 +12,7 @@ user module defining `model_fn(features, labels, mode, params)`.
 <model_dir>/model_recipe.json    this recipe
 <model_dir>/trainer_module.py    the user module (module recipes only)
 <model_dir>/ckpt-N.*, checkpoint  the Estimator's checkpoints; train/ and eval/ summaries
-<model_dir>/training_done.json   written by the trainer when training ended
+<model_dir>/training_done        written by the trainer when training ended (el's mark)
 ```
 
 Example:
@@ -54,7 +54,7 @@ __all__ = [
 
 RECIPE_FILE = "model_recipe.json"
 MODULE_FILE = "trainer_module.py"
-DONE_FILE = "training_done.json"
+DONE_FILE = el.TRAINING_DONE_FILENAME
 FEATURE_COLUMNS_FILE = "feature_columns.json"  # the transform step's feature description
 FORMAT_VERSION = 1
 
@@ -346,21 +346,26 @@ def load_module(path: str):
 
 
 # -- the training-done mark ------------------------------------------------------------------
-def write_training_done(model_dir: str, *, final_step: int, final_checkpoint: str | None,
-                        **extra: Any) -> None:
+# One mark for everyone: estimator_lib's `<model_dir>/training_done` (el.TRAINING_DONE_FILENAME),
+# which the tasks of a distributed training read too. These two spell it in the pipeline's
+# terms (`final_step`, `final_checkpoint`).
+def write_training_done(model_dir: str, *, final_step: int, final_checkpoint: str | None) -> None:
     """Marks training in `model_dir` as ended: the evaluator stops after this checkpoint."""
-    payload = {"final_step": int(final_step), "final_checkpoint": final_checkpoint, **extra}
-    io.write_text_atomic(os.path.join(model_dir, DONE_FILE),
-                         json.dumps(payload, indent=2, sort_keys=True, default=_jsonable))
+    from estimator_lib.training_status import mark_training_done
+
+    mark_training_done(model_dir, final_step, final_checkpoint)
 
 
 def read_training_done(model_dir: str) -> dict[str, Any] | None:
-    """The trainer's training-done mark in `model_dir`, or None while training runs."""
-    path = os.path.join(model_dir, DONE_FILE)
-    if not tf.io.gfile.exists(path):
-        return None
-    return json.loads(io.read_text(path))
+    """The training-done mark in `model_dir` (`final_step`, `final_checkpoint`, `time`), or
+    None while training runs."""
+    from estimator_lib.training_status import read_training_done as read_mark
 
+    mark = read_mark(model_dir)
+    if mark is None:
+        return None
+    return {"final_step": mark["global_step"], "final_checkpoint": mark["checkpoint"],
+            "time": mark.get("time")}
 
 
 def _jsonable(value):

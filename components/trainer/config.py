@@ -40,6 +40,9 @@ class TrainerConfig:
         seed: The random seed (initialization and shuffling). Defaults to 42.
         warm_start_from: A base model to warm-start from: a model_dir, a checkpoint, or a
             trainer's model artifact (its `model_dir/`). Defaults to None.
+        eval_throttle_secs: While training, the trainer evaluates a new checkpoint at most
+            this often (the evaluator step evaluates every one); the final checkpoint is
+            always evaluated. Defaults to 600.
 
     Raises:
         TypeError, ValueError: For a bad field, naming it.
@@ -68,6 +71,7 @@ class TrainerConfig:
     steps_per_loop: int = 100
     seed: int = 42
     warm_start_from: str | None = None
+    eval_throttle_secs: int = 600
 
     def __post_init__(self):
         for name in ("examples_uri", "transform_graph_uri", "model_uri"):
@@ -79,7 +83,7 @@ class TrainerConfig:
             raise ValueError(f"Unknown canned estimator {self.estimator!r}; choose one of "
                              f"{sorted(CANNED_ESTIMATORS)}, or give a `module_file`.")
         for name in ("train_steps", "batch_size", "eval_batch_size", "keep_checkpoint_max",
-                     "steps_per_loop"):
+                     "steps_per_loop", "eval_throttle_secs"):
             _positive_int(name, getattr(self, name))
         for name in ("eval_steps", "save_checkpoints_steps"):
             if getattr(self, name) is not None:

@@ -3,11 +3,12 @@
 `run(config)`:
 1. writes the model recipe into the model_dir (so the evaluator, watching the same folder,
    can rebuild the Estimator and read each checkpoint as it appears);
-2. trains to `train_steps` with a RunConfig built from the config and TF_CONFIG, writing
-   checkpoints and TensorBoard summaries into the model_dir (a restarted step resumes from
-   the latest checkpoint), then marks training done;
-3. evaluates the final checkpoint on the eval split;
-4. on the chief, exports `serving_model/` (raw tf.Example in, the transform graph inside)
+2. runs `el.train_and_evaluate` to `train_steps` with a RunConfig built from the config and
+   TF_CONFIG (on a cluster, this task's role), writing checkpoints and TensorBoard summaries
+   into the model_dir (a restarted step resumes from the latest checkpoint); the chief marks
+   training done there (`el.TRAINING_DONE_FILENAME`) after the final evaluation on the eval
+   split;
+3. on the chief, exports `serving_model/` (raw tf.Example in, the transform graph inside)
    and `eval_model/` into the model artifact, and writes `trainer_result.json` last.
 
 It imports no KFP.
@@ -36,7 +37,7 @@ import estimator_lib as el
 from components.common import io
 from components.common.model_export import export_models
 from components.common.model_inputs import make_input_fn
-from components.common.recipe import MODULE_FILE, write_training_done
+from components.common.recipe import MODULE_FILE
 from components.trainer.config import MODEL_DIR, TrainerConfig
 
 __all__ = ["RESULT_FILE", "TrainerConfig", "TrainerResult", "run"]
@@ -108,16 +109,18 @@ def run(config: TrainerConfig) -> TrainerResult:
     _LOGGER.info("Training %s to step %d in %s", config.estimator or "the module's model_fn",
                  config.train_steps, model_dir)
     train_start = time.time()
-    estimator.train(train_fn, max_steps=config.train_steps)
+    # Locally: train, evaluating at most every `eval_throttle_secs`; on a cluster, this
+    # task's role from TF_CONFIG. The chief marks training done in the model_dir.
+    metrics, _ = el.train_and_evaluate(
+        estimator, el.TrainSpec(train_fn, max_steps=config.train_steps),
+        el.EvalSpec(eval_fn, steps=config.eval_steps, throttle_secs=config.eval_throttle_secs))
     train_seconds = time.time() - train_start
     final_checkpoint = estimator.latest_checkpoint()
     final_step = int(estimator.get_variable_value("global_step"))
-    if run_config.is_chief:
-        write_training_done(model_dir, final_step=final_step, final_checkpoint=final_checkpoint)
-
-    metrics = estimator.evaluate(eval_fn, steps=config.eval_steps,
-                                 checkpoint_path=final_checkpoint)
-    metrics = {k: float(v) for k, v in metrics.items()}
+    if metrics is None and run_config.is_chief:  # an evaluator task evaluated; the chief too
+        metrics = estimator.evaluate(eval_fn, steps=config.eval_steps,
+                                     checkpoint_path=final_checkpoint)
+    metrics = {k: float(v) for k, v in (metrics or {}).items()}
     _LOGGER.info("Step %d: %s", final_step, _format(metrics))
 
     serving_dir = eval_dir = None
