@@ -119,3 +119,14 @@ def test_publish_to_a_non_local_file_system(exports):
     assert destination == base + "/1"
     assert layout.list_versions(base) == [1]
     assert fingerprint(destination) == fingerprint(exports["good"])
+
+
+def test_the_projects_model_server_sees_only_published_versions(exports, tmp_path):
+    from serving.manager import list_versions
+
+    base = str(tmp_path / "taxi")
+    publish_version(exports["good"], base, 1)
+    staging = layout.staging_dir(base, 2)
+    shutil.copytree(exports["good"], staging)  # a push caught mid-copy
+    (tmp_path / "taxi" / layout.HISTORY_FILE).write_text("")
+    assert list_versions(base) == {1: os.path.join(base, "1")}
