@@ -1,0 +1,432 @@
+"""The pipeline's YAML config: one file drives every step, checked before anything runs.
+
+```yaml
+pipeline: {name: chicago-taxi, root: ../../runs}     # root: local folder or gs://, s3://
+data:                                               # the ingest step
+  input_pattern: data/data.csv                      # a glob, or .../span-{SPAN}/*.csv
+  format: csv
+  label_column: tips
+  splits: {train: 80, eval: 20}
+transform: {spec: transform_spec.yaml}              # or {module: preprocessing.py}
+model:                                              # the trainer
+  estimator: DNNLinearCombinedClassifier            # or module: trainer_module.py
+  params: {dnn_hidden_units: [64, 32]}
+training: {train_steps: 2000, batch_size: 256, resources: {cpu: "4", memory: 8G}}
+evaluation:
+  slices: [trip_start_hour, payment_type]
+  thresholds: {auc: {lower_bound: 0.7, max_decrease: 0.01}}
+serving: {model_name: chicago_taxi, base_dir: ../../serving, keep_versions: 5}
+```
+
+Relative paths are resolved against the config file's folder. Every problem found is
+reported at once, each with its place in the file (`training.train_steps: ...`).
+
+Example:
+    >>> config = load_config("examples/chicago_taxi/pipeline.yaml")
+    >>> config.model.estimator
+    'DNNLinearCombinedClassifier'
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+from collections.abc import Mapping
+from typing import Any
+
+import yaml
+
+__all__ = [
+    "ConfigError",
+    "DataConfig",
+    "EvaluationConfig",
+    "ModelConfig",
+    "PipelineConfig",
+    "ResourcesConfig",
+    "ServingConfig",
+    "TrainingConfig",
+    "TransformConfig",
+    "load_config",
+    "parse_config",
+]
+
+_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")  # a Kubernetes-safe run name
+_MODEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
+THRESHOLD_KEYS = ("lower_bound", "upper_bound", "max_decrease", "max_increase")
+
+
+class ConfigError(ValueError):
+    """A config with problems; `problems` lists each as "where: what"."""
+
+    def __init__(self, origin: str, problems: list[str]):
+        self.origin = origin
+        self.problems = list(problems)
+        lines = "\n".join(f"  - {p}" for p in self.problems)
+        super().__init__(f"{origin}: {len(self.problems)} problem(s) in the pipeline config:\n"
+                         f"{lines}")
+
+
+@dataclasses.dataclass(frozen=True)
+class DataConfig:
+    """The ingest step's settings (see components/ingest/config.py for each)."""
+
+    input_pattern: str
+    format: str = "csv"
+    label_column: str | None = None
+    splits: Mapping[str, float] = dataclasses.field(
+        default_factory=lambda: {"train": 80.0, "eval": 20.0})
+    split_key: str | None = None
+    max_bad_row_fraction: float = 0.01
+    span: int | None = None
+    column_types: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    beam_pipeline_args: tuple[str, ...] = ()
+
+
+@dataclasses.dataclass(frozen=True)
+class TransformConfig:
+    """The transform step: a YAML feature spec or a module with preprocessing_fn."""
+
+    spec: str | None = None
+    module: str | None = None
+    beam_pipeline_args: tuple[str, ...] = ()
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelConfig:
+    """The trainer's model: a canned estimator by name or a module with model_fn."""
+
+    estimator: str | None = None
+    module: str | None = None
+    params: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    label_key: str | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class ResourcesConfig:
+    """Kubernetes resources of the trainer: requests, and the accelerator node pool."""
+
+    cpu: str | None = None
+    memory: str | None = None
+    accelerator_type: str | None = None
+    accelerator_count: int = 0
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainingConfig:
+    """How long and how the trainer trains."""
+
+    train_steps: int = 2000
+    eval_steps: int | None = None
+    batch_size: int = 256
+    save_checkpoints_steps: int | None = None
+    keep_checkpoint_max: int = 10
+    seed: int = 42
+    resources: ResourcesConfig = ResourcesConfig()
+
+
+@dataclasses.dataclass(frozen=True)
+class EvaluationConfig:
+    """The evaluator: slices, thresholds that decide the blessing, and its time limit."""
+
+    slices: tuple[str, ...] = ()
+    thresholds: Mapping[str, Mapping[str, float]] = dataclasses.field(default_factory=dict)
+    timeout_seconds: int = 3600
+
+
+@dataclasses.dataclass(frozen=True)
+class ServingConfig:
+    """Where the pusher publishes: `<base_dir>/<model_name>/<version>/`."""
+
+    model_name: str
+    base_dir: str
+    keep_versions: int = 5
+
+
+@dataclasses.dataclass(frozen=True)
+class PipelineConfig:
+    """The whole pipeline config; see the module docstring for the file format."""
+
+    name: str
+    root: str
+    data: DataConfig
+    transform: TransformConfig
+    model: ModelConfig
+    training: TrainingConfig
+    evaluation: EvaluationConfig
+    serving: ServingConfig
+    source: str = "<dict>"
+
+
+def load_config(path: str) -> PipelineConfig:
+    """Reads and checks the pipeline config at `path`.
+
+    Raises:
+        FileNotFoundError: If there is no such file.
+        ConfigError: Listing every problem, each with its place in the file.
+    """
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"The pipeline config {path!r} does not exist.")
+    with open(path) as f:
+        text = f.read()
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        raise ConfigError(path, [f"not valid YAML: {error}"]) from None
+    return parse_config(raw, base_dir=os.path.dirname(os.path.abspath(path)), origin=path)
+
+
+def parse_config(raw: Any, *, base_dir: str = ".", origin: str = "<dict>") -> PipelineConfig:
+    """Checks a config given as data (the YAML file's content); see `load_config`."""
+    checker = _Checker(base_dir)
+    if not isinstance(raw, Mapping):
+        raise ConfigError(origin, [f"the config must be a mapping of sections; got "
+                                   f"{type(raw).__name__}"])
+    known = ("pipeline", "data", "transform", "model", "training", "evaluation", "serving")
+    for key in raw:
+        if key not in known:
+            checker.problem(str(key), f"unknown section; the sections are {list(known)}")
+    pipeline = checker.section(raw, "pipeline", required=True)
+    data = checker.section(raw, "data", required=True)
+    transform = checker.section(raw, "transform", required=True)
+    model = checker.section(raw, "model", required=True)
+    training = checker.section(raw, "training")
+    evaluation = checker.section(raw, "evaluation")
+    serving = checker.section(raw, "serving", required=True)
+
+    config = PipelineConfig(
+        name=checker.string(pipeline, "pipeline.name", required=True, pattern=_NAME,
+                            hint="lower-case letters, digits and '-', e.g. chicago-taxi"),
+        root=checker.path(pipeline, "pipeline.root", required=True, must_exist=False),
+        data=_data(checker, data),
+        transform=_transform(checker, transform),
+        model=_model(checker, model),
+        training=_training(checker, training),
+        evaluation=_evaluation(checker, evaluation),
+        serving=ServingConfig(
+            model_name=checker.string(serving, "serving.model_name", required=True,
+                                      pattern=_MODEL_NAME, hint="letters, digits, '_', '.', '-'"),
+            base_dir=checker.path(serving, "serving.base_dir", required=True, must_exist=False),
+            keep_versions=checker.integer(serving, "serving.keep_versions", default=5, minimum=1)),
+        source=origin,
+    )
+    for section, values in (("pipeline", pipeline), ("serving", serving)):
+        checker.unknown_keys(values, section, {"pipeline": ("name", "root"),
+                                               "serving": ("model_name", "base_dir",
+                                                           "keep_versions")}[section])
+    if checker.problems:
+        raise ConfigError(origin, checker.problems)
+    return config
+
+
+def _data(checker: _Checker, data: Mapping) -> DataConfig:
+    fields = ("input_pattern", "format", "label_column", "splits", "split_key",
+              "max_bad_row_fraction", "span", "column_types", "beam_pipeline_args")
+    checker.unknown_keys(data, "data", fields)
+    pattern = checker.string(data, "data.input_pattern", required=True)
+    if pattern and "://" not in pattern and not os.path.isabs(pattern):
+        pattern = os.path.normpath(os.path.join(checker.base_dir, pattern))
+    fmt = checker.string(data, "data.format", default="csv")
+    if fmt not in ("csv", "tfrecord", "parquet"):
+        checker.problem("data.format", f"{fmt!r} is not one of csv, tfrecord, parquet")
+    splits = data.get("splits", {"train": 80.0, "eval": 20.0})
+    if not isinstance(splits, Mapping) or not splits or not all(
+            isinstance(w, int | float) and not isinstance(w, bool) and w > 0
+            for w in splits.values()):
+        checker.problem("data.splits", f"must map split names to positive weights; got {splits!r}")
+        splits = {}
+    elif "train" not in splits or "eval" not in splits:
+        checker.problem("data.splits", f"needs a 'train' and an 'eval' split; got {sorted(splits)}")
+    fraction = data.get("max_bad_row_fraction", 0.01)
+    if not isinstance(fraction, int | float) or not 0 <= fraction <= 1:
+        checker.problem("data.max_bad_row_fraction", f"must be a number in [0, 1]; got {fraction!r}")
+    span = data.get("span")
+    if span is not None and (not isinstance(span, int) or span < 0):
+        checker.problem("data.span", f"must be a span number >= 0; got {span!r}")
+    return DataConfig(
+        input_pattern=pattern, format=fmt,
+        label_column=checker.string(data, "data.label_column"),
+        splits={str(k): float(v) for k, v in splits.items()},
+        split_key=checker.string(data, "data.split_key"),
+        max_bad_row_fraction=float(fraction) if isinstance(fraction, int | float) else 0.01,
+        span=span, column_types=dict(data.get("column_types") or {}),
+        beam_pipeline_args=checker.strings(data, "data.beam_pipeline_args"))
+
+
+def _transform(checker: _Checker, transform: Mapping) -> TransformConfig:
+    checker.unknown_keys(transform, "transform", ("spec", "module", "beam_pipeline_args"))
+    spec = checker.path(transform, "transform.spec")
+    module = checker.path(transform, "transform.module")
+    if ("spec" in transform) == ("module" in transform):
+        checker.problem("transform", "give exactly one of `spec` (a YAML feature spec) and "
+                                     "`module` (a Python file with preprocessing_fn)")
+    return TransformConfig(spec=spec, module=module,
+                           beam_pipeline_args=checker.strings(transform,
+                                                              "transform.beam_pipeline_args"))
+
+
+def _model(checker: _Checker, model: Mapping) -> ModelConfig:
+    checker.unknown_keys(model, "model", ("estimator", "module", "params", "label_key"))
+    if ("estimator" in model) == ("module" in model):
+        checker.problem("model", "give exactly one of `estimator` (a canned estimator's name) "
+                                 "and `module` (a Python file with model_fn)")
+    estimator = checker.string(model, "model.estimator")
+    params = model.get("params") or {}
+    if not isinstance(params, Mapping):
+        checker.problem("model.params", f"must be a mapping of hyperparameters; got {params!r}")
+        params = {}
+    if estimator is not None:
+        from components.common.recipe import CANNED_ESTIMATORS, CANNED_PARAMS
+        if estimator not in CANNED_ESTIMATORS:
+            checker.problem("model.estimator", f"unknown canned estimator {estimator!r}; choose "
+                                               f"one of {sorted(CANNED_ESTIMATORS)}")
+        unknown = sorted(set(params) - set(CANNED_PARAMS))
+        if unknown:
+            checker.problem("model.params", f"unknown hyperparameters {unknown} for a canned "
+                                            f"estimator; it takes {sorted(CANNED_PARAMS)}")
+    return ModelConfig(estimator=estimator, module=checker.path(model, "model.module"),
+                       params=dict(params), label_key=checker.string(model, "model.label_key"))
+
+
+def _training(checker: _Checker, training: Mapping) -> TrainingConfig:
+    fields = ("train_steps", "eval_steps", "batch_size", "save_checkpoints_steps",
+              "keep_checkpoint_max", "seed", "resources")
+    checker.unknown_keys(training, "training", fields)
+    resources = checker.section(training, "resources", where="training.resources")
+    checker.unknown_keys(resources, "training.resources",
+                         ("cpu", "memory", "accelerator_type", "accelerator_count"))
+    count = checker.integer(resources, "training.resources.accelerator_count", default=0,
+                            minimum=0)
+    accelerator = checker.string(resources, "training.resources.accelerator_type")
+    if count and not accelerator:
+        checker.problem("training.resources.accelerator_count",
+                        f"is {count} but no accelerator_type says which (e.g. NVIDIA_TESLA_T4)")
+    return TrainingConfig(
+        train_steps=checker.integer(training, "training.train_steps", default=2000, minimum=1),
+        eval_steps=checker.integer(training, "training.eval_steps", default=None, minimum=1),
+        batch_size=checker.integer(training, "training.batch_size", default=256, minimum=1),
+        save_checkpoints_steps=checker.integer(training, "training.save_checkpoints_steps",
+                                               default=None, minimum=1),
+        keep_checkpoint_max=checker.integer(training, "training.keep_checkpoint_max", default=10,
+                                            minimum=1),
+        seed=checker.integer(training, "training.seed", default=42, minimum=0),
+        resources=ResourcesConfig(
+            cpu=_quantity(checker, resources, "cpu"), memory=_quantity(checker, resources, "memory"),
+            accelerator_type=accelerator, accelerator_count=count or 0))
+
+
+def _quantity(checker: _Checker, resources: Mapping, key: str) -> str | None:
+    value = resources.get(key)
+    if value is None:
+        return None
+    text = str(value)
+    if not re.fullmatch(r"\d+(\.\d+)?(m|k|M|G|T|Ki|Mi|Gi|Ti)?", text):
+        checker.problem(f"training.resources.{key}",
+                        f"{value!r} is not a Kubernetes quantity (e.g. '4', '500m', '16G')")
+    return text
+
+
+def _evaluation(checker: _Checker, evaluation: Mapping) -> EvaluationConfig:
+    checker.unknown_keys(evaluation, "evaluation", ("slices", "thresholds", "timeout_seconds"))
+    thresholds = evaluation.get("thresholds") or {}
+    checked: dict[str, dict[str, float]] = {}
+    if not isinstance(thresholds, Mapping):
+        checker.problem("evaluation.thresholds", "must map metric names to bounds, e.g. "
+                                                 "{auc: {lower_bound: 0.7}}")
+        thresholds = {}
+    for metric, bounds in thresholds.items():
+        where = f"evaluation.thresholds.{metric}"
+        if not isinstance(bounds, Mapping) or not bounds:
+            checker.problem(where, f"must map some of {list(THRESHOLD_KEYS)} to numbers; got "
+                                   f"{bounds!r}")
+            continue
+        for key, value in bounds.items():
+            if key not in THRESHOLD_KEYS:
+                checker.problem(f"{where}.{key}", f"unknown bound; use {list(THRESHOLD_KEYS)}")
+            elif not isinstance(value, int | float) or isinstance(value, bool):
+                checker.problem(f"{where}.{key}", f"must be a number; got {value!r}")
+        checked[str(metric)] = {k: float(v) for k, v in bounds.items()
+                                if k in THRESHOLD_KEYS and isinstance(v, int | float)}
+    return EvaluationConfig(
+        slices=checker.strings(evaluation, "evaluation.slices"), thresholds=checked,
+        timeout_seconds=checker.integer(evaluation, "evaluation.timeout_seconds", default=3600,
+                                        minimum=1))
+
+
+class _Checker:
+    """Collects problems instead of stopping at the first."""
+
+    def __init__(self, base_dir: str):
+        self.base_dir = base_dir
+        self.problems: list[str] = []
+
+    def problem(self, where: str, what: str) -> None:
+        self.problems.append(f"{where}: {what}")
+
+    def section(self, raw: Mapping, key: str, *, required: bool = False,
+                where: str | None = None) -> Mapping:
+        value = raw.get(key)
+        if value is None:
+            if required:
+                self.problem(where or key, "missing section")
+            return {}
+        if not isinstance(value, Mapping):
+            self.problem(where or key, f"must be a mapping; got {value!r}")
+            return {}
+        return value
+
+    def unknown_keys(self, values: Mapping, where: str, known: tuple[str, ...]) -> None:
+        for key in values:
+            if key not in known:
+                self.problem(f"{where}.{key}", f"unknown key; {where} takes {list(known)}")
+
+    def string(self, values: Mapping, where: str, *, required: bool = False,
+               default: str | None = None, pattern: re.Pattern | None = None,
+               hint: str = "") -> str | None:
+        key = where.rsplit(".", 1)[-1]
+        value = values.get(key, default)
+        if value is None:
+            if required:
+                self.problem(where, "missing")
+            return None
+        if not isinstance(value, str) or not value:
+            self.problem(where, f"must be a non-empty string; got {value!r}")
+            return None
+        if pattern is not None and not pattern.match(value):
+            self.problem(where, f"{value!r} is not a valid name ({hint})")
+        return value
+
+    def strings(self, values: Mapping, where: str) -> tuple[str, ...]:
+        key = where.rsplit(".", 1)[-1]
+        value = values.get(key) or []
+        if isinstance(value, str) or not isinstance(value, list) or not all(
+                isinstance(v, str) for v in value):
+            self.problem(where, f"must be a list of strings; got {value!r}")
+            return ()
+        return tuple(value)
+
+    def integer(self, values: Mapping, where: str, *, default: int | None,
+                minimum: int) -> int | None:
+        key = where.rsplit(".", 1)[-1]
+        value = values.get(key, default)
+        if value is None:
+            return None
+        if not isinstance(value, int) or isinstance(value, bool):
+            self.problem(where, f"must be an integer; got {value!r}")
+            return default
+        if value < minimum:
+            self.problem(where, f"must be >= {minimum}; got {value}")
+        return value
+
+    def path(self, values: Mapping, where: str, *, required: bool = False,
+             must_exist: bool = True) -> str | None:
+        value = self.string(values, where, required=required)
+        if value is None:
+            return None
+        if "://" in value:
+            return value
+        path = value if os.path.isabs(value) else os.path.normpath(
+            os.path.join(self.base_dir, value))
+        if must_exist and not os.path.exists(path):
+            self.problem(where, f"{value!r} does not exist (looked for {path})")
+        return path

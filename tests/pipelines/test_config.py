@@ -1,0 +1,81 @@
+"""The pipeline config: the bundled taxi config loads; every problem is named with its place."""
+
+import os
+
+import pytest
+import yaml
+
+from pipelines.config import ConfigError, load_config, parse_config
+
+TAXI_CONFIG = os.path.join(os.path.dirname(__file__), "..", "..", "examples", "chicago_taxi",
+                           "pipeline.yaml")
+
+
+def _raw():
+    with open(TAXI_CONFIG) as f:
+        return yaml.safe_load(f)
+
+
+def _parse(raw):
+    return parse_config(raw, base_dir=os.path.dirname(os.path.abspath(TAXI_CONFIG)),
+                        origin="test.yaml")
+
+
+def test_the_bundled_taxi_config_loads_with_paths_resolved_against_its_folder():
+    config = load_config(TAXI_CONFIG)
+    example_dir = os.path.dirname(os.path.abspath(TAXI_CONFIG))
+    assert config.name == "chicago-taxi"
+    assert config.data.input_pattern == os.path.join(example_dir, "data", "data.csv")
+    assert os.path.isfile(config.data.input_pattern)
+    assert config.transform.spec == os.path.join(example_dir, "transform_spec.yaml")
+    assert config.model.estimator == "DNNLinearCombinedClassifier"
+    assert config.training.train_steps == 2000 and config.training.resources.cpu == "2"
+    assert config.evaluation.thresholds == {"auc": {"lower_bound": 0.7, "max_decrease": 0.01}}
+    assert config.serving.model_name == "chicago_taxi"
+    assert config.root.endswith(os.path.join("runs", "chicago-taxi"))
+
+
+def test_every_problem_is_reported_at_once_with_its_place():
+    raw = _raw()
+    raw["pipeline"]["name"] = "Chicago Taxi"
+    raw["data"]["splits"] = {"train": 80}
+    raw["transform"]["module"] = "preprocessing.py"   # beside `spec`
+    raw["model"]["params"]["hiden_units"] = [4]
+    raw["training"]["train_steps"] = 0
+    raw["training"]["resources"] = {"cpu": "two", "accelerator_count": 1}
+    raw["evaluation"]["thresholds"]["auc"]["lower"] = 0.7
+    raw["serving"]["model_name"] = "../escape"
+    raw["extra"] = {}
+    with pytest.raises(ConfigError) as caught:
+        _parse(raw)
+    problems = "\n".join(caught.value.problems)
+    for expected in ("pipeline.name: 'Chicago Taxi' is not a valid name",
+                     "data.splits: needs a 'train' and an 'eval' split",
+                     "transform: give exactly one of `spec`",
+                     "model.params: unknown hyperparameters ['hiden_units']",
+                     "training.train_steps: must be >= 1; got 0",
+                     "training.resources.cpu: 'two' is not a Kubernetes quantity",
+                     "training.resources.accelerator_count: is 1 but no accelerator_type",
+                     "evaluation.thresholds.auc.lower: unknown bound",
+                     "serving.model_name: '../escape' is not a valid name",
+                     "extra: unknown section"):
+        assert expected in problems
+    assert len(caught.value.problems) == 10
+    assert str(caught.value).startswith("test.yaml: 10 problem(s)")
+
+
+def test_missing_sections_and_files_are_named(tmp_path):
+    raw = _raw()
+    del raw["serving"]
+    raw["transform"] = {"spec": "no_such_spec.yaml"}
+    with pytest.raises(ConfigError) as caught:
+        _parse(raw)
+    problems = "\n".join(caught.value.problems)
+    assert "serving: missing section" in problems
+    assert "transform.spec: 'no_such_spec.yaml' does not exist" in problems
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        load_config(str(tmp_path / "nope.yaml"))
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("pipeline: [unclosed\n")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_config(str(bad))
