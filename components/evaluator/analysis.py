@@ -1,0 +1,107 @@
+"""The final analysis: metrics, curves and slices of one model's predictions on raw examples.
+
+Example:
+    >>> candidate = score_eval_model(eval_dir, serialized)
+    >>> analysis = analyze(candidate, slice_values={"payment_type": [...]})
+    >>> analysis.metrics["auc"], len(analysis.roc.fpr)
+    (0.91, 101)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from components.evaluator.metrics import (
+    CalibrationBin,
+    RocCurve,
+    TaskKind,
+    calibration_bins,
+    compute_metrics,
+    confusion_matrix,
+    roc_curve,
+)
+from components.evaluator.predictions import Scored
+from components.evaluator.slicing import SliceMetrics, sliced_metrics
+
+__all__ = ["ROC_POINTS", "Analysis", "analyze"]
+
+ROC_POINTS = 201  # points kept of the ROC curve (plots, KFP's ClassificationMetrics)
+
+
+@dataclasses.dataclass(frozen=True)
+class Analysis:
+    """One model's analysis on the eval examples.
+
+    Attributes:
+        kind: The task.
+        metrics: The model-agnostic metrics (see `metrics.TASK_METRICS`).
+        roc: The ROC curve (binary classification), at most `ROC_POINTS` points.
+        confusion_matrix: Actual (rows) by predicted (columns) counts (classification).
+        class_names: The names of the matrix's classes.
+        calibration: Predictions against outcomes by bin. For multi-class: the top
+            probability against being right.
+        slices: {feature: metrics per value}.
+    """
+
+    kind: TaskKind
+    metrics: Mapping[str, float | None]
+    roc: RocCurve | None
+    confusion_matrix: list[list[int]] | None
+    class_names: tuple[str, ...] | None
+    calibration: list[CalibrationBin]
+    slices: Mapping[str, list[SliceMetrics]]
+
+    def to_json(self) -> dict[str, Any]:
+        """The analysis as JSON data."""
+        return {
+            "kind": self.kind.value, "metrics": dict(self.metrics),
+            "roc": self.roc.to_json() if self.roc else None,
+            "confusion_matrix": self.confusion_matrix,
+            "class_names": list(self.class_names) if self.class_names else None,
+            "calibration": [dataclasses.asdict(b) for b in self.calibration],
+            "slices": {k: [s.to_json() for s in v] for k, v in self.slices.items()},
+        }
+
+
+def analyze(scored: Scored, *, slice_values: Mapping[str, Sequence[Any]] | None = None,
+            num_calibration_bins: int = 10) -> Analysis:
+    """Computes the metrics, curves and slices of `scored`.
+
+    Args:
+        scored: The model's outputs on the examples.
+        slice_values: {feature: one value per example}; {} or None for no slices.
+        num_calibration_bins: Calibration bins. Defaults to 10.
+
+    Example:
+        >>> analyze(score_eval_model(eval_dir, serialized)).metrics["accuracy"]
+        0.86
+    """
+    outputs = scored.outputs
+    labels, predictions = outputs.labels, outputs.predictions
+    roc = matrix = names = None
+    if outputs.kind == TaskKind.REGRESSION:
+        edges = np.unique(np.quantile(predictions, np.linspace(0, 1, num_calibration_bins + 1)))
+        if len(edges) < 2:
+            edges = np.array([edges[0], edges[0]])
+        calibration = calibration_bins(labels, predictions, edges=edges)
+    elif outputs.kind == TaskKind.BINARY:
+        roc = roc_curve(labels, predictions)
+        roc = roc.downsample(ROC_POINTS) if roc else None
+        matrix = confusion_matrix(labels, predictions > 0.5, 2)
+        names = scored.class_names or ("0", "1")
+        calibration = calibration_bins(labels, predictions, num_bins=num_calibration_bins)
+    else:
+        num_classes = predictions.shape[1]
+        predicted = predictions.argmax(axis=1)
+        matrix = confusion_matrix(labels, predicted, num_classes)
+        names = scored.class_names or tuple(str(k) for k in range(num_classes))
+        calibration = calibration_bins(predicted == labels, predictions.max(axis=1),
+                                       num_bins=num_calibration_bins)
+    return Analysis(kind=outputs.kind, metrics=compute_metrics(outputs), roc=roc,
+                    confusion_matrix=matrix, class_names=tuple(names) if names else None,
+                    calibration=calibration,
+                    slices=sliced_metrics(outputs, slice_values or {}))

@@ -1,0 +1,155 @@
+"""Scoring raw examples with SavedModels: the candidate's eval model and the baseline.
+
+The candidate's eval model (`components.common.model_export`) returns its predictions and
+the label the transform graph computes from the raw columns. The baseline, a served model,
+returns predictions only; it is judged against the candidate's labels, on the same rows.
+Predictions are read by their estimator_lib names: `logistic` (binary), `probabilities`
+(binary or multi-class), `predictions` (regression).
+
+Example:
+    >>> candidate = score_eval_model(eval_dir, serialized)
+    >>> baseline = score_serving_model(serving_dir, serialized, labels=candidate.outputs.labels,
+    ...                                kind=candidate.outputs.kind)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import tensorflow as tf
+
+from components.common.model_export import EVAL_SIGNATURE
+from components.evaluator.metrics import ModelOutputs, TaskKind
+from components.evaluator.raw_examples import batches
+
+__all__ = ["Scored", "score_eval_model", "score_serving_model", "to_model_outputs"]
+
+_LABEL = "label"
+_EXAMPLES = "examples"
+
+
+@dataclasses.dataclass(frozen=True)
+class Scored:
+    """A model's outputs on the examples, and its class names (classification, if known)."""
+
+    outputs: ModelOutputs
+    class_names: tuple[str, ...] | None = None
+
+
+def score_eval_model(eval_model_dir: str, serialized: Sequence[bytes], *,
+                     batch_size: int = 1024) -> Scored:
+    """Runs the eval model's `evaluate` signature over raw serialized examples.
+
+    Raises:
+        ValueError: If the model has no `evaluate` signature, or its outputs are not ones
+            the evaluator reads.
+    """
+    loaded = tf.saved_model.load(eval_model_dir)
+    if EVAL_SIGNATURE not in loaded.signatures:
+        raise ValueError(f"{eval_model_dir!r} has no {EVAL_SIGNATURE!r} signature (it has "
+                         f"{sorted(loaded.signatures)}); is it an eval model?")
+    outputs = _run(loaded.signatures[EVAL_SIGNATURE], _EXAMPLES, serialized, batch_size)
+    labels = outputs.pop(_LABEL).reshape(len(serialized), -1)
+    if labels.shape[1] != 1:
+        raise ValueError(f"The label has {labels.shape[1]} values per example; the evaluator "
+                         "analyzes one label per example (no multi-label models).")
+    return Scored(to_model_outputs(outputs, labels[:, 0], source=eval_model_dir),
+                  _class_names(outputs))
+
+
+def score_serving_model(saved_model_dir: str, serialized: Sequence[bytes], *,
+                        labels: np.ndarray, kind: TaskKind, batch_size: int = 1024) -> Scored:
+    """Runs a served model over raw serialized examples: its `predict` signature (input
+    `examples`), or else `serving_default` if that takes a single string tensor.
+
+    Raises:
+        ValueError: If no signature takes serialized examples, or the outputs do not match
+            `kind`.
+    """
+    loaded = tf.saved_model.load(saved_model_dir)
+    signature, input_name = _serving_signature(loaded, saved_model_dir)
+    outputs = _run(signature, input_name, serialized, batch_size)
+    return Scored(to_model_outputs(outputs, labels, kind=kind, source=saved_model_dir),
+                  _class_names(outputs))
+
+
+def to_model_outputs(outputs: Mapping[str, np.ndarray], labels: np.ndarray, *,
+                     kind: TaskKind | None = None, source: str = "the model") -> ModelOutputs:
+    """Reads predictions out of a signature's outputs.
+
+    Args:
+        outputs: {output name: [n, ...] array}.
+        labels: [n] labels.
+        kind: The task expected; None infers it from the outputs.
+        source: Names the model in errors.
+
+    Raises:
+        ValueError: If no known output is there, or it does not fit `kind`.
+
+    Example:
+        >>> to_model_outputs({"logistic": np.array([[0.3]])}, np.array([1])).kind
+        <TaskKind.BINARY: 'binary_classification'>
+    """
+    n = len(labels)
+    if "logistic" in outputs:
+        inferred, predictions = TaskKind.BINARY, outputs["logistic"].reshape(n)
+    elif "probabilities" in outputs:
+        probabilities = outputs["probabilities"].reshape(n, -1)
+        if probabilities.shape[1] == 2:
+            inferred, predictions = TaskKind.BINARY, probabilities[:, 1]
+        else:
+            inferred, predictions = TaskKind.MULTICLASS, probabilities
+    elif "predictions" in outputs:
+        inferred, predictions = TaskKind.REGRESSION, outputs["predictions"].reshape(n, -1)
+        if predictions.shape[1] != 1:
+            raise ValueError(f"{source!r} predicts {predictions.shape[1]} values per example; "
+                             "the evaluator analyzes single-value regression.")
+        predictions = predictions[:, 0]
+    else:
+        raise ValueError(f"{source!r} returns {sorted(outputs)}; the evaluator reads "
+                         "`logistic` or `probabilities` (classification) or `predictions` "
+                         "(regression), as estimator_lib's heads name them.")
+    if kind is not None and TaskKind(kind) != inferred:
+        raise ValueError(f"{source!r} makes {inferred.value} predictions; expected "
+                         f"{TaskKind(kind).value} ones (like the candidate's).")
+    if inferred != TaskKind.REGRESSION:
+        labels = np.asarray(labels).astype(np.int64)
+    return ModelOutputs(inferred, np.asarray(labels), predictions)
+
+
+def _run(signature, input_name: str, serialized: Sequence[bytes],
+         batch_size: int) -> dict[str, np.ndarray]:
+    parts: dict[str, list[np.ndarray]] = {}
+    for batch in batches(serialized, batch_size):
+        for key, value in signature(**{input_name: batch}).items():
+            parts.setdefault(key, []).append(value.numpy())
+    if not parts:
+        raise ValueError("No examples to score.")
+    return {key: np.concatenate(values) for key, values in parts.items()}
+
+
+def _serving_signature(loaded, path: str):
+    signatures = loaded.signatures
+    predict = signatures.get("predict")
+    if predict is not None and _EXAMPLES in predict.structured_input_signature[1]:
+        return predict, _EXAMPLES
+    default = signatures.get("serving_default")
+    if default is not None:
+        inputs = default.structured_input_signature[1]
+        if len(inputs) == 1:
+            (name, spec), = inputs.items()
+            if spec.dtype == tf.string:
+                return default, name
+    raise ValueError(f"The baseline {path!r} has no signature over serialized tf.Example: "
+                     "expected `predict` with an `examples` input, or `serving_default` with "
+                     f"one string input (it has {sorted(signatures)}).")
+
+
+def _class_names(outputs: Mapping[str, np.ndarray]) -> tuple[str, ...] | None:
+    classes = outputs.get("all_classes")
+    if classes is None or len(classes) == 0:
+        return None
+    return tuple(c.decode("utf-8", "replace") if isinstance(c, bytes) else str(c)
+                 for c in np.asarray(classes)[0])
