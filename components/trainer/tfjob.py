@@ -1,0 +1,288 @@
+"""A Kubeflow Training Operator TFJob manifest for running the trainer as a cluster.
+
+The operator starts one pod per replica and sets TF_CONFIG in each (the evaluator gets
+the cluster without itself in it), which `el.RunConfig` reads; every replica runs the
+same command, and `el.train_and_evaluate` gives each its role. This module only builds
+and checks the manifest (a plain dict; `manifest_yaml` for `kubectl apply -f`).
+
+Example:
+    >>> config = TFJobConfig(name="taxi-trainer", image="gcr.io/p/trainer:1",
+    ...                      command=["python", "-m", "components.trainer.executor"],
+    ...                      replicas={"chief": 1, "worker": 2, "ps": 1, "evaluator": 1},
+    ...                      resources={"worker": ReplicaResources(gpus=1)})
+    >>> tfjob_manifest(config)["spec"]["tfReplicaSpecs"]["Worker"]["replicas"]
+    2
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+API_VERSION = "kubeflow.org/v1"
+KIND = "TFJob"
+CONTAINER_NAME = "tensorflow"  # The operator finds the TensorFlow container by this name.
+REPLICA_TYPES = {"chief": "Chief", "worker": "Worker", "ps": "PS", "evaluator": "Evaluator"}
+RESTART_POLICIES = ("Always", "OnFailure", "Never", "ExitCode")
+_DNS_1123 = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(m|k|Ki|M|Mi|G|Gi|T|Ti|P|Pi|E|Ei)?$")
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ReplicaResources:
+    """What one replica type's pods ask for and where they may run.
+
+    Args:
+        gpus: GPUs per pod (limit of `gpu_resource`). Default 0.
+        tpus: TPU chips per pod (limit of `tpu_resource`). Default 0. Not with gpus.
+        cpu: CPU request and limit, a Kubernetes quantity ("4", "500m"). Default None.
+        memory: Memory request and limit ("16Gi"). Default None.
+        node_selector: Node labels the pods must match, e.g.
+            `{"cloud.google.com/gke-accelerator": "nvidia-tesla-t4"}`. Default {}.
+        gpu_resource: Default "nvidia.com/gpu".
+        tpu_resource: Default "google.com/tpu".
+
+    Example:
+        >>> ReplicaResources(gpus=2, memory="32Gi", node_selector={"pool": "gpu"})
+    """
+
+    gpus: int = 0
+    tpus: int = 0
+    cpu: str | None = None
+    memory: str | None = None
+    node_selector: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    gpu_resource: str = "nvidia.com/gpu"
+    tpu_resource: str = "google.com/tpu"
+
+    def __post_init__(self):
+        for field in ("gpus", "tpus"):
+            value = getattr(self, field)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ValueError(f"`ReplicaResources.{field}` ({value!r}) must be an integer >= 0.")
+        if self.gpus and self.tpus:
+            raise ValueError(
+                f"`ReplicaResources` asks for both gpus ({self.gpus}) and tpus ({self.tpus}); "
+                "a pod gets one kind of accelerator."
+            )
+        for field in ("cpu", "memory"):
+            value = getattr(self, field)
+            if value is not None and not (isinstance(value, str) and _QUANTITY.match(value)):
+                raise ValueError(
+                    f"`ReplicaResources.{field}` ({value!r}) must be a Kubernetes quantity "
+                    "string such as '4', '500m' or '16Gi'."
+                )
+        if not isinstance(self.node_selector, Mapping) or not all(
+                isinstance(k, str) and isinstance(v, str) for k, v in self.node_selector.items()):
+            raise TypeError(
+                "`ReplicaResources.node_selector` must be a dict of label to value strings; "
+                f"received {self.node_selector!r}."
+            )
+        object.__setattr__(self, "node_selector", dict(self.node_selector))
+
+    def limits(self) -> dict[str, Any]:
+        limits: dict[str, Any] = {}
+        if self.cpu:
+            limits["cpu"] = self.cpu
+        if self.memory:
+            limits["memory"] = self.memory
+        if self.gpus:
+            limits[self.gpu_resource] = self.gpus
+        if self.tpus:
+            limits[self.tpu_resource] = self.tpus
+        return limits
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class TFJobConfig:
+    """The TFJob to generate: one image and command for every replica.
+
+    Args:
+        name: The TFJob's name (a DNS-1123 label: lowercase letters, digits, '-').
+        image: The container image of every replica.
+        command: The command every replica runs (a list of strings).
+        replicas: Replica count per type: "chief" (0 or 1), "worker", "ps", "evaluator"
+            (0 or 1). Default `{"chief": 1}`.
+        resources: `ReplicaResources` (or a dict of its fields) per replica type; types
+            left out get none.
+        namespace: Default "default".
+        env: Extra environment variables for every replica. Default {}.
+        restart_policy: The pods' restart policy; "OnFailure" (default) restarts a
+            killed worker or chief, which then resumes from the latest checkpoint.
+
+    Raises:
+        TypeError, ValueError: For a bad field, naming it (see `tfjob_manifest`).
+
+    Example:
+        >>> TFJobConfig(name="trainer", image="trainer:1", command=["python", "train.py"],
+        ...             replicas={"worker": 2})
+    """
+
+    name: str
+    image: str
+    command: Sequence[str]
+    replicas: Mapping[str, int] = dataclasses.field(default_factory=lambda: {"chief": 1})
+    resources: Mapping[str, ReplicaResources] = dataclasses.field(default_factory=dict)
+    namespace: str = "default"
+    env: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    restart_policy: str = "OnFailure"
+
+    def __post_init__(self):
+        for field in ("name", "namespace"):
+            value = getattr(self, field)
+            if not isinstance(value, str) or len(value) > 63 or not _DNS_1123.match(value):
+                raise ValueError(
+                    f"`TFJobConfig.{field}` ({value!r}) must be a DNS-1123 label: at most 63 "
+                    "lowercase letters, digits or '-', starting and ending with a letter or digit."
+                )
+        if not isinstance(self.image, str) or not self.image.strip():
+            raise ValueError(f"`TFJobConfig.image` ({self.image!r}) must be a non-empty string.")
+        if isinstance(self.command, str) or not isinstance(self.command, Sequence) or not (
+                self.command and all(isinstance(c, str) for c in self.command)):
+            raise TypeError(
+                "`TFJobConfig.command` must be a non-empty list of strings, e.g. ['python', "
+                f"'-m', 'components.trainer.executor']; received {self.command!r}."
+            )
+        object.__setattr__(self, "command", list(self.command))
+        object.__setattr__(self, "replicas", _checked_replicas(self.replicas))
+        object.__setattr__(self, "resources", _checked_resources(self.resources, self.replicas))
+        if not isinstance(self.env, Mapping) or not all(
+                isinstance(k, str) and isinstance(v, str) for k, v in self.env.items()):
+            raise TypeError(f"`TFJobConfig.env` must map names to strings; received {self.env!r}.")
+        if "TF_CONFIG" in self.env:
+            raise ValueError("`TFJobConfig.env` must not set TF_CONFIG: the operator sets it.")
+        object.__setattr__(self, "env", dict(self.env))
+        if self.restart_policy not in RESTART_POLICIES:
+            raise ValueError(
+                f"`TFJobConfig.restart_policy` ({self.restart_policy!r}) must be one of "
+                f"{RESTART_POLICIES}."
+            )
+
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any]) -> TFJobConfig:
+        """Builds a config from plain data (a pipeline's YAML/JSON), checking the keys.
+
+        Example:
+            >>> TFJobConfig.from_dict({"name": "t", "image": "i", "command": ["train"],
+            ...                        "resources": {"worker": {"gpus": 1}}})
+        """
+        if not isinstance(values, Mapping):
+            raise TypeError(f"A TFJob config must be a dict; received {type(values).__name__}.")
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ValueError(f"Unknown TFJob config keys {unknown}; known keys: {sorted(known)}.")
+        return cls(**values)
+
+
+def _checked_replicas(replicas) -> dict[str, int]:
+    if not isinstance(replicas, Mapping):
+        raise TypeError(f"`TFJobConfig.replicas` must be a dict; received {replicas!r}.")
+    unknown = sorted(set(replicas) - set(REPLICA_TYPES))
+    if unknown:
+        raise ValueError(
+            f"`TFJobConfig.replicas` has unknown replica types {unknown}; expected some of "
+            f"{sorted(REPLICA_TYPES)}."
+        )
+    for kind, count in replicas.items():
+        if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+            raise ValueError(f"`TFJobConfig.replicas[{kind!r}]` ({count!r}) must be an integer >= 0.")
+    counts = {k: v for k, v in replicas.items() if v}
+    for kind in ("chief", "evaluator"):
+        if counts.get(kind, 0) > 1:
+            raise ValueError(
+                f"`TFJobConfig.replicas[{kind!r}]` is {counts[kind]}; a TFJob has at most one."
+            )
+    if not counts.get("chief") and not counts.get("worker"):
+        raise ValueError("`TFJobConfig.replicas` needs a chief or at least one worker to train.")
+    if counts.get("ps"):
+        if not counts.get("chief"):
+            raise ValueError(
+                "`TFJobConfig.replicas` has ps replicas but no chief: ParameterServerStrategy "
+                "needs a chief to coordinate. Add {'chief': 1}."
+            )
+        if not counts.get("worker"):
+            raise ValueError("`TFJobConfig.replicas` has ps replicas but no worker to run steps.")
+    return counts
+
+
+def _checked_resources(resources, replicas) -> dict[str, ReplicaResources]:
+    if not isinstance(resources, Mapping):
+        raise TypeError(f"`TFJobConfig.resources` must be a dict; received {resources!r}.")
+    checked = {}
+    for kind, value in resources.items():
+        if kind not in REPLICA_TYPES:
+            raise ValueError(
+                f"`TFJobConfig.resources` has unknown replica type {kind!r}; expected one of "
+                f"{sorted(REPLICA_TYPES)}."
+            )
+        if kind not in replicas:
+            raise ValueError(
+                f"`TFJobConfig.resources[{kind!r}]` is set but the job has no {kind} replicas."
+            )
+        if isinstance(value, Mapping):
+            try:
+                value = ReplicaResources(**value)
+            except TypeError as error:
+                raise TypeError(f"`TFJobConfig.resources[{kind!r}]`: {error}") from None
+        if not isinstance(value, ReplicaResources):
+            raise TypeError(
+                f"`TFJobConfig.resources[{kind!r}]` must be a ReplicaResources or a dict of its "
+                f"fields; received {value!r}."
+            )
+        checked[kind] = value
+    return checked
+
+
+def tfjob_manifest(config: TFJobConfig | Mapping[str, Any]) -> dict[str, Any]:
+    """The TFJob manifest (`kubeflow.org/v1`) for `config`, as a plain dict.
+
+    Args:
+        config: A `TFJobConfig`, or a dict of its fields (checked by `from_dict`).
+
+    Returns:
+        The manifest: `apiVersion`, `kind`, `metadata`, and `spec.tfReplicaSpecs` with one
+        entry per replica type (Chief, Worker, PS, Evaluator) that has replicas.
+
+    Raises:
+        TypeError, ValueError: For a bad config, naming the field.
+
+    Example:
+        >>> manifest = tfjob_manifest({"name": "trainer", "image": "trainer:1",
+        ...                            "command": ["python", "train.py"],
+        ...                            "replicas": {"worker": 2}})
+        >>> sorted(manifest["spec"]["tfReplicaSpecs"])
+        ['Worker']
+    """
+    if not isinstance(config, TFJobConfig):
+        config = TFJobConfig.from_dict(config)
+    specs = {}
+    for kind, count in config.replicas.items():
+        resources = config.resources.get(kind, ReplicaResources())
+        container: dict[str, Any] = {"name": CONTAINER_NAME, "image": config.image,
+                                     "command": list(config.command)}
+        if config.env:
+            container["env"] = [{"name": k, "value": v} for k, v in sorted(config.env.items())]
+        limits = resources.limits()
+        if limits:
+            requests = {k: v for k, v in limits.items() if k in ("cpu", "memory")}
+            container["resources"] = {"limits": limits, **({"requests": requests} if requests else {})}
+        pod_spec: dict[str, Any] = {"containers": [container]}
+        if resources.node_selector:
+            pod_spec["nodeSelector"] = dict(resources.node_selector)
+        specs[REPLICA_TYPES[kind]] = {"replicas": count, "restartPolicy": config.restart_policy,
+                                      "template": {"spec": pod_spec}}
+    return {
+        "apiVersion": API_VERSION,
+        "kind": KIND,
+        "metadata": {"name": config.name, "namespace": config.namespace},
+        "spec": {"runPolicy": {"cleanPodPolicy": "None"}, "tfReplicaSpecs": specs},
+    }
+
+
+def manifest_yaml(config: TFJobConfig | Mapping[str, Any]) -> str:
+    """`tfjob_manifest(config)` as YAML, for `kubectl apply -f`."""
+    import yaml
+
+    return yaml.safe_dump(tfjob_manifest(config), sort_keys=False)

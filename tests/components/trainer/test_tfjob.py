@@ -1,0 +1,85 @@
+"""Tests for components.trainer.tfjob: the TFJob manifest and its checks."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from components.trainer.tfjob import ReplicaResources, TFJobConfig, manifest_yaml, tfjob_manifest
+
+COMMAND = ["python", "-m", "components.trainer.executor"]
+
+
+def config(**changes):
+    values = {"name": "taxi-trainer", "image": "gcr.io/p/trainer:1", "command": COMMAND,
+              "replicas": {"chief": 1, "worker": 2, "ps": 1, "evaluator": 1}}
+    values.update(changes)
+    return TFJobConfig.from_dict(values)
+
+
+def test_parameter_server_job_manifest():
+    manifest = tfjob_manifest(config(
+        resources={"worker": ReplicaResources(gpus=2, memory="16Gi",
+                                              node_selector={"pool": "gpu"}),
+                   "ps": {"cpu": "4"}},
+        env={"MODEL": "taxi"}, namespace="kubeflow"))
+    assert manifest["apiVersion"] == "kubeflow.org/v1" and manifest["kind"] == "TFJob"
+    assert manifest["metadata"] == {"name": "taxi-trainer", "namespace": "kubeflow"}
+    specs = manifest["spec"]["tfReplicaSpecs"]
+    assert {k: v["replicas"] for k, v in specs.items()} == {
+        "Chief": 1, "Worker": 2, "PS": 1, "Evaluator": 1}
+    assert all(v["restartPolicy"] == "OnFailure" for v in specs.values())
+    worker = specs["Worker"]["template"]["spec"]
+    container = worker["containers"][0]
+    assert container["name"] == "tensorflow"  # The name the operator looks for.
+    assert container["image"] == "gcr.io/p/trainer:1" and container["command"] == COMMAND
+    assert container["env"] == [{"name": "MODEL", "value": "taxi"}]
+    assert container["resources"] == {"limits": {"memory": "16Gi", "nvidia.com/gpu": 2},
+                                      "requests": {"memory": "16Gi"}}
+    assert worker["nodeSelector"] == {"pool": "gpu"}
+    assert specs["PS"]["template"]["spec"]["containers"][0]["resources"]["limits"] == {"cpu": "4"}
+    assert "resources" not in specs["Chief"]["template"]["spec"]["containers"][0]
+    assert yaml.safe_load(manifest_yaml(config())) == tfjob_manifest(config())
+
+
+def test_tpu_and_worker_only_jobs():
+    manifest = tfjob_manifest(config(replicas={"worker": 4, "chief": 0},
+                                     resources={"worker": {"tpus": 8}}))
+    specs = manifest["spec"]["tfReplicaSpecs"]
+    assert list(specs) == ["Worker"]  # Replica types with 0 replicas are left out.
+    limits = specs["Worker"]["template"]["spec"]["containers"][0]["resources"]["limits"]
+    assert limits == {"google.com/tpu": 8}
+
+
+@pytest.mark.parametrize("changes, error, match", [
+    ({"name": "Taxi_Trainer"}, ValueError, r"`TFJobConfig.name` \('Taxi_Trainer'\) must be a DNS-1123"),
+    ({"image": ""}, ValueError, r"`TFJobConfig.image` \(''\) must be a non-empty string"),
+    ({"command": "python train.py"}, TypeError, r"`TFJobConfig.command` must be a non-empty list"),
+    ({"replicas": {"master": 1}}, ValueError, r"unknown replica types \['master'\]"),
+    ({"replicas": {"chief": 2}}, ValueError, r"`TFJobConfig.replicas\['chief'\]` is 2; a TFJob has at most one"),
+    ({"replicas": {"evaluator": 1}}, ValueError, "needs a chief or at least one worker"),
+    ({"replicas": {"worker": 2, "ps": 1}}, ValueError, "ps replicas but no chief"),
+    ({"replicas": {"chief": 1, "ps": 1}}, ValueError, "ps replicas but no worker"),
+    ({"replicas": {"worker": -1}}, ValueError, r"`TFJobConfig.replicas\['worker'\]` \(-1\)"),
+    ({"resources": {"worker": {"gpus": 1, "tpus": 4}}}, ValueError, "both gpus .* and tpus"),
+    ({"resources": {"worker": {"gpus": -1}}}, ValueError, r"`ReplicaResources.gpus` \(-1\)"),
+    ({"resources": {"worker": {"memory": "lots"}}}, ValueError, "Kubernetes quantity"),
+    ({"resources": {"worker": {"gpu": 1}}}, TypeError, r"resources\['worker'\]`: .*'gpu'"),
+    ({"resources": {"tpu": {}}}, ValueError, "unknown replica type 'tpu'"),
+    ({"replicas": {"worker": 1}, "resources": {"ps": {}}}, ValueError,
+     r"`TFJobConfig.resources\['ps'\]` is set but the job has no ps replicas"),
+    ({"resources": {"worker": {"node_selector": {"pool": 1}}}}, TypeError, "node_selector"),
+    ({"env": {"TF_CONFIG": "{}"}}, ValueError, "the operator sets it"),
+    ({"restart_policy": "Sometimes"}, ValueError, r"restart_policy` \('Sometimes'\) must be one of"),
+    ({"gpus": 1}, ValueError, r"Unknown TFJob config keys \['gpus'\]"),
+])
+def test_bad_configs_are_clear_errors(changes, error, match):
+    with pytest.raises(error, match=match):
+        config(**changes)
+
+
+def test_manifest_takes_a_dict_and_rejects_other_types():
+    assert tfjob_manifest({"name": "t", "image": "i", "command": ["x"]})["spec"][
+        "tfReplicaSpecs"]["Chief"]["replicas"] == 1
+    with pytest.raises(TypeError, match="A TFJob config must be a dict; received list"):
+        tfjob_manifest(["t"])
