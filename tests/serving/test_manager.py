@@ -22,7 +22,6 @@ from serving import (
     VersionState,
     list_versions,
 )
-from tests.serving import models
 from tests.serving.helpers import Stubs
 
 X = np.array([[1, 2, 3]], np.float32)
