@@ -292,7 +292,7 @@ def _resolver(cluster: ClusterInfo):
 
 
 def _multi_worker_mirrored(cluster, startup_timeout_secs, heartbeat_timeout_secs):
-    from tensorflow.core.protobuf import coordination_config_pb2
+    from tensorflow.compiler.xla.tsl.protobuf import coordination_config_pb2
     from tensorflow.python.eager import context
 
     # MultiWorkerMirroredStrategy configures the coordination service itself, with no
@@ -301,6 +301,10 @@ def _multi_worker_mirrored(cluster, startup_timeout_secs, heartbeat_timeout_secs
     jobs = [coordination_config_pb2.CoordinatedJob(name=job, num_tasks=len(cluster.cluster[job]))
             for job in ("chief", "worker") if job in cluster.cluster]
     leader = "chief" if "chief" in cluster.cluster else "worker"
+    # TensorFlow starts this task's server inside the strategy's constructor and then
+    # waits for the others without a bound; so first rendezvous on plain TCP: listen on
+    # this task's own port until every other task's port answers (or time runs out).
+    _rendezvous(cluster, ("chief", "worker"), startup_timeout_secs)
     context.context().configure_coordination_service(
         service_type="standalone", service_leader=f"/job:{leader}/replica:0/task:0",
         coordinated_jobs=jobs, cluster_register_timeout_in_ms=int(startup_timeout_secs * 1000),
@@ -315,6 +319,25 @@ def _multi_worker_mirrored(cluster, startup_timeout_secs, heartbeat_timeout_secs
             f"(startup_timeout_secs): tasks not reachable: {missing or 'none found'}. Start "
             f"every task listed in TF_CONFIG. TensorFlow said: {str(error)[:300]}"
         ) from None
+
+
+def _rendezvous(cluster: ClusterInfo, jobs: Sequence[str], timeout_secs: float) -> None:
+    host, _, port = cluster.cluster[cluster.task_type][cluster.task_id].rpartition(":")
+    listener = socket.socket(socket.AF_INET6 if ":" in host.strip("[]") else socket.AF_INET)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listener.bind(("", int(port)))
+        listener.listen(64)
+    except OSError as error:
+        listener.close()
+        raise RuntimeError(
+            f"Task {cluster.task_type}:{cluster.task_id} cannot listen on its TF_CONFIG "
+            f"address port {port}: {error}."
+        ) from None
+    try:
+        wait_for_tasks(cluster, jobs, timeout_secs)
+    finally:
+        listener.close()
 
 
 def unreachable_tasks(cluster: ClusterInfo, jobs: Sequence[str]) -> list[str]:

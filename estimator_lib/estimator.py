@@ -18,7 +18,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from estimator_lib import _autograph, _calls
+from estimator_lib import _autograph, _calls, _coordinated
 from estimator_lib import checkpoint as ckpt
 from estimator_lib import hooks as hooks_lib
 from estimator_lib.run_config import RunConfig
@@ -156,6 +156,8 @@ class Estimator:
             dataset, has_labels = _calls.as_dataset(call(), mode=mode)
             return _Input(iter(dataset), has_labels, dataset.element_spec,
                           lambda: next(iter(dataset.take(1))), _endless(dataset))
+        if _coordinated.is_parameter_server(strategy):
+            return self._per_worker_input(call, mode, strategy)
         holder = {}
 
         def dataset_fn(context):
@@ -174,9 +176,25 @@ class Estimator:
         return _Input(iter(distributed), holder["has_labels"], holder["element_spec"], sample,
                       holder["endless"])
 
+    def _per_worker_input(self, call, mode, strategy) -> _Input:
+        """The input of a ParameterServerStrategy: one dataset per worker."""
+        dataset, has_labels = _calls.as_dataset(call(tf.distribute.InputContext()), mode=mode)
+
+        def dataset_fn(context=None):
+            context = context or tf.distribute.InputContext()
+            return _calls.as_dataset(call(context), mode=mode)[0]
+
+        return _Input(_coordinated.per_worker_iterator(strategy, dataset_fn), has_labels,
+                      dataset.element_spec, lambda: next(iter(dataset.take(1))),
+                      _endless(dataset))
+
     def _new_model(self, mode, strategy, has_labels):
+        # In-graph summaries need the chief's summary writer, which the workers of a
+        # parameter-server cluster cannot reach.
+        summary_steps = (None if _coordinated.is_parameter_server(strategy)
+                         else self._config.save_summary_steps)
         return TracedModel(self._bound_model_fn, mode, strategy=strategy, has_labels=has_labels,
-                           save_summary_steps=self._config.save_summary_steps)
+                           save_summary_steps=summary_steps)
 
     def _cached_model(self, mode, strategy, data: _Input, reuse: bool = True) -> TracedModel:
         """The model traced for this mode and input signature, built on first use.
@@ -290,16 +308,21 @@ class Estimator:
             for request in requests:
                 if request is not None:
                     names |= hooks_lib.fetch_names(request.fetches)
-            loop = model.train_loop(frozenset(names), endless=data.endless)
             requested = context.loop_steps
-            outputs = loop(data.iterator, tf.constant(requested, tf.int64))
+            if _coordinated.is_parameter_server(model.strategy):
+                outputs = _coordinated.run_round(
+                    model.strategy, model.coordinated_train_loop(frozenset(names)),
+                    data.iterator, requested, model.global_step)
+            else:
+                loop = model.train_loop(frozenset(names), endless=data.endless)
+                outputs = loop(data.iterator, tf.constant(requested, tf.int64))
             done = int(outputs.pop("steps"))
             context.global_step = int(model.global_step.numpy())
             if done == 0:
                 logger.info("Input ended at global step %d.", context.global_step)
                 break
             context.loop_steps = done
-            available = {k: v.numpy() for k, v in outputs.items()}
+            available = {k: np.asarray(v) for k, v in outputs.items()}
             available["global_step"] = np.int64(context.global_step)
             for hook, request in zip(hooks, requests, strict=True):
                 results = None if request is None else hooks_lib.resolve_fetches(

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 import keras
 import tensorflow as tf
 
-from estimator_lib import _variables
+from estimator_lib import _coordinated, _variables
 from estimator_lib.spec import EstimatorSpec, ModeKeys
 
 logger = logging.getLogger("estimator_lib")
@@ -205,6 +205,33 @@ class TracedModel:
             return _while_input(iterator, num_steps, body, initial, endless=endless)
 
         return loop
+
+    def coordinated_train_loop(self, fetch_names: frozenset[str]):
+        """`loop(iterator, num_steps, last_step) -> dict` for ParameterServerStrategy.
+
+        Scheduled on the workers by the chief (see `_coordinated`); each step claims its
+        global step first, so loops stop at exactly `last_step` (no in-graph summaries:
+        the summary writer lives on the chief).
+        """
+        extra = tuple(sorted(n for n in fetch_names if n not in ("loss", "nan_loss", "global_step")))
+        key = ("coordinated", extra)
+        if key not in self._loops:
+            templates = self._fetch_templates(extra)
+
+            def body(element, state):
+                outputs = self._run(self._train_step, element)
+                loss = tf.cast(outputs["loss"], tf.float32)
+                return {"loss": loss,
+                        "nan_loss": tf.logical_or(state["nan_loss"],
+                                                  tf.logical_not(tf.math.is_finite(loss))),
+                        **{k: tf.cast(outputs[k], templates[k].dtype) for k in extra}}
+
+            def initial():
+                return {"loss": tf.constant(0.0), "nan_loss": tf.constant(False),
+                        **{k: t.empty() for k, t in templates.items()}}
+
+            self._loops[key] = _coordinated.make_claimed_loop(self.global_step, body, initial)
+        return self._loops[key]
 
     def _fetch_templates(self, names):
         predictions = self.spec.predictions if isinstance(self.spec.predictions, Mapping) else {}
