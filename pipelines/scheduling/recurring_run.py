@@ -22,6 +22,7 @@ import io
 import logging
 import os
 import tempfile
+import warnings
 from datetime import datetime
 from typing import Any
 
@@ -88,7 +89,10 @@ def create_recurring_run(config: PipelineConfig, *, host: str, cron: str | CronS
                                    image=image)
         printed = io.StringIO()
         try:
-            with contextlib.redirect_stdout(printed):  # kfp prints UI links; we log them
+            with contextlib.redirect_stdout(printed), warnings.catch_warnings():
+                # kfp prints UI links (logged below) and warns about old servers on every use.
+                warnings.filterwarnings("ignore", "This client only works with",
+                                        FutureWarning)
                 client = kfp.Client(host=host)
                 experiment_id = client.create_experiment(experiment).experiment_id
                 created = client.create_recurring_run(
