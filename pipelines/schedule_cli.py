@@ -7,7 +7,8 @@
 are sent to Kubeflow as six. With `--local` the command runs until stopped (SIGTERM or
 Ctrl-C: the run in progress ends first; a second signal abandons it), or until `--max-runs`,
 `--until` or `--duration`; the schedule's lock, state and history are in `--state-dir`
-(default `<pipeline root>/schedules/<pipeline name>/`). See
+(default `<pipeline root>/schedules/<pipeline name>/`). Each run is `run_local` in a child
+process of its own session (so Ctrl-C reaches the scheduler, not the run's steps). See
 pipelines/scheduling/local_scheduler.py for the policies.
 
 Example:
@@ -23,8 +24,11 @@ Example:
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
+import signal
+import subprocess
 import sys
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -142,29 +146,94 @@ def _local(args, schedule, until) -> int:
         state_dir = os.path.join(root, "schedules", config.name)
     options = SchedulerOptions(catchup=args.catchup, max_runs=args.max_runs, until=until,
                                timezone=args.timezone, stop_grace_seconds=args.stop_grace)
-    arguments = _arguments(args)
-
-    def run(fire_time: datetime) -> None:
-        import estimator_lib  # noqa: F401  (first: quiets TensorFlow's start-up)
-        from pipelines.local_run import run_local
-        from pipelines.summary import summarize
-
-        result = run_local(config, pipeline_root=args.root, enable_caching=not args.no_cache,
-                           arguments=arguments, verbose=args.verbose)
-        print(summarize(result), flush=True)
-
-    scheduler = LocalScheduler(schedule=schedule, run_fn=run, state_dir=state_dir,
+    runs = _PipelineRuns({"config": os.path.abspath(args.config), "root": args.root,
+                          "enable_caching": not args.no_cache, "arguments": _arguments(args),
+                          "verbose": args.verbose})
+    scheduler = LocalScheduler(schedule=schedule, run_fn=runs, state_dir=state_dir,
                                options=options)
+    runs.lock = scheduler.lock
     try:
         report = scheduler.run()
     except SchedulerLockedError as error:
         print(f"estpipe schedule: {error}", file=sys.stderr)
         return 1
+    finally:
+        runs.end()  # a run abandoned on stop ends with its steps
     print(f"Schedule {schedule.expression!r} of {config.name!r} stopped ({report.stopped_because}"
           f"): {report.runs} run(s), {report.succeeded} succeeded, {report.failed} failed, "
           f"{report.skipped} skipped while a run was in progress, {report.missed} missed"
           f"{', the last abandoned' if report.abandoned else ''}. History: "
           f"{scheduler.store.history_path}")
+    return 0
+
+
+class _PipelineRuns:
+    """The local scheduler's run function: one pipeline run per fire time, in a child process.
+
+    The child (`python -m pipelines.schedule_cli REQUEST`) runs in a session of its own, so a
+    Ctrl-C or SIGTERM meant for the scheduler does not reach the run's steps (the scheduler
+    decides: finish the run, or abandon it); an abandoned run is ended with its steps
+    (`end()`); a crash or a leak in one run stays in its process. The child also holds the
+    scheduler's lock (an inherited descriptor): if the scheduler is killed, a new one cannot
+    start until the run it left has ended.
+    """
+
+    def __init__(self, request: dict):
+        self.lock = None
+        self._request = json.dumps(request)
+        self._process: subprocess.Popen | None = None
+
+    def __call__(self, fire_time: datetime) -> None:
+        package_parent = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(
+            p for p in (package_parent, env.get("PYTHONPATH")) if p)
+        lock_fd = self.lock.fileno()
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "pipelines.schedule_cli", self._request,
+             fire_time.isoformat()], env=env, start_new_session=True, pass_fds=(lock_fd,))
+        status = self._process.wait()
+        if status != 0:
+            raise RuntimeError(f"the pipeline run exited with status {status} (its log is "
+                               "under the pipeline root, in logs/)")
+
+    def end(self, grace_seconds: float = 10.0) -> None:
+        """Ends a run still going (SIGTERM to its process group, then SIGKILL)."""
+        process = self._process
+        if process is None or process.poll() is not None:
+            return
+        for signum, wait in ((signal.SIGTERM, grace_seconds), (signal.SIGKILL, None)):
+            try:
+                os.killpg(process.pid, signum)
+                process.wait(wait)
+                return
+            except ProcessLookupError:
+                return
+            except subprocess.TimeoutExpired:
+                continue
+
+
+def _run_once(argv: list[str]) -> int:
+    """One scheduled run, in the child process: `run_local`, then the run's summary."""
+    import logging
+
+    import estimator_lib  # noqa: F401  (first: quiets TensorFlow's start-up)
+    from pipelines.config import load_config
+    from pipelines.local_run import run_local
+    from pipelines.summary import summarize
+
+    request, fire_time = json.loads(argv[0]), argv[1]
+    logging.basicConfig(level=logging.DEBUG if request["verbose"] else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(message)s", datefmt="%H:%M:%S")
+    print(f"Scheduled run for {fire_time}:", file=sys.stderr, flush=True)
+    try:
+        result = run_local(load_config(request["config"]), pipeline_root=request["root"],
+                           enable_caching=request["enable_caching"],
+                           arguments=request["arguments"], verbose=request["verbose"])
+    except RuntimeError as error:
+        print(f"estpipe schedule: the run for {fire_time} failed: {error}", file=sys.stderr)
+        return 1
+    print(summarize(result), flush=True)
     return 0
 
 
@@ -191,3 +260,7 @@ def _until(args) -> datetime | None:
         raise ValueError(f"--until {args.until!r} is not an ISO 8601 time such as "
                          "2030-01-31T18:00 or 2030-01-31T18:00+01:00.") from None
     return until if until.utcoffset() is not None else until.replace(tzinfo=zone)
+
+
+if __name__ == "__main__":
+    raise SystemExit(_run_once(sys.argv[1:]))

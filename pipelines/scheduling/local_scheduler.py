@@ -163,6 +163,12 @@ class LocalScheduler:
         options: Catch-up policy, bounds, time zone and stopping (default
             `SchedulerOptions()`).
 
+    Attributes:
+        store: The schedule's state and history (`ScheduleStore`).
+        lock: The state folder's lock, held while `run()` runs; a `run_fn` that starts a
+            child process may pass it `lock.fileno()` so the lock outlives a killed scheduler
+            for as long as the run goes on.
+
     Raises:
         CronError: If `schedule` is not a valid cron expression.
         TypeError: If `run_fn` is not callable.
@@ -184,6 +190,7 @@ class LocalScheduler:
         self.run_fn = run_fn
         self.options = options or SchedulerOptions()
         self.store = ScheduleStore(state_dir)
+        self.lock = SchedulerLock(self.store.lock_path)  # held while run() runs
         self._zone = ZoneInfo(self.options.timezone)
         self._mutex = threading.Lock()
         self._wake = threading.Event()
@@ -212,7 +219,7 @@ class LocalScheduler:
             SchedulerLockedError: If another scheduler holds this state folder's lock.
             ValueError: If the state folder holds a state this code cannot read.
         """
-        lock = SchedulerLock(self.store.lock_path)
+        lock = self.lock
         lock.acquire()
         previous_handlers = self._install_signal_handlers()
         try:
@@ -265,16 +272,16 @@ class LocalScheduler:
             return None
         count, first = self._count_between(cursor, latest)
         catchup = self.options.catchup is CatchupPolicy.LATEST
+        why_not = f"catch-up policy {self.options.catchup.value!r}"
         if catchup and self.options.until is not None and latest > self.options.until:
-            catchup = False
+            catchup, why_not = False, "it is after `until`"
         missed_last = self._latest_at_or_before(latest - timedelta(seconds=1)) if catchup \
             else latest
         missed = count - 1 if catchup else count
         _log.info("%d fire time(s) passed while the scheduler was not running (%s .. %s): %s.",
                   count, self._show(first), self._show(latest),
                   "catching up once, for the latest" if catchup else
-                  f"none caught up (catch-up policy {self.options.catchup.value!r}"
-                  f"{', and they are after until' if self.options.until else ''})")
+                  f"none caught up ({why_not})")
         if missed > 0:
             more = " or more" if count >= _MAX_COUNT else ""
             self._record_missed(first, missed_last, missed,

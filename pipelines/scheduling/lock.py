@@ -36,6 +36,8 @@ class SchedulerLockedError(RuntimeError):
         if holder:
             who = (f"pid {holder.get('pid')} on host {holder.get('host')!r}, running since "
                    f"{holder.get('started')}")
+            if holder.get("host") == socket.gethostname() and not _alive(holder.get("pid")):
+                who += " (that process has ended, but a run it started still holds the lock)"
         else:
             who = "a process that has not recorded itself yet"
         super().__init__(
@@ -71,6 +73,20 @@ class SchedulerLock:
     def held(self) -> bool:
         """Whether this object holds the lock."""
         return self._fd is not None
+
+    def fileno(self) -> int:
+        """The locked file descriptor, for a child process that must hold the lock with us.
+
+        A child given it (`subprocess.Popen(..., pass_fds=[lock.fileno()])`) shares the lock:
+        it stays held until both processes have ended, so a run started by a scheduler that
+        was killed still keeps a new scheduler out.
+
+        Raises:
+            RuntimeError: If the lock is not held.
+        """
+        if self._fd is None:
+            raise RuntimeError(f"The lock {self.path!r} is not held.")
+        return self._fd
 
     def acquire(self) -> None:
         """Takes the lock, or raises at once.
@@ -117,6 +133,18 @@ class SchedulerLock:
 
     def __exit__(self, *exc_info) -> None:
         self.release()
+
+
+def _alive(pid: Any) -> bool:
+    if not isinstance(pid, int) or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _read_record(fd: int) -> dict[str, Any] | None:
