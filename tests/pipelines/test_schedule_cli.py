@@ -53,3 +53,32 @@ def test_a_local_schedule_that_has_ended_starts_no_run_and_says_so(tmp_path, cap
     assert str(state_dir / "history.jsonl") in out
     state = ScheduleStore(str(state_dir)).load()
     assert (state.schedule, state.runs, state.active) == ("0 0 3 * * *", 0, None)
+
+
+@pytest.mark.slow
+def test_a_scheduled_local_run_runs_the_real_pipeline_once(tmp_path, capsys):
+    """One real tick: `estpipe schedule --local --max-runs 1` runs the pipeline (kfp.local)."""
+    import pandas as pd
+    import yaml
+
+    example_dir = os.path.dirname(TAXI_CONFIG)
+    pd.read_csv(os.path.join(example_dir, "data", "data.csv"), nrows=3000).to_csv(
+        tmp_path / "taxi_sample.csv", index=False)
+    with open(TAXI_CONFIG) as f:
+        raw = yaml.safe_load(f)
+    raw["pipeline"]["root"] = str(tmp_path / "runs")
+    raw["data"]["input_pattern"] = str(tmp_path / "taxi_sample.csv")
+    raw["transform"]["spec"] = os.path.abspath(os.path.join(example_dir, "transform_spec.yaml"))
+    raw["model"]["params"] = {"dnn_hidden_units": [16, 8]}
+    raw["training"].update(train_steps=100, save_checkpoints_steps=100)
+    raw["serving"]["base_dir"] = str(tmp_path / "serving")
+    config = tmp_path / "pipeline.yaml"
+    config.write_text(yaml.safe_dump(raw))
+
+    assert main(["schedule", str(config), "--cron", "*/5 * * * * *", "--local",
+                 "--max-runs", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "stopped (max_runs): 1 run(s), 1 succeeded, 0 failed" in out
+    history = ScheduleStore(str(tmp_path / "runs" / "schedules" / "chicago-taxi")).history()
+    assert [(r.status.value, r.run) for r in history if r.run] == [("succeeded", 1)]
+    assert os.listdir(tmp_path / "serving" / "chicago_taxi")
