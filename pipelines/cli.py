@@ -1,18 +1,24 @@
 """`estpipe`: the project's command line.
 
-    estpipe run [--model-dir DIR] [--steps N]    the main job on the embedded default data
+    estpipe run [CONFIG] [--root DIR] [--no-cache]   the pipeline end to end, here (kfp.local)
+    estpipe compile [CONFIG] -o pipeline.yaml        Kubeflow IR YAML for a cluster
+    estpipe submit [CONFIG] --host URL               a run on a Kubeflow Pipelines endpoint
+    estpipe serve --model-base-path DIR --model-name NAME   the local TF-Serving-style server
+    estpipe rollback MODEL --serving-base DIR [--to V]      serve an earlier pushed version
+    estpipe estimator-demo                           el.Estimator alone on the taxi data
 
-Until the Kubeflow pipeline lands, `run` trains the Estimator on the Chicago taxi data,
-evaluates it, exports a SavedModel and queries it.
+CONFIG defaults to the bundled Chicago taxi pipeline (examples/chicago_taxi/pipeline.yaml).
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 
 from components.pusher.cli import add_rollback_command
+from pipelines.schedule_cli import add_schedule_command
 from serving.cli import add_serve_command
 
 
@@ -22,7 +28,7 @@ def _configure_logging(verbose: bool) -> None:
                         stream=sys.stderr)
 
 
-def _run(args) -> int:
+def _estimator_demo(args) -> int:
     import estimator_lib  # noqa: F401  (first: quiets TensorFlow's start-up)
     from examples.chicago_taxi import estimator_demo
 
@@ -38,22 +44,121 @@ def _run(args) -> int:
     return 0
 
 
+DEFAULT_CONFIG = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                              "examples", "chicago_taxi", "pipeline.yaml")
+
+
+def _load(path: str):
+    from pipelines.config import load_config
+
+    return load_config(path)
+
+
+def _arguments(args) -> dict:
+    overrides = {"input_pattern": args.input_pattern, "train_steps": args.train_steps,
+                 "serving_base_uri": args.serving_base, "model_name": args.model_name}
+    return {k: v for k, v in overrides.items() if v is not None}
+
+
+def _run(args) -> int:
+    import estimator_lib  # noqa: F401  (first: quiets TensorFlow's start-up)
+    from pipelines.local_run import run_local
+    from pipelines.summary import summarize
+
+    config = _load(args.config)
+    result = run_local(config, pipeline_root=args.root, enable_caching=not args.no_cache,
+                       arguments=_arguments(args), verbose=args.verbose)
+    print(summarize(result))
+    return 0
+
+
+def _compile(args) -> int:
+    from pipelines.compile import compile_pipeline
+
+    config = _load(args.config)
+    path = compile_pipeline(config, args.output, image=args.image)
+    print(f"Wrote Kubeflow IR YAML for {config.name!r} to {path}")
+    return 0
+
+
+def _submit(args) -> int:
+    from pipelines.compile import submit_pipeline
+
+    config = _load(args.config)
+    run_id = submit_pipeline(config, host=args.host, image=args.image,
+                             experiment=args.experiment, run_name=args.run_name,
+                             arguments=_arguments(args))
+    print(f"Submitted run {run_id} of {config.name!r} to {args.host}")
+    return 0
+
+
+def _add_config(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("config", nargs="?", default=DEFAULT_CONFIG,
+                        help="pipeline config YAML (default: the Chicago taxi pipeline)")
+
+
+def _add_overrides(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--input-pattern", help="override data.input_pattern for this run")
+    parser.add_argument("--train-steps", type=int, help="override training.train_steps")
+    parser.add_argument("--serving-base", help="override serving.base_dir")
+    parser.add_argument("--model-name", help="override serving.model_name")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of `estpipe`."""
     parser = argparse.ArgumentParser(prog="estpipe", description=__doc__.split("\n")[0])
-    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="debug logging; `run` also streams every step's log")
     commands = parser.add_subparsers(dest="command", required=True)
-    run = commands.add_parser("run", help="run the main job end to end on the embedded data")
-    run.add_argument("--model-dir", default=None, help="model directory (default: a temp dir)")
-    run.add_argument("--steps", type=int, default=2000, help="training steps (default 2000)")
+
+    run = commands.add_parser("run", help="run the pipeline end to end on this machine")
+    _add_config(run)
+    run.add_argument("--root", help="pipeline root for this run (default: the config's)")
+    run.add_argument("--no-cache", action="store_true",
+                     help="run every step, even those whose inputs did not change")
+    _add_overrides(run)
     run.set_defaults(handler=_run)
+
+    compile_ = commands.add_parser("compile", help="write the pipeline as Kubeflow IR YAML")
+    _add_config(compile_)
+    compile_.add_argument("-o", "--output", default="pipeline.yaml", help="output file")
+    compile_.add_argument("--image", help="container image every step runs in")
+    compile_.set_defaults(handler=_compile)
+
+    submit = commands.add_parser("submit", help="create a run on a Kubeflow Pipelines endpoint")
+    _add_config(submit)
+    submit.add_argument("--host", required=True, help="the KFP API endpoint URL")
+    submit.add_argument("--image", help="container image every step runs in")
+    submit.add_argument("--experiment", default=None, help="KFP experiment name")
+    submit.add_argument("--run-name", default=None, help="run name")
+    _add_overrides(submit)
+    submit.set_defaults(handler=_submit)
+
+    demo = commands.add_parser("estimator-demo",
+                               help="el.Estimator alone on the taxi data: train, evaluate, serve")
+    demo.add_argument("--model-dir", default=None, help="model directory (default: a temp dir)")
+    demo.add_argument("--steps", type=int, default=2000, help="training steps (default 2000)")
+    demo.set_defaults(handler=_estimator_demo)
+
     add_rollback_command(commands)
+    add_schedule_command(commands)
     add_serve_command(commands)
     args = parser.parse_args(argv)
     _configure_logging(args.verbose)
-    if getattr(args, "steps", 1) <= 0:
-        parser.error(f"--steps must be positive, got {args.steps}")
-    return args.handler(args)
+    for name in ("steps", "train_steps"):
+        value = getattr(args, name, None)
+        if value is not None and value <= 0:
+            parser.error(f"--{name.replace('_', '-')} must be positive, got {value}")
+    from pipelines.config import ConfigError
+
+    try:
+        return args.handler(args)
+    except (ConfigError, FileNotFoundError) as error:
+        print(f"estpipe {args.command}: {error}", file=sys.stderr)
+        return 2
+    except RuntimeError as error:
+        print(f"estpipe {args.command}: {error}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -61,6 +61,18 @@ def trainer_op(
 
     from components.trainer.executor import TrainerConfig, run
 
+    def exact(value):
+        # KFP passes dict parameters as protobuf Structs, whose numbers are all doubles:
+        # [64, 32] arrives as [64.0, 32.0]. Whole numbers become ints again.
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        if isinstance(value, list):
+            return [exact(v) for v in value]
+        if isinstance(value, dict):
+            return {k: exact(v) for k, v in value.items()}
+        return value
+
+    params = exact(params)
     module_file = None
     if module_source:
         module_file = os.path.join(tempfile.mkdtemp(prefix="trainer_"), "trainer_module.py")

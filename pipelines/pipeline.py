@@ -1,0 +1,162 @@
+"""The pipeline definition: ingest -> transform -> trainer (+ evaluator beside it) -> pusher.
+
+One definition, built from a `PipelineConfig`, runs locally (kfp.local) and compiles to
+Kubeflow IR YAML. On a cluster the trainer and the evaluator share one model_dir, planned by
+a small first step from the pipeline root and the run's id, so they run side by side and
+metrics stream while training runs, as the paper's evaluation worker does. kfp.local runs
+steps one at a time, so a local pipeline is built with `concurrent_evaluation=False`: the
+evaluator takes the trainer's model artifact (its `model_dir/`), runs after the trainer and
+evaluates the checkpoints it left; and unchanged steps are cached between local runs.
+
+Pipeline parameters (what a scheduled or submitted run may change without recompiling):
+`input_pattern`, `span` (-1: the latest or none), `serving_base_uri`, `model_name` and
+`train_steps`; everything else is fixed by the config when the pipeline is built.
+
+Example:
+    >>> config = load_config("examples/chicago_taxi/pipeline.yaml")
+    >>> pipeline_fn = build_pipeline(config)
+    >>> kfp.compiler.Compiler().compile(pipeline_fn, "taxi.yaml")
+"""
+
+
+import os
+from typing import NamedTuple
+
+from kfp import dsl
+from kfp.dsl import Artifact, Model
+
+from components.common.images import PIPELINE_IMAGE
+from components.evaluator.component import evaluator
+from components.ingest.component import ingest
+from components.pusher.component import pusher
+from components.trainer.component import trainer
+from components.transform.component import transform
+from pipelines.config import PipelineConfig
+
+__all__ = ["STEPS", "Outputs", "build_pipeline", "data_fingerprint", "plan_model_dir"]
+
+# The steps in order, by display name (`plan-model-dir` only beside a concurrent evaluator).
+STEPS = ("ingest", "transform", "plan-model-dir", "trainer", "evaluator", "pusher")
+
+
+class Outputs(NamedTuple):
+    """The pipeline's outputs: the trained model, the verdict, the analysis, the push record."""
+
+    model: Model
+    blessing: Artifact
+    evaluation: Artifact
+    pushed_model: Artifact
+
+
+@dsl.component(base_image=PIPELINE_IMAGE, install_kfp_package=False)
+def plan_model_dir(pipeline_root: str, run_id: str) -> str:
+    """The model_dir the trainer writes and the evaluator watches: one per pipeline run."""
+    return f"{pipeline_root.rstrip('/')}/model_dirs/{run_id}"
+
+
+def build_pipeline(config: PipelineConfig, *, concurrent_evaluation: bool = True,
+                   data_fingerprint: "str | None" = None):
+    """The KFP pipeline function for `config`.
+
+    Args:
+        config: The checked pipeline config.
+        concurrent_evaluation: Run the evaluator beside the trainer (a cluster). False runs
+            it after the trainer (kfp.local, which runs one step at a time).
+        data_fingerprint: A fingerprint of the input files (see `data_fingerprint`). Given,
+            the ingest step is cached under it, so unchanged data reuses every step's
+            outputs; None never caches ingest (files can change under the same pattern,
+            e.g. a new drop of data for a scheduled run).
+
+    Returns:
+        A `@dsl.pipeline` function; its parameters default to the config's values.
+    """
+    data, training, evaluation, serving = (config.data, config.training, config.evaluation,
+                                           config.serving)
+
+    @dsl.pipeline(name=config.name, description=f"{config.name}: ingest -> transform -> "
+                  "trainer + evaluator -> pusher (estimator-pipelines)",
+                  pipeline_root=config.root)
+    def pipeline(
+        input_pattern: str = data.input_pattern,
+        span: int = -1 if data.span is None else data.span,
+        serving_base_uri: str = serving.base_dir,
+        model_name: str = serving.model_name,
+        train_steps: int = training.train_steps,
+    ) -> Outputs:
+        ingested = ingest(
+            input_pattern=input_pattern, span=span, input_format=data.format,
+            label_column=data.label_column, splits=dict(data.splits),
+            split_key=data.split_key, max_bad_row_fraction=data.max_bad_row_fraction,
+            column_types=dict(data.column_types) or None,
+            beam_pipeline_args=list(data.beam_pipeline_args))
+        ingested.set_display_name("ingest")
+        ingested.set_caching_options(data_fingerprint is not None, cache_key=data_fingerprint)
+        transformed = transform(
+            examples=ingested.outputs["examples"], schema=ingested.outputs["schema"],
+            spec_file=config.transform.spec, module_file=config.transform.module,
+            beam_pipeline_args=list(config.transform.beam_pipeline_args))
+        transformed.set_display_name("transform")
+        model_dir = None
+        if concurrent_evaluation:
+            plan = plan_model_dir(pipeline_root=config.root,
+                                  run_id=dsl.PIPELINE_JOB_ID_PLACEHOLDER)
+            plan.set_caching_options(False)  # a new model_dir for every run
+            plan.set_display_name("plan-model-dir")
+            model_dir = plan.output
+        resources = training.resources
+        trained = trainer(
+            examples=transformed.outputs["transformed_examples"],
+            transform_graph=transformed.outputs["transform_graph"],
+            estimator=config.model.estimator, module_file=config.model.module,
+            params=dict(config.model.params), label_key=config.model.label_key,
+            train_steps=train_steps, eval_steps=training.eval_steps,
+            batch_size=training.batch_size, save_checkpoints_steps=training.save_checkpoints_steps,
+            keep_checkpoint_max=training.keep_checkpoint_max, seed=training.seed,
+            model_dir=model_dir, cpu=resources.cpu, memory=resources.memory,
+            accelerator_type=resources.accelerator_type,
+            accelerator_count=resources.accelerator_count)
+        trained.set_display_name("trainer")
+        # Beside the trainer, the evaluator finds the model_dir by the planned URI; after it,
+        # by the trainer's model artifact (which also orders the two steps).
+        placement = ({"model_dir": model_dir} if concurrent_evaluation
+                     else {"model": trained.outputs["model"]})
+        evaluated = evaluator(
+            examples=ingested.outputs["examples"],
+            transformed_examples=transformed.outputs["transformed_examples"],
+            transform_graph=transformed.outputs["transform_graph"], **placement,
+            thresholds={k: dict(v) for k, v in evaluation.thresholds.items()},
+            slices=list(evaluation.slices), serving_base_uri=serving_base_uri,
+            model_name=model_name, timeout_seconds=evaluation.timeout_seconds)
+        evaluated.set_display_name("evaluator")
+        pushed = pusher(
+            model=trained.outputs["model"], blessing=evaluated.outputs["blessing"],
+            examples=ingested.outputs["examples"], serving_base_uri=serving_base_uri,
+            model_name=model_name, keep_versions=serving.keep_versions)
+        pushed.set_display_name("pusher")
+        pushed.set_caching_options(False)  # what is served can change between runs
+        return Outputs(model=trained.outputs["model"], blessing=evaluated.outputs["blessing"],
+                       evaluation=evaluated.outputs["evaluation"],
+                       pushed_model=pushed.outputs["pushed_model"])
+
+    return pipeline
+
+
+def data_fingerprint(input_pattern: str) -> str | None:
+    """A fingerprint of the local files `input_pattern` matches (names, sizes, times).
+
+    None for remote patterns (object stores: no cheap listing here) or when nothing matches.
+    A `{SPAN}` pattern is fingerprinted over every span's files.
+    """
+    import glob
+    import hashlib
+
+    if "://" in input_pattern:
+        return None
+    files = sorted(glob.glob(input_pattern.replace("{SPAN}", "*")))
+    if not files:
+        return None
+    digest = hashlib.sha256()
+    for path in files:
+        stat = os.stat(path)
+        digest.update(f"{os.path.abspath(path)}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+    return digest.hexdigest()[:32]

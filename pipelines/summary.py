@@ -1,0 +1,81 @@
+"""What a user reads at the end of `estpipe run`: steps and timings, the verdict, the push.
+
+It reads the pipeline's output artifacts (the trainer's `trainer_result.json`, the
+evaluator's `blessing.json`, the pusher's `push_record.json`), not the logs.
+
+Example:
+    >>> print(summarize(run_local(config)))
+    Pipeline finished in 148.2s; artifacts under /work/runs/chicago-taxi
+    ...
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+from pipelines.local_run import LocalRunResult
+
+__all__ = ["read_outcome", "summarize"]
+
+_SHOWN_METRICS = ("auc", "accuracy", "precision", "recall", "average_loss", "log_loss", "loss",
+                  "mse", "rmse", "mae")
+
+
+def _path(artifact: Any) -> str | None:
+    return getattr(artifact, "path", None) if artifact is not None else None
+
+
+def _read_json(folder: str | None, name: str) -> dict[str, Any] | None:
+    if folder is None:
+        return None
+    path = os.path.join(folder, name)
+    if not os.path.isfile(path):
+        return None
+    with open(path) as f:
+        return json.load(f)
+
+
+def read_outcome(result: LocalRunResult) -> dict[str, Any]:
+    """The trainer result, blessing and push record of a local run (None where absent)."""
+    outputs = result.outputs
+    return {
+        "trainer": _read_json(_path(outputs.get("model")), "trainer_result.json"),
+        "blessing": _read_json(_path(outputs.get("blessing")), "blessing.json"),
+        "push": _read_json(_path(outputs.get("pushed_model")), "push_record.json"),
+        "evaluation_uri": _path(outputs.get("evaluation")),
+    }
+
+
+def summarize(result: LocalRunResult) -> str:
+    """A short report of a local run for the terminal."""
+    outcome = read_outcome(result)
+    lines = [f"Pipeline finished in {result.seconds:.1f}s; artifacts under {result.pipeline_root}",
+             "", f"  {'step':<16}{'status':<10}{'seconds':>8}"]
+    for step in result.steps:
+        lines.append(f"  {step.name:<16}{step.status:<10}{step.seconds:>8.1f}")
+    trainer, blessing, push = outcome["trainer"], outcome["blessing"], outcome["push"]
+    if trainer:
+        metrics = trainer.get("metrics", {})
+        shown = ", ".join(f"{k} {metrics[k]:.4f}" for k in _SHOWN_METRICS if k in metrics)
+        lines += ["", f"Model: trained to step {trainer['final_step']} "
+                      f"({trainer['train_seconds']:.1f}s of training); eval split: {shown}"]
+    if blessing:
+        verdict = "BLESSED" if blessing.get("blessed") else "NOT BLESSED"
+        lines.append(f"Evaluator: {verdict}")
+        lines += [f"  - {reason}" for reason in blessing.get("reasons", [])]
+    if outcome["evaluation_uri"]:
+        report = os.path.join(outcome["evaluation_uri"], "report.html")
+        if os.path.isfile(report):
+            lines.append(f"  report: {report}")
+    if push:
+        if push.get("pushed"):
+            destination = push["destination"]
+            lines += ["", f"Pushed version {push['version']} to {destination}",
+                      f"  serve it: estpipe serve --model-base-path "
+                      f"{os.path.dirname(destination)} --model-name {push['model_name']}"]
+        else:
+            lines += ["", f"Not pushed ({push.get('outcome')}): {push.get('reason')}"]
+    lines.append(f"Full log: {result.log_path}")
+    return "\n".join(lines)

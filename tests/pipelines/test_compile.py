@@ -1,0 +1,103 @@
+"""The compiled Kubeflow IR YAML: loaded back, every step, wire, resource and image checked."""
+
+import dataclasses
+import os
+
+import pytest
+import yaml
+
+from pipelines.compile import compile_pipeline, submit_pipeline
+from pipelines.config import ResourcesConfig, load_config
+
+TAXI_CONFIG = os.path.join(os.path.dirname(__file__), "..", "..", "examples", "chicago_taxi",
+                           "pipeline.yaml")
+IMAGE = "registry.example.com/ml/estimator-pipelines:0.1.0-gpu"
+
+
+@pytest.fixture(scope="module")
+def compiled(tmp_path_factory):
+    config = load_config(TAXI_CONFIG)
+    gpu = dataclasses.replace(config.training, resources=ResourcesConfig(
+        cpu="8", memory="32G", accelerator_type="NVIDIA_TESLA_T4", accelerator_count=2))
+    config = dataclasses.replace(config, training=gpu)
+    path = str(tmp_path_factory.mktemp("compiled") / "taxi.yaml")
+    assert compile_pipeline(config, path, image=IMAGE) == path
+    with open(path) as f:
+        return yaml.safe_load(f), config
+
+
+def _tasks(spec):
+    return spec["root"]["dag"]["tasks"]
+
+
+def test_every_step_is_there_and_runs_in_the_given_image(compiled):
+    spec, config = compiled
+    assert spec["pipelineInfo"]["name"] == "chicago-taxi"
+    assert set(_tasks(spec)) == {"ingest-component", "transform-op", "plan-model-dir",
+                                 "trainer-op", "evaluator-op", "pusher-op"}
+    executors = spec["deploymentSpec"]["executors"]
+    assert len(executors) == 6
+    assert {e["container"]["image"] for e in executors.values()} == {IMAGE}
+    parameters = spec["root"]["inputDefinitions"]["parameters"]
+    assert parameters["train_steps"]["defaultValue"] == 2000
+    assert parameters["model_name"]["defaultValue"] == "chicago_taxi"
+    assert parameters["input_pattern"]["defaultValue"] == config.data.input_pattern
+    assert spec["defaultPipelineRoot"] == config.root
+
+
+def test_the_evaluator_runs_beside_the_trainer_on_the_same_planned_model_dir(compiled):
+    spec, _ = compiled
+    tasks = _tasks(spec)
+    for name in ("trainer-op", "evaluator-op"):
+        assert "plan-model-dir" in tasks[name]["dependentTasks"]
+        model_dir = tasks[name]["inputs"]["parameters"]["model_dir"]
+        assert model_dir["taskOutputParameter"] == {"producerTask": "plan-model-dir",
+                                                    "outputParameterKey": "Output"}
+    assert "trainer-op" not in tasks["evaluator-op"]["dependentTasks"]
+    assert set(tasks["pusher-op"]["dependentTasks"]) >= {"trainer-op", "evaluator-op"}
+    pusher_inputs = tasks["pusher-op"]["inputs"]["artifacts"]
+    assert pusher_inputs["blessing"]["taskOutputArtifact"] == {
+        "producerTask": "evaluator-op", "outputArtifactKey": "blessing"}
+    assert pusher_inputs["model"]["taskOutputArtifact"]["producerTask"] == "trainer-op"
+    plan_args = tasks["plan-model-dir"]["inputs"]["parameters"]
+    assert plan_args["run_id"]["runtimeValue"]["constant"] == "{{$.pipeline_job_uuid}}"
+    # New data can arrive under the same pattern: a cluster never serves ingest from cache.
+    assert not tasks["ingest-component"]["cachingOptions"].get("enableCache", False)
+    assert not tasks["pusher-op"]["cachingOptions"].get("enableCache", False)
+
+
+def test_resources_and_the_accelerator_land_on_the_trainer(compiled):
+    spec, _ = compiled
+    resources = spec["deploymentSpec"]["executors"]["exec-trainer-op"]["container"]["resources"]
+    assert resources["cpuRequest"] == 8 and resources["cpuLimit"] == 8
+    assert resources["memoryRequest"] == 32 and resources["memoryLimit"] == 32
+    assert resources["accelerator"]["resourceType"] == "NVIDIA_TESLA_T4"
+    assert resources["accelerator"]["resourceCount"] == "2"
+
+
+def test_the_steps_carry_their_config_in_the_spec(compiled):
+    spec, config = compiled
+    tasks = _tasks(spec)
+    constant = lambda task, name: tasks[task]["inputs"]["parameters"][name]["runtimeValue"]["constant"]  # noqa: E731
+    with open(config.transform.spec) as f:
+        assert constant("transform-op", "spec_yaml") == f.read()
+    assert constant("trainer-op", "estimator") == "DNNLinearCombinedClassifier"
+    assert constant("trainer-op", "params") == {"dnn_hidden_units": [64, 32]}
+    assert constant("evaluator-op", "thresholds") == {
+        "auc": {"lower_bound": 0.7, "max_decrease": 0.01}}
+    assert constant("evaluator-op", "slices") == ["trip_start_hour", "payment_type"]
+    assert constant("ingest-component", "label_column") == "tips"
+    outputs = spec["components"]["comp-evaluator-op"]["outputDefinitions"]["artifacts"]
+    assert outputs["metrics"]["artifactType"]["schemaTitle"] == "system.Metrics"
+    assert outputs["classification_metrics"]["artifactType"]["schemaTitle"] == \
+        "system.ClassificationMetrics"
+
+
+def test_a_bad_image_reference_and_an_unreachable_endpoint_are_clear_errors(tmp_path):
+    config = load_config(TAXI_CONFIG)
+    with pytest.raises(ValueError, match="is not a container image reference"):
+        compile_pipeline(config, str(tmp_path / "x.yaml"), image="Not An Image!")
+    assert not os.path.exists(tmp_path / "x.yaml")
+    # A closed loopback port: the client fails fast, and the error names the endpoint.
+    with pytest.raises(RuntimeError, match="http://127.0.0.1:9"):
+        submit_pipeline(config, host="http://127.0.0.1:9")
