@@ -81,6 +81,9 @@ def render_report(*, evaluations: Sequence[CheckpointEvaluation], candidate: Ana
         value = candidate.metrics[name]
         other = baseline.metrics.get(name) if baseline else None
         change = value - other if value is not None and other is not None else None
+        if name == "example_count":
+            rows.append([name, _count(value), _count(other), ""])
+            continue
         rows.append([name, _num(value), _num(other), _num(change, signed=True)])
     parts.append(_table(["metric", "candidate", baseline_label, "change"], rows))
     parts.append("<h2>Metrics over training steps</h2>")
@@ -238,6 +241,10 @@ def _num(value: float | None, *, signed: bool = False) -> str:
     if value is None:
         return "–"
     return f"{value:+.4f}" if signed else f"{value:.4f}"
+
+
+def _count(value: float | None) -> str:
+    return "–" if value is None else str(int(value))
 
 
 def _e(text: str) -> str:
