@@ -177,8 +177,9 @@ def run(config: EvaluatorConfig) -> EvaluatorResult:
                "tensorboard": join(config.model_dir, "eval")},
         seconds=time.time() - start)
     io.write_json_atomic(join(config.evaluation_uri, EVALUATION_FILE), result.to_json())
-    _LOGGER.info("%s at step %d: %s", "BLESSED" if result.blessed else "NOT_BLESSED",
-                 final.step, " | ".join(result.reasons))
+    _LOGGER.info("%s at step %d (%d checks, %d failed); report: %s",
+                 "BLESSED" if result.blessed else "NOT_BLESSED", final.step,
+                 len(validation.checks), len(validation.failed), report_path)
     return result
 
 
