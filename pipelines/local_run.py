@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import logging
 import os
 import re
 import sys
@@ -33,7 +34,7 @@ __all__ = ["LocalRunResult", "StepTiming", "run_local"]
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 _START = re.compile(r"Executing task '([^']+)'")
 _END = re.compile(r"Task '([^']+)' finished with status (\w+)")
-_CACHED = re.compile(r"Task '?([\w.-]+)'? cache hit")
+_CACHED = re.compile(r"Task '?([\w.-]+)'? cache hit")  # logged by kfp.local's task executor
 HEARTBEAT_SECONDS = 30.0
 
 
@@ -94,7 +95,7 @@ def run_local(config: PipelineConfig, *, pipeline_root: str | None = None,
         echo(f"Running pipeline {config.name!r} locally; artifacts under {root}")
         echo(f"Full log: {log_path}")
         try:
-            with _stdout_to(progress), warnings.catch_warnings():
+            with _stdout_to(progress), _root_logging_to(progress), warnings.catch_warnings():
                 # kfp.local says per step that Kubernetes settings (resources, display names)
                 # and the container image do not apply here; the design says so once, above.
                 warnings.filterwarnings("ignore", module=r"kfp\.local\..*")
@@ -185,6 +186,23 @@ def _step_name(task: str) -> str:
         if task.endswith(suffix):
             return task[: -len(suffix)]
     return task
+
+
+@contextlib.contextmanager
+def _root_logging_to(stream) -> Iterator[None]:
+    """kfp.local logs some news (cache hits, clean-up) on the root logger outside its own
+    logging context: send those to the log and the progress lines too, not the terminal."""
+    root = logging.getLogger()
+    saved_handlers, saved_level = root.handlers[:], root.level
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    root.handlers = [handler]
+    root.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        root.handlers = saved_handlers
+        root.setLevel(saved_level)
 
 
 @contextlib.contextmanager

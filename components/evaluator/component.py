@@ -92,6 +92,9 @@ def evaluator_op(
     evaluation.metadata.update({"blessed": result.blessed, "final_step": result.final_step,
                                 "task": result.analysis.kind.value,
                                 "checkpoints_evaluated": len(result.evaluations)})
+    from components.common.kfp_files import write_metadata_file
+
+    write_metadata_file(metrics, classification_metrics)
 
 
 def evaluator(

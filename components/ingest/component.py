@@ -105,6 +105,9 @@ def ingest_component(
     metrics.log_metric("anomalies", len(outcome.anomalies))
     for name, count in result.splits.items():
         metrics.log_metric(f"examples_{name}", count)
+    from components.common.kfp_files import write_metadata_file
+
+    write_metadata_file(metrics)
 
 
 _PLACEHOLDER_URI = "uri-known-at-run-time"

@@ -77,6 +77,9 @@ def pusher_op(
     metrics.log_metric("pushed", 1 if record.pushed else 0)
     if record.version is not None:
         metrics.log_metric("version", record.version)
+    from components.common.kfp_files import write_metadata_file
+
+    write_metadata_file(metrics)
 
 
 _PLACEHOLDERS = {"model_uri": "model-uri-known-at-run-time",

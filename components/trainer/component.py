@@ -91,6 +91,9 @@ def trainer_op(
         metrics.log_metric(key, value)
     model.metadata.update({"model_dir": result.model_dir, "final_step": result.final_step,
                            "task": result.task, "label_key": result.label_key})
+    from components.common.kfp_files import write_metadata_file
+
+    write_metadata_file(metrics)
 
 
 def trainer(

@@ -73,6 +73,9 @@ def transform_op(
     metrics.log_metric("analyzed_rows", result.analyzed_rows)
     transform_graph.metadata["label_key"] = result.label_key or ""
     transformed_examples.metadata["splits"] = sorted(result.rows)
+    from components.common.kfp_files import write_metadata_file
+
+    write_metadata_file(metrics)
 
 
 def transform(
