@@ -113,6 +113,9 @@ class WarmStartSettings:
             Estimator did. None warm-starts nothing.
         var_name_to_prev_var_name: Dict from a name in this model to its name in the
             checkpoint, for renamed variables.
+        skip_mismatch: Skip (and log) variables whose shape differs from the checkpoint's
+            instead of failing, as Keras' `load_weights(skip_mismatch=True)` does: e.g. an
+            embedding table whose vocabulary grew with new data. Default False.
 
     Example:
         >>> ws = WarmStartSettings("/tmp/old_model", vars_to_warm_start="dense.*")
@@ -121,6 +124,7 @@ class WarmStartSettings:
     ckpt_to_initialize_from: str
     vars_to_warm_start: str | Sequence[str] | None = ".*"
     var_name_to_prev_var_name: Mapping[str, str] | None = None
+    skip_mismatch: bool = False
 
     def __post_init__(self):
         object.__setattr__(self, "ckpt_to_initialize_from", os.fspath(self.ckpt_to_initialize_from))
@@ -165,7 +169,7 @@ def warm_start(settings: WarmStartSettings, variables: Mapping[str, tf.Variable]
         selected = [n for n in variables if any(re.match(p, n) for p in patterns)]
     renames = dict(settings.var_name_to_prev_var_name or {})
     reader = tf.train.load_checkpoint(path)
-    warmed = []
+    warmed, skipped = [], []
     for name in selected:
         previous = renames.get(name, name)
         if previous not in saved:
@@ -176,6 +180,10 @@ def warm_start(settings: WarmStartSettings, variables: Mapping[str, tf.Variable]
             continue
         value = reader.get_tensor(saved[previous][0])
         if list(value.shape) != list(variables[name].shape):
+            if settings.skip_mismatch:
+                skipped.append(f"{name} (model {list(variables[name].shape)}, checkpoint "
+                               f"{list(value.shape)})")
+                continue
             raise ValueError(
                 f"Warm start: {name!r} has shape {list(variables[name].shape)} but "
                 f"{previous!r} in {path!r} has {list(value.shape)}."
@@ -183,4 +191,7 @@ def warm_start(settings: WarmStartSettings, variables: Mapping[str, tf.Variable]
         variables[name].assign(value)
         warmed.append(name)
     logger.info("Warm-started %d variable(s) from %s.", len(warmed), path)
+    if skipped:
+        logger.warning("Warm start skipped %d variable(s) whose shape changed: %s",
+                       len(skipped), ", ".join(skipped))
     return warmed

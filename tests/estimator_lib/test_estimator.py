@@ -260,6 +260,33 @@ def test_warm_start_from_path_and_settings(tmp_path):
         bad.train(toy.train_input_fn, steps=1)
 
 
+def test_warm_start_skips_variables_whose_shape_changed_only_when_asked(tmp_path, caplog):
+    def model_fn(features, labels, mode, params):
+        hidden = keras.layers.Dense(params["units"], name="hidden")(features["x"])
+        logits = keras.layers.Dense(1, name="out")(hidden)
+        loss = tf.reduce_mean(tf.square(logits - labels))
+        return el.EstimatorSpec(mode, loss=loss, predictions={"y": logits},
+                                train_op=keras.optimizers.SGD(0.0))
+
+    small = make(tmp_path / "small", model_fn=model_fn, params={"units": 4})
+    small.train(toy.train_input_fn, steps=2)
+    strict = make(tmp_path / "strict", model_fn=model_fn, params={"units": 4},
+                  warm_start_from=small.model_dir)
+    strict.train(toy.train_input_fn, steps=1)  # same shapes: fine
+    wider = make(tmp_path / "wider", model_fn=model_fn, params={"units": 5},
+                 warm_start_from=small.model_dir)
+    with pytest.raises(ValueError, match="'hidden/kernel' has shape \\[3, 5\\]"):
+        wider.train(toy.train_input_fn, steps=1)
+    lenient = make(tmp_path / "lenient", model_fn=model_fn, params={"units": 5},
+                   warm_start_from=el.WarmStartSettings(small.model_dir, skip_mismatch=True))
+    with caplog.at_level("WARNING", logger="estimator_lib"):
+        lenient.train(toy.train_input_fn, steps=1)
+    assert "hidden/kernel (model [3, 5], checkpoint [3, 4])" in caplog.text
+    # out/bias kept its shape, so it was warm-started (SGD(0) leaves it as it was).
+    np.testing.assert_array_equal(lenient.get_variable_value("out/bias"),
+                                  small.get_variable_value("out/bias"))
+
+
 def test_predictor_matches_predict(tmp_path):
     estimator = make(tmp_path).train(toy.train_input_fn, steps=10)
     predictor = estimator.predictor(
