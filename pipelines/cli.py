@@ -5,6 +5,9 @@
     estpipe submit [CONFIG] --host URL               a run on a Kubeflow Pipelines endpoint
     estpipe serve --model-base-path DIR --model-name NAME   the local TF-Serving-style server
     estpipe rollback MODEL --serving-base DIR [--to V]      serve an earlier pushed version
+    estpipe runs [CONFIG]                            the recorded runs: span, metrics, version
+    estpipe lineage VERSION [CONFIG]                 the run, span and model behind a version
+    estpipe schedule [CONFIG] --cron EXPR (--host URL | --local)   recurring runs
     estpipe estimator-demo                           el.Estimator alone on the taxi data
 
 CONFIG defaults to the bundled Chicago taxi pipeline (examples/chicago_taxi/pipeline.yaml).
@@ -13,6 +16,7 @@ CONFIG defaults to the bundled Chicago taxi pipeline (examples/chicago_taxi/pipe
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import sys
@@ -92,6 +96,43 @@ def _submit(args) -> int:
     return 0
 
 
+def _runs(args) -> int:
+    from pipelines.records import list_runs
+
+    config = _load(args.config)
+    root = args.root or config.root
+    records = list_runs(root)
+    if not records:
+        print(f"No runs recorded under {root}.")
+        return 0
+    print(f"{'finished (UTC)':<26}{'span':>5}{'step':>7}{'auc':>8}  {'blessed':<8}"
+          f"{'version':>8}  run")
+    for r in records:
+        auc = (r.get("metrics") or {}).get("auc")
+        print(f"{r['finished_at']:<26}{_cell(r.get('span')):>5}{_cell(r.get('final_step')):>7}"
+              f"{'' if auc is None else f'{auc:.4f}':>8}  {'yes' if r['blessed'] else 'no':<8}"
+              f"{_cell(r.get('version')):>8}  {r['run_id']}")
+    return 0
+
+
+def _lineage(args) -> int:
+    from pipelines.records import lineage
+
+    config = _load(args.config)
+    try:
+        found = lineage(args.root or config.root, args.serving_base or config.serving.base_dir,
+                        args.model_name or config.serving.model_name, args.version)
+    except LookupError as error:
+        print(f"estpipe lineage: {error}", file=sys.stderr)
+        return 1
+    print(json.dumps(found, indent=2, sort_keys=True, default=str))
+    return 0
+
+
+def _cell(value) -> str:
+    return "-" if value is None else str(value)
+
+
 def _add_config(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("config", nargs="?", default=DEFAULT_CONFIG,
                         help="pipeline config YAML (default: the Chicago taxi pipeline)")
@@ -133,6 +174,20 @@ def main(argv: list[str] | None = None) -> int:
     submit.add_argument("--run-name", default=None, help="run name")
     _add_overrides(submit)
     submit.set_defaults(handler=_submit)
+
+    runs = commands.add_parser("runs", help="list the recorded pipeline runs")
+    _add_config(runs)
+    runs.add_argument("--root", help="pipeline root (default: the config's)")
+    runs.set_defaults(handler=_runs)
+
+    lineage = commands.add_parser("lineage",
+                                  help="which run, span, config and model made a served version")
+    lineage.add_argument("version", type=int, help="the served version")
+    _add_config(lineage)
+    lineage.add_argument("--root", help="pipeline root (default: the config's)")
+    lineage.add_argument("--serving-base", help="serving base (default: the config's)")
+    lineage.add_argument("--model-name", help="model name (default: the config's)")
+    lineage.set_defaults(handler=_lineage)
 
     demo = commands.add_parser("estimator-demo",
                                help="el.Estimator alone on the taxi data: train, evaluate, serve")

@@ -12,6 +12,7 @@ model:                                              # the trainer
   estimator: DNNLinearCombinedClassifier            # or module: trainer_module.py
   params: {dnn_hidden_units: [64, 32]}
 training: {train_steps: 2000, batch_size: 256, resources: {cpu: "4", memory: 8G}}
+                                                    # warm_start: true -> from the latest blessed run
 evaluation:
   slices: [trip_start_hour, payment_type]
   thresholds: {auc: {lower_bound: 0.7, max_decrease: 0.01}}
@@ -122,6 +123,7 @@ class TrainingConfig:
     save_checkpoints_steps: int | None = None
     keep_checkpoint_max: int = 10
     seed: int = 42
+    warm_start: bool = False
     resources: ResourcesConfig = ResourcesConfig()
 
 
@@ -290,7 +292,7 @@ def _model(checker: _Checker, model: Mapping) -> ModelConfig:
 
 def _training(checker: _Checker, training: Mapping) -> TrainingConfig:
     fields = ("train_steps", "eval_steps", "batch_size", "save_checkpoints_steps",
-              "keep_checkpoint_max", "seed", "resources")
+              "keep_checkpoint_max", "seed", "warm_start", "resources")
     checker.unknown_keys(training, "training", fields)
     resources = checker.section(training, "resources", where="training.resources")
     checker.unknown_keys(resources, "training.resources",
@@ -298,6 +300,10 @@ def _training(checker: _Checker, training: Mapping) -> TrainingConfig:
     count = checker.integer(resources, "training.resources.accelerator_count", default=0,
                             minimum=0)
     accelerator = checker.string(resources, "training.resources.accelerator_type")
+    warm_start = training.get("warm_start", False)
+    if not isinstance(warm_start, bool):
+        checker.problem("training.warm_start", f"must be true or false; got {warm_start!r}")
+        warm_start = False
     if count and not accelerator:
         checker.problem("training.resources.accelerator_count",
                         f"is {count} but no accelerator_type says which (e.g. NVIDIA_TESLA_T4)")
@@ -310,6 +316,7 @@ def _training(checker: _Checker, training: Mapping) -> TrainingConfig:
         keep_checkpoint_max=checker.integer(training, "training.keep_checkpoint_max", default=10,
                                             minimum=1),
         seed=checker.integer(training, "training.seed", default=42, minimum=0),
+        warm_start=warm_start,
         resources=ResourcesConfig(
             cpu=_quantity(checker, resources, "cpu"), memory=_quantity(checker, resources, "memory"),
             accelerator_type=accelerator, accelerator_count=count or 0))

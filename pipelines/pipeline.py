@@ -19,6 +19,7 @@ Example:
 """
 
 
+import dataclasses
 import os
 from typing import NamedTuple
 
@@ -32,11 +33,15 @@ from components.pusher.component import pusher
 from components.trainer.component import trainer
 from components.transform.component import transform
 from pipelines.config import PipelineConfig
+from pipelines.records import record_run, records_uri, resolve_base_model
 
-__all__ = ["STEPS", "Outputs", "build_pipeline", "data_fingerprint", "plan_model_dir"]
+__all__ = ["STEPS", "Outputs", "build_pipeline", "config_digest", "data_fingerprint",
+           "plan_model_dir"]
 
-# The steps in order, by display name (`plan-model-dir` only beside a concurrent evaluator).
-STEPS = ("ingest", "transform", "plan-model-dir", "trainer", "evaluator", "pusher")
+# The steps in order, by display name: `plan-model-dir` only beside a concurrent evaluator,
+# `resolve-base-model` only with `training.warm_start`.
+STEPS = ("ingest", "transform", "plan-model-dir", "resolve-base-model", "trainer", "evaluator",
+         "pusher", "record-run")
 
 
 class Outputs(NamedTuple):
@@ -103,6 +108,12 @@ def build_pipeline(config: PipelineConfig, *, concurrent_evaluation: bool = True
             plan.set_caching_options(False)  # a new model_dir for every run
             plan.set_display_name("plan-model-dir")
             model_dir = plan.output
+        base_model = None
+        if training.warm_start:
+            resolved = resolve_base_model(records=records_uri(config.root))
+            resolved.set_caching_options(False)  # the answer changes as runs are blessed
+            resolved.set_display_name("resolve-base-model")
+            base_model = resolved.output
         resources = training.resources
         trained = trainer(
             examples=transformed.outputs["transformed_examples"],
@@ -112,7 +123,8 @@ def build_pipeline(config: PipelineConfig, *, concurrent_evaluation: bool = True
             train_steps=train_steps, eval_steps=training.eval_steps,
             batch_size=training.batch_size, save_checkpoints_steps=training.save_checkpoints_steps,
             keep_checkpoint_max=training.keep_checkpoint_max, seed=training.seed,
-            model_dir=model_dir, cpu=resources.cpu, memory=resources.memory,
+            model_dir=model_dir, warm_start_from=base_model,
+            cpu=resources.cpu, memory=resources.memory,
             accelerator_type=resources.accelerator_type,
             accelerator_count=resources.accelerator_count)
         trained.set_display_name("trainer")
@@ -134,11 +146,31 @@ def build_pipeline(config: PipelineConfig, *, concurrent_evaluation: bool = True
             model_name=model_name, keep_versions=serving.keep_versions)
         pushed.set_display_name("pusher")
         pushed.set_caching_options(False)  # what is served can change between runs
+        recorded = record_run(
+            examples=ingested.outputs["examples"], model=trained.outputs["model"],
+            blessing=evaluated.outputs["blessing"], pushed_model=pushed.outputs["pushed_model"],
+            records=records_uri(config.root),
+            run_id=f"{dsl.PIPELINE_JOB_NAME_PLACEHOLDER}",
+            config_name=config.name, config_digest=config_digest(config),
+            warm_started_from=base_model if base_model is not None else "")
+        recorded.set_caching_options(False)
+        recorded.set_display_name("record-run")
         return Outputs(model=trained.outputs["model"], blessing=evaluated.outputs["blessing"],
                        evaluation=evaluated.outputs["evaluation"],
                        pushed_model=pushed.outputs["pushed_model"])
 
     return pipeline
+
+
+def config_digest(config: PipelineConfig) -> str:
+    """A short digest of the config (its content, not its file's path): runs made with the
+    same settings share it."""
+    import hashlib
+    import json
+
+    content = dataclasses.asdict(dataclasses.replace(config, source=""))
+    return hashlib.sha256(json.dumps(content, sort_keys=True, default=str).encode()
+                          ).hexdigest()[:16]
 
 
 def data_fingerprint(input_pattern: str) -> str | None:

@@ -50,6 +50,8 @@ def read_outcome(result: LocalRunResult) -> dict[str, Any]:
 
 def summarize(result: LocalRunResult) -> str:
     """A short report of a local run for the terminal."""
+    if result.skipped:
+        return f"No run: {result.skipped}"
     outcome = read_outcome(result)
     lines = [f"Pipeline finished in {result.seconds:.1f}s; artifacts under {result.pipeline_root}",
              "", f"  {'step':<16}{'status':<10}{'seconds':>8}"]

@@ -53,6 +53,7 @@ def trainer_op(
     keep_checkpoint_max: int = 10,
     seed: int = 42,
     model_dir: str = "",
+    warm_start_from: str = "",
     base_model: Optional[Input[Model]] = None,
 ):
     """Runs the trainer; call it through `trainer(...)`, which checks arguments."""
@@ -86,7 +87,7 @@ def trainer_op(
         batch_size=batch_size, eval_batch_size=eval_batch_size,
         save_checkpoints_steps=save_checkpoints_steps or None,
         keep_checkpoint_max=keep_checkpoint_max, seed=seed,
-        warm_start_from=base_model.path if base_model is not None else None))
+        warm_start_from=base_model.path if base_model is not None else (warm_start_from or None)))
     for key, value in result.metrics.items():
         metrics.log_metric(key, value)
     model.metadata.update({"model_dir": result.model_dir, "final_step": result.final_step,
@@ -113,6 +114,7 @@ def trainer(
     seed: int = 42,
     model_dir: Any = None,
     base_model: PipelineChannel | None = None,
+    warm_start_from: Any = None,
     cpu: str | None = None,
     memory: str | None = None,
     accelerator_type: str | None = None,
@@ -128,6 +130,8 @@ def trainer(
         model_dir: A URI (or a pipeline parameter/placeholder) for checkpoints, shared with an
             evaluator that runs beside the trainer. Defaults to inside the model artifact.
         base_model: A previous trainer's `model` output to warm-start from.
+        warm_start_from: Or a model URI to warm-start from, e.g. the output of a step that
+            resolves the latest blessed model ("" starts from scratch).
         cpu / memory: Kubernetes requests, e.g. "4" and "16G".
         accelerator_type: e.g. "NVIDIA_TESLA_T4", "NVIDIA_L4" or "TPU_V5_LITEPOD"; the node pool.
         accelerator_count: Accelerators to request (needs `accelerator_type`).
@@ -172,8 +176,12 @@ def trainer(
         train_steps=train_steps, eval_steps=eval_steps or 0, batch_size=batch_size,
         eval_batch_size=eval_batch_size, save_checkpoints_steps=save_checkpoints_steps or 0,
         keep_checkpoint_max=keep_checkpoint_max, seed=seed, model_dir=model_dir or "")
+    if base_model is not None and warm_start_from is not None:
+        raise ValueError("Give at most one of `base_model` and `warm_start_from`.")
     if base_model is not None:
         arguments["base_model"] = base_model
+    if warm_start_from is not None:
+        arguments["warm_start_from"] = warm_start_from
     task = trainer_op(**arguments)
     if cpu:
         task.set_cpu_request(cpu).set_cpu_limit(cpu)

@@ -39,7 +39,8 @@ class TrainerConfig:
         steps_per_loop: Training steps per compiled loop. Defaults to 100.
         seed: The random seed (initialization and shuffling). Defaults to 42.
         warm_start_from: A base model to warm-start from: a model_dir, a checkpoint, or a
-            trainer's model artifact (its `model_dir/`). Defaults to None.
+            trainer's model artifact (its `model_dir/`). Variables whose shape changed (a
+            vocabulary that grew) start fresh. Defaults to None.
         eval_throttle_secs: While training, the trainer evaluates a new checkpoint at most
             this often (the evaluator step evaluates every one); the final checkpoint is
             always evaluated. Defaults to 600.

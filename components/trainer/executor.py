@@ -98,8 +98,11 @@ def run(config: TrainerConfig) -> TrainerResult:
         save_checkpoints_secs=None, keep_checkpoint_max=config.keep_checkpoint_max,
         steps_per_loop=min(config.steps_per_loop, config.checkpoint_every),
         log_step_count_steps=max(config.steps_per_loop, config.train_steps // 10))
-    estimator = recipe.build_estimator(model_dir, run_config,
-                                       warm_start_from=_warm_start_path(config.warm_start_from))
+    base = _warm_start_path(config.warm_start_from)
+    # A base model trained on an earlier span may have smaller vocabularies: tables whose
+    # shape changed start fresh, everything else starts from the base model.
+    warm_start = el.WarmStartSettings(base, skip_mismatch=True) if base else None
+    estimator = recipe.build_estimator(model_dir, run_config, warm_start_from=warm_start)
     train_fn = make_input_fn(config.examples_uri, config.train_split, config.transform_graph_uri,
                              label_key=label_key, batch_size=config.batch_size, train=True,
                              seed=config.seed)

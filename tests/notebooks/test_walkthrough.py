@@ -19,3 +19,6 @@ def test_walkthrough_runs_top_to_bottom(tmp_path, monkeypatch):
         exec(compile(code, f"walkthrough cell {index}", "exec"), namespace)  # noqa: S102
     assert namespace["metrics"]["auc"] > 0.85
     assert {"serving_default", "classification"} <= set(namespace["loaded"].signatures)
+    outcome = namespace["outcome"]
+    assert outcome["blessing"]["blessed"] and outcome["push"]["pushed"]
+    assert outcome["trainer"]["final_step"] == 300

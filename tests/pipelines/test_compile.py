@@ -34,9 +34,9 @@ def test_every_step_is_there_and_runs_in_the_given_image(compiled):
     spec, config = compiled
     assert spec["pipelineInfo"]["name"] == "chicago-taxi"
     assert set(_tasks(spec)) == {"ingest-component", "transform-op", "plan-model-dir",
-                                 "trainer-op", "evaluator-op", "pusher-op"}
+                                 "trainer-op", "evaluator-op", "pusher-op", "record-run"}
     executors = spec["deploymentSpec"]["executors"]
-    assert len(executors) == 6
+    assert len(executors) == 7
     assert {e["container"]["image"] for e in executors.values()} == {IMAGE}
     parameters = spec["root"]["inputDefinitions"]["parameters"]
     assert parameters["train_steps"]["defaultValue"] == 2000
@@ -101,3 +101,23 @@ def test_a_bad_image_reference_and_an_unreachable_endpoint_are_clear_errors(tmp_
     # A closed loopback port: the client fails fast, and the error names the endpoint.
     with pytest.raises(RuntimeError, match="http://127.0.0.1:9"):
         submit_pipeline(config, host="http://127.0.0.1:9")
+
+
+def test_every_run_is_recorded_and_warm_start_resolves_the_latest_blessed_model(tmp_path):
+    config = load_config(TAXI_CONFIG)
+    config = dataclasses.replace(config, training=dataclasses.replace(config.training,
+                                                                     warm_start=True))
+    path = compile_pipeline(config, str(tmp_path / "warm.yaml"))
+    with open(path) as f:
+        tasks = _tasks(yaml.safe_load(f))
+    assert tasks["trainer-op"]["inputs"]["parameters"]["warm_start_from"][
+        "taskOutputParameter"] == {"producerTask": "resolve-base-model",
+                                   "outputParameterKey": "Output"}
+    records = f"{config.root}/records"
+    assert tasks["resolve-base-model"]["inputs"]["parameters"]["records"]["runtimeValue"][
+        "constant"] == records
+    record = tasks["record-run"]
+    assert set(record["dependentTasks"]) >= {"pusher-op", "evaluator-op", "trainer-op"}
+    assert record["inputs"]["parameters"]["records"]["runtimeValue"]["constant"] == records
+    assert record["inputs"]["parameters"]["run_id"]["runtimeValue"]["constant"] == \
+        "{{$.pipeline_job_name}}"

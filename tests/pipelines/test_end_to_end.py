@@ -5,6 +5,7 @@ blessing, the pusher's fresh-process validation and publish. A second run with u
 reuses every cached step, and the pusher sees the model is already served.
 """
 
+import glob
 import json
 import os
 
@@ -52,7 +53,8 @@ def test_estpipe_run_trains_blesses_and_pushes_then_reuses_unchanged_steps(sampl
     assert f"Pushed version 1 to {serving / '1'}" in report
 
     # The pushed model answers TF Serving's Classify contract on raw tf.Examples.
-    raw_eval = tf.io.gfile.glob(str(root / "runs" / "**" / "Split-eval" / "*.tfrecord.gz"))
+    raw_eval = glob.glob(str(root / "runs" / "*" / "ingest-component" / "examples" / "Split-eval"
+                             / "*.tfrecord.gz"))
     assert raw_eval
     examples = [r.numpy() for r in tf.data.TFRecordDataset(raw_eval[:1], compression_type="GZIP")
                 .take(4)]
@@ -67,10 +69,10 @@ def test_estpipe_run_trains_blesses_and_pushes_then_reuses_unchanged_steps(sampl
     assert statuses == {"ingest": "CACHED", "transform": "CACHED", "trainer": "CACHED",
                         "evaluator": "CACHED", "pusher": "SUCCESS"}
     outcome = read_outcome(result)
-    assert outcome["push"]["outcome"] == "ALREADY_PUSHED" and not outcome["push"]["pushed"]
+    assert outcome["push"]["outcome"] == "already_pushed" and not outcome["push"]["pushed"]
     assert outcome["trainer"]["final_step"] == TRAIN_STEPS
     assert outcome["blessing"]["blessed"] is True
     log = os.path.join(outcome["evaluation_uri"], "metrics.jsonl")
     steps = [json.loads(line)["step"] for line in open(log)]
-    assert steps == [100, 200, 300]
+    assert steps == [0, 100, 200, 300]  # the first checkpoint is saved before step 1
     assert sorted(os.listdir(serving)) == ["1", "_pushes.jsonl"]

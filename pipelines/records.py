@@ -1,0 +1,186 @@
+"""Run records and lineage: what each pipeline run used and produced, kept as files.
+
+The last step of every run writes one record under the pipeline root:
+
+```
+<pipeline root>/records/runs/<run id>.json
+  run_id, finished_at, config (name + digest), span / spans, data rows per split,
+  model_uri, model_dir, final_step, warm_started_from, metrics, blessed + reasons,
+  pushed, push outcome, version, destination
+```
+
+The questions continuous training asks are answered from these records and the pusher's
+history (`<serving base>/<model>/_pushes.jsonl`), not guessed from folder names:
+"the latest blessed model" (to warm-start from), "which span and run produced version 7",
+"what is served now". A small first step (`resolve_base_model`) answers the first inside the
+pipeline, so it works the same on a cluster, where the records live on the artifact store.
+
+Example:
+    >>> for record in list_runs("runs/chicago-taxi"):
+    ...     print(record["run_id"], record["span"], record["version"])
+    >>> lineage("runs/chicago-taxi", "runs/serving", "chicago_taxi", 3)["run"]["span"]
+    2
+"""
+
+
+import json
+import os
+from typing import Any
+
+from kfp import dsl
+from kfp.dsl import Artifact, Dataset, Input, Model
+
+from components.common.images import PIPELINE_IMAGE
+
+__all__ = [
+    "RECORDS_DIR",
+    "latest_blessed_model",
+    "lineage",
+    "list_runs",
+    "record_run",
+    "records_uri",
+    "resolve_base_model",
+]
+
+RECORDS_DIR = "records"
+
+
+def records_uri(pipeline_root: str) -> str:
+    """`<pipeline root>/records`."""
+    return f"{pipeline_root.rstrip('/')}/{RECORDS_DIR}"
+
+
+def list_runs(pipeline_root: str) -> list[dict[str, Any]]:
+    """Every run record under `pipeline_root`, oldest first."""
+    import tensorflow as tf
+
+    folder = f"{records_uri(pipeline_root)}/runs"
+    if not tf.io.gfile.isdir(folder):
+        return []
+    records = []
+    for name in tf.io.gfile.listdir(folder):
+        if name.endswith(".json"):
+            with tf.io.gfile.GFile(f"{folder}/{name}") as f:
+                records.append(json.loads(f.read()))
+    return sorted(records, key=lambda r: (r.get("finished_at", ""), r.get("run_id", "")))
+
+
+def latest_blessed_model(pipeline_root: str) -> dict[str, Any] | None:
+    """The record of the newest run whose model was blessed, or None."""
+    blessed = [r for r in list_runs(pipeline_root) if r.get("blessed")]
+    return blessed[-1] if blessed else None
+
+
+def lineage(pipeline_root: str, serving_base: str, model_name: str,
+            version: int) -> dict[str, Any]:
+    """Where served version `version` came from: its push history and the run that made it.
+
+    A rollback's version is followed back to the version whose content it republished.
+
+    Raises:
+        LookupError: If no push of `version` is recorded, or no run record made its model.
+    """
+    from components.pusher.history import HistoryEvent, read_history
+
+    entries = read_history(os.path.join(serving_base, model_name))
+    by_version = {e.version: e for e in entries}
+    if version not in by_version:
+        known = sorted(by_version)
+        raise LookupError(f"No push of version {version} of {model_name!r} is recorded under "
+                          f"{serving_base!r}; recorded versions: {known}.")
+    chain = [by_version[version]]
+    while chain[-1].event == HistoryEvent.ROLLBACK and chain[-1].source_version in by_version:
+        chain.append(by_version[chain[-1].source_version])
+    pushed = chain[-1]
+    runs = [r for r in list_runs(pipeline_root) if r.get("model_uri") == pushed.model_uri]
+    if not runs:
+        raise LookupError(f"Version {version} was pushed from {pushed.model_uri!r}, but no run "
+                          f"record under {pipeline_root!r} made that model.")
+    return {"version": version, "history": [e.to_json() for e in chain], "run": runs[-1]}
+
+
+@dsl.component(base_image=PIPELINE_IMAGE, install_kfp_package=False)
+def resolve_base_model(records: str) -> str:
+    """The model artifact of the latest blessed run under `records` ("" when there is none):
+    the trainer warm-starts from it."""
+    import json
+
+    import tensorflow as tf
+
+    folder = f"{records}/runs"
+    best = None
+    if tf.io.gfile.isdir(folder):
+        for name in tf.io.gfile.listdir(folder):
+            if not name.endswith(".json"):
+                continue
+            with tf.io.gfile.GFile(f"{folder}/{name}") as f:
+                record = json.loads(f.read())
+            if record.get("blessed") and record.get("model_uri") and (
+                    best is None or record["finished_at"] > best["finished_at"]):
+                best = record
+    if best is None:
+        print("No blessed model recorded yet: the trainer starts from scratch.")
+        return ""
+    print(f"Warm-starting from run {best['run_id']} (span {best.get('span')}): "
+          f"{best['model_uri']}")
+    return best["model_uri"]
+
+
+@dsl.component(base_image=PIPELINE_IMAGE, install_kfp_package=False)
+def record_run(
+    examples: Input[Dataset],
+    model: Input[Model],
+    blessing: Input[Artifact],
+    pushed_model: Input[Artifact],
+    records: str,
+    run_id: str,
+    config_name: str,
+    config_digest: str,
+    warm_started_from: str = "",
+):
+    """Writes this run's record to `<records>/runs/<run_id>.json` (atomically)."""
+    import datetime
+    import json
+    import os
+
+    import tensorflow as tf
+
+    def read(folder, name):
+        path = os.path.join(folder, name)
+        if not tf.io.gfile.exists(path):
+            return {}
+        with tf.io.gfile.GFile(path) as f:
+            return json.loads(f.read())
+
+    trainer = read(model.path, "trainer_result.json")
+    verdict = read(blessing.path, "blessing.json")
+    push = read(pushed_model.path, "push_record.json")
+    ingest = read(examples.path, "ingest_result.json")
+    record = {
+        "run_id": run_id,
+        "finished_at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        "config": {"name": config_name, "digest": config_digest},
+        "span": examples.metadata.get("span", ingest.get("span")),
+        "spans": examples.metadata.get("spans", ingest.get("spans")),
+        "examples_uri": examples.uri,
+        "rows": ingest.get("splits"),
+        "model_uri": model.uri,
+        "model_dir": trainer.get("model_dir"),
+        "final_step": trainer.get("final_step"),
+        "warm_started_from": warm_started_from or None,
+        "metrics": verdict.get("metrics") or trainer.get("metrics"),
+        "blessed": bool(verdict.get("blessed")),
+        "blessing_reasons": verdict.get("reasons", []),
+        "pushed": bool(push.get("pushed")),
+        "push_outcome": push.get("outcome"),
+        "version": push.get("version"),
+        "destination": push.get("destination"),
+    }
+    folder = f"{records}/runs"
+    tf.io.gfile.makedirs(folder)
+    path = f"{folder}/{run_id}.json"
+    with tf.io.gfile.GFile(path + ".tmp", "w") as f:
+        f.write(json.dumps(record, indent=2, sort_keys=True, default=str))
+    tf.io.gfile.rename(path + ".tmp", path, overwrite=True)
+    print(f"Recorded run {run_id}: span {record['span']}, blessed {record['blessed']}, "
+          f"pushed {record['pushed']} (version {record['version']})")
