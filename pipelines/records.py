@@ -156,12 +156,17 @@ def record_run(
     verdict = read(blessing.path, "blessing.json")
     push = read(pushed_model.path, "push_record.json")
     ingest = read(examples.path, "ingest_result.json")
+    def whole(value):  # KFP metadata numbers arrive as floats
+        if isinstance(value, list):
+            return [whole(v) for v in value]
+        return int(value) if isinstance(value, float) and value.is_integer() else value
+
     record = {
         "run_id": run_id,
         "finished_at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "config": {"name": config_name, "digest": config_digest},
-        "span": examples.metadata.get("span", ingest.get("span")),
-        "spans": examples.metadata.get("spans", ingest.get("spans")),
+        "span": whole(ingest.get("span", examples.metadata.get("span"))),
+        "spans": whole(ingest.get("spans", examples.metadata.get("spans"))),
         "examples_uri": examples.uri,
         "rows": ingest.get("splits"),
         "model_uri": model.uri,

@@ -98,7 +98,9 @@ class ModelRecipe:
             `feature_columns.json`): the features the model reads and the label.
         estimator: A canned estimator's name (see `CANNED_ESTIMATORS`). Exactly one of
             `estimator` and `module_file`.
-        module_file: A Python file defining `model_fn(features, labels, mode, params)`.
+        module_file: A Python file defining `model_fn(features, labels, mode, params)`,
+            and optionally `input_fn(files, feature_spec, *, label_key, batch_size,
+            training)` to read the transformed examples itself.
         params: Hyperparameters: for a canned estimator those of `CANNED_PARAMS`; for a
             module, passed to model_fn as `params` (with `feature_description` added).
         label_key: The label feature; defaults to the transform step's.
@@ -205,6 +207,36 @@ class ModelRecipe:
                                 params=params, warm_start_from=warm_start_from)
         return _canned(self.estimator, {**CANNED_PARAMS, **self.params}, description, label,
                        model_dir, config, warm_start_from)
+
+    def input_fn(self, examples_uri: str, split: str, *, batch_size: int, train: bool,
+                 seed: int | None = None):
+        """The input_fn over one split of the transformed examples.
+
+        A module that defines `input_fn(files, feature_spec, *, label_key, batch_size,
+        training)` (returning a tf.data.Dataset of (features, labels)) reads its own data;
+        otherwise `model_inputs.make_input_fn` does. Trainer and evaluator both call this,
+        so they read the data the same way.
+
+        Example:
+            >>> train_fn = recipe.input_fn(transformed_uri, "train", batch_size=256, train=True)
+        """
+        from components.common import artifacts
+        from components.common.model_inputs import make_input_fn, transformed_feature_spec
+
+        label_key = self.resolved_label_key()
+        module = load_module(self.module_file) if self.module_file else None
+        if module is None or not callable(getattr(module, "input_fn", None)):
+            return make_input_fn(examples_uri, split, self.transform_graph_uri,
+                                 label_key=label_key, batch_size=batch_size, train=train,
+                                 seed=seed)
+        files = artifacts.examples_files(examples_uri, split)
+        spec = transformed_feature_spec(self.transform_graph_uri)
+
+        def input_fn():
+            return module.input_fn(files, spec, label_key=label_key, batch_size=batch_size,
+                                   training=train)
+
+        return input_fn
 
     def task(self) -> str:
         """"classification" or "regression" for canned recipes; a module's `TASK` or

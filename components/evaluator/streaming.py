@@ -24,7 +24,6 @@ import numpy as np
 import tensorflow as tf
 
 import estimator_lib as el
-from components.common.model_inputs import make_input_fn
 from components.common.recipe import ModelRecipe
 from components.evaluator.checkpoints import Checkpoint, CheckpointWatcher, TrainingDone
 from components.evaluator.config import EvaluatorConfig
@@ -66,13 +65,12 @@ class _LazyEstimator:
         if self._estimator is None:
             config = self._config
             self.recipe = ModelRecipe.read(config.model_dir)
-            label_key = self.recipe.resolved_label_key()
             self._estimator = self.recipe.build_estimator(
                 config.model_dir, el.RunConfig(log_step_count_steps=None,
                                                save_checkpoints_secs=None))
-            self._input_fn = make_input_fn(
-                config.transformed_examples_uri, config.eval_split, config.transform_graph_uri,
-                label_key=label_key, batch_size=config.eval_batch_size, train=False)
+            self._input_fn = self.recipe.input_fn(  # the trainer's way of reading the data
+                config.transformed_examples_uri, config.eval_split,
+                batch_size=config.eval_batch_size, train=False)
         results = self._estimator.evaluate(self._input_fn, steps=self._config.eval_steps,
                                            checkpoint_path=checkpoint.path)
         return _scalars(results)

@@ -36,7 +36,6 @@ import tensorflow as tf
 import estimator_lib as el
 from components.common import io
 from components.common.model_export import export_models
-from components.common.model_inputs import make_input_fn
 from components.common.recipe import MODULE_FILE
 from components.trainer.config import MODEL_DIR, TrainerConfig
 
@@ -103,11 +102,10 @@ def run(config: TrainerConfig) -> TrainerResult:
     # shape changed start fresh, everything else starts from the base model.
     warm_start = el.WarmStartSettings(base, skip_mismatch=True) if base else None
     estimator = recipe.build_estimator(model_dir, run_config, warm_start_from=warm_start)
-    train_fn = make_input_fn(config.examples_uri, config.train_split, config.transform_graph_uri,
-                             label_key=label_key, batch_size=config.batch_size, train=True,
-                             seed=config.seed)
-    eval_fn = make_input_fn(config.examples_uri, config.eval_split, config.transform_graph_uri,
-                            label_key=label_key, batch_size=config.eval_batch_size, train=False)
+    train_fn = recipe.input_fn(config.examples_uri, config.train_split,
+                               batch_size=config.batch_size, train=True, seed=config.seed)
+    eval_fn = recipe.input_fn(config.examples_uri, config.eval_split,
+                              batch_size=config.eval_batch_size, train=False)
 
     _LOGGER.info("Training %s to step %d in %s", config.estimator or "the module's model_fn",
                  config.train_steps, model_dir)

@@ -124,6 +124,26 @@ def test_user_module_trains_and_travels_with_the_model_dir(taxi_data, tmp_path):
     assert tf.saved_model.load(result.serving_model_dir).signatures["classification"]
 
 
+def test_a_module_input_fn_reads_the_data_for_training_and_evaluation(taxi_data, tmp_path,
+                                                                      monkeypatch):
+    calls = tmp_path / "calls.txt"
+    monkeypatch.setenv("TRAINER_MODULE_CALLS", str(calls))
+    module = os.path.join(os.path.dirname(__file__), "testdata", "module_with_input_fn.py")
+    result = run(_config(taxi_data, str(tmp_path / "model"), module_file=module,
+                         params={"hidden_units": [8]}, train_steps=100))
+    assert result.final_step == 100 and result.metrics["auc"] > 0.7
+    lines = calls.read_text().split()
+    assert lines[0] == "training" and "evaluation" in lines
+    assert set(lines) == {"training", "evaluation"}
+    # The evaluator rebuilds the same input_fn from the model_dir's recipe.
+    recipe = ModelRecipe.read(result.model_dir)
+    eval_fn = recipe.input_fn(taxi_data.transformed_examples_uri, "eval", batch_size=64,
+                              train=False)
+    metrics = recipe.build_estimator(result.model_dir).evaluate(eval_fn)
+    assert float(metrics["auc"]) == pytest.approx(result.metrics["auc"], abs=1e-6)
+    assert calls.read_text().split()[-1] == "evaluation"
+
+
 def test_a_base_model_artifact_warm_starts_a_new_model(canned_run, taxi_data, tmp_path):
     result, model_uri = canned_run
     # Warm start: a new model artifact initialized from the canned run's artifact.
