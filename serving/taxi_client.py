@@ -6,6 +6,8 @@ and asks the server to Classify them (gRPC, or REST with --rest).
 
     python -m serving.taxi_client --server 127.0.0.1:8500 --model-name taxi --num-examples 3
     python -m serving.taxi_client --rest http://127.0.0.1:8501 --model-name taxi
+    python -m serving.taxi_client --model-name chicago_taxi \
+        --schema examples/chicago_taxi/testdata/schema.pbtxt      # a pipeline-pushed model
 """
 
 from __future__ import annotations
@@ -18,8 +20,17 @@ import estimator_lib  # noqa: F401  (first: quiets TensorFlow's start-up)
 from serving.client import ServingClient
 
 
-def taxi_examples(num_examples: int = 3, path: str | None = None) -> list[dict]:
+def taxi_examples(num_examples: int = 3, path: str | None = None,
+                  schema: str | None = None) -> list[dict]:
     """The first `num_examples` trips as feature dicts for tf.Examples (raw features).
+
+    Args:
+        num_examples: How many trips.
+        path: The taxi CSV (default: the project's copy).
+        schema: A tensorflow_metadata schema (`schema.pbtxt`) whose types the features
+            take, as the pipeline's ingest step typed them (e.g. `trip_seconds` INT): pass the
+            ingest schema for a model the pipeline pushed. Missing values are left out, as
+            ingest leaves them. Default None: the types `examples.chicago_taxi` gives them.
 
     Example:
         >>> taxi_examples(1)[0]["company"]
@@ -27,12 +38,35 @@ def taxi_examples(num_examples: int = 3, path: str | None = None) -> list[dict]:
     from examples.chicago_taxi import data
 
     frame = data.load(path or data.DATA_PATH).iloc[:num_examples]
+    if schema is not None:
+        return _typed_by_schema(path or data.DATA_PATH, num_examples, schema)
     examples = []
     for _, row in frame.iterrows():
         features = {k: float(row[k]) for k in data.NUMERIC_KEYS}
         features.update({k: int(row[k]) for k in data.CATEGORICAL_INT_KEYS})
         features.update({k: str(row[k]) for k in data.STRING_KEYS})
         examples.append(features)
+    return examples
+
+
+def _typed_by_schema(path: str, num_examples: int, schema_path: str) -> list[dict]:
+    import csv
+
+    from google.protobuf import text_format
+    from tensorflow_metadata.proto.v0 import schema_pb2
+
+    with open(schema_path) as f:
+        schema = text_format.Parse(f.read(), schema_pb2.Schema())
+    casts = {schema_pb2.INT: lambda v: int(float(v)), schema_pb2.FLOAT: float,
+             schema_pb2.BYTES: str}
+    types = {feature.name: casts[feature.type] for feature in schema.feature
+             if feature.type in casts}
+    examples = []
+    with open(path, newline="") as f:
+        for row in csv.DictReader(f):
+            if len(examples) == num_examples:
+                break
+            examples.append({k: types[k](v) for k, v in row.items() if k in types and v != ""})
     return examples
 
 
@@ -62,16 +96,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model-name", default="taxi")
     parser.add_argument("--num-examples", type=int, default=3)
     parser.add_argument("--data", default=None, help="taxi CSV (default: the project's copy)")
+    parser.add_argument("--schema", default=None,
+                        help="type the features by this schema.pbtxt (for a pipeline-pushed "
+                             "model: the ingest step's schema)")
     args = parser.parse_args(argv)
-    examples = taxi_examples(args.num_examples, args.data)
+    examples = taxi_examples(args.num_examples, args.data, args.schema)
     if args.rest:
         results = classify_rest(args.rest, args.model_name, examples)
     else:
         results = classify_grpc(args.server, args.model_name, examples)
     for features, classes in zip(examples, results, strict=True):
         scores = {label: round(score, 4) for label, score in classes}
-        print(f"trip of {features['trip_miles']:.1f} miles, fare ${features['fare']:.2f}, "
-              f"{features['payment_type']}: big tipper? scores {scores}")
+        print(f"trip of {features.get('trip_miles', 0):.1f} miles, fare "
+              f"${features.get('fare', 0):.2f}, {features.get('payment_type')}: big tipper? "
+              f"scores {scores}")
     return 0
 
 

@@ -9,6 +9,7 @@ import glob
 import json
 import os
 
+import numpy as np
 import pytest
 import tensorflow as tf
 import yaml
@@ -17,6 +18,7 @@ from pipelines import cli
 from pipelines.config import load_config
 from pipelines.local_run import run_local
 from pipelines.summary import read_outcome
+from serving import ModelConfig, ModelServer, ServerOptions, taxi_client, tf_example
 
 EXAMPLE_DIR = os.path.join(os.path.dirname(__file__), "..", "..", "examples", "chicago_taxi")
 SAMPLE_ROWS = 3000
@@ -61,6 +63,19 @@ def test_estpipe_run_trains_blesses_and_pushes_then_reuses_unchanged_steps(sampl
     loaded = tf.saved_model.load(str(serving / "1"))
     scores = loaded.signatures["classification"](inputs=tf.constant(examples))["scores"]
     assert scores.shape == (4, 2)
+
+    # The local model server serves the pushed version to TF Serving's gRPC and REST clients;
+    # the taxi client types the raw features as the ingest step did (its schema).
+    schema = glob.glob(str(root / "runs" / "*" / "ingest-component" / "schema" / "schema.pbtxt"))
+    trips = taxi_client.taxi_examples(4, str(root / "taxi_sample.csv"), schema=schema[0])
+    direct = loaded.signatures["classification"](inputs=tf.constant(
+        [tf_example.make_example(t).SerializeToString() for t in trips]))["scores"].numpy()
+    options = ServerOptions(port=0, rest_port=0, file_system_poll_wait_seconds=0)
+    with ModelServer([ModelConfig("chicago_taxi", str(serving))], options=options) as server:
+        for served in (taxi_client.classify_grpc(server.grpc_address, "chicago_taxi", trips),
+                       taxi_client.classify_rest(server.rest_url, "chicago_taxi", trips)):
+            scores = [[score for _, score in classes] for classes in served]
+            np.testing.assert_allclose(scores, direct, rtol=1e-5)
 
     # Checkpoints every 100 steps: the evaluator evaluated each one once, in order.
     config = load_config(path)
