@@ -29,7 +29,7 @@ from typing import Any, TextIO
 
 from pipelines.config import PipelineConfig
 
-__all__ = ["LocalRunResult", "StepTiming", "nothing_new", "run_local"]
+__all__ = ["LocalRunResult", "StepTiming", "run_local"]
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 _START = re.compile(r"Executing task '([^']+)'")
@@ -82,6 +82,7 @@ def run_local(config: PipelineConfig, *, pipeline_root: str | None = None,
     from kfp import local
 
     from pipelines.pipeline import build_pipeline, data_fingerprint
+    from pipelines.records import nothing_new
 
     root = os.path.abspath(pipeline_root or config.root)
     config = dataclasses.replace(config, root=root)
@@ -119,29 +120,6 @@ def run_local(config: PipelineConfig, *, pipeline_root: str | None = None,
     outputs = dict(task.outputs) if task is not None else {}  # a PipelineTask of the run
     return LocalRunResult(steps=progress.steps, outputs=outputs, log_path=log_path,
                           seconds=seconds, pipeline_root=root)
-
-
-def nothing_new(input_pattern: str, pipeline_root: str, *, span: int | None = None) -> str | None:
-    """Why a run of a `{SPAN}` pattern would have nothing new to ingest, or None.
-
-    A run takes the latest span; when the recorded runs under `pipeline_root` already took
-    it (or a later one) and were blessed or pushed nothing new, there is nothing to do. A
-    pattern without `{SPAN}`, or a given `span` (a deliberate re-run), always runs.
-    """
-    from components.ingest.spans import EmptyInputError, resolve_input
-    from pipelines.records import list_runs
-
-    if "{SPAN}" not in input_pattern or (span is not None and span >= 0):
-        return None
-    try:
-        latest = resolve_input(input_pattern).span
-    except EmptyInputError:
-        return None  # the ingest step says what is wrong, with its full message
-    done = [r["span"] for r in list_runs(pipeline_root) if r.get("span") is not None]
-    if done and latest is not None and latest <= max(done):
-        return (f"the latest span of {input_pattern!r} is {latest}, and span {max(done)} was "
-                "already run (see `estpipe runs`); waiting for a new span.")
-    return None
 
 
 class _Progress:

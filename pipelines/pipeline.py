@@ -33,15 +33,23 @@ from components.pusher.component import pusher
 from components.trainer.component import trainer
 from components.transform.component import transform
 from pipelines.config import PipelineConfig
-from pipelines.records import record_run, records_uri, resolve_base_model
+from pipelines.records import (
+    NEW_SPAN,
+    check_new_span,
+    record_run,
+    records_uri,
+    resolve_base_model,
+)
+
+SPAN_PLACEHOLDER = "{SPAN}"
 
 __all__ = ["STEPS", "Outputs", "build_pipeline", "config_digest", "data_fingerprint",
            "plan_model_dir"]
 
-# The steps in order, by display name: `plan-model-dir` only beside a concurrent evaluator,
-# `resolve-base-model` only with `training.warm_start`.
-STEPS = ("ingest", "transform", "plan-model-dir", "resolve-base-model", "trainer", "evaluator",
-         "pusher", "record-run")
+# The steps in order, by display name: `check-new-span` and `plan-model-dir` only on a
+# cluster (`check-new-span` for a `{SPAN}` input), `resolve-base-model` with warm start.
+STEPS = ("check-new-span", "ingest", "transform", "plan-model-dir", "resolve-base-model",
+         "trainer", "evaluator", "pusher", "record-run")
 
 
 class Outputs(NamedTuple):
@@ -66,7 +74,9 @@ def build_pipeline(config: PipelineConfig, *, concurrent_evaluation: bool = True
     Args:
         config: The checked pipeline config.
         concurrent_evaluation: Run the evaluator beside the trainer (a cluster). False runs
-            it after the trainer (kfp.local, which runs one step at a time).
+            it after the trainer (kfp.local, which runs one step at a time). On a cluster, a
+            `{SPAN}` input is first checked for a span no recorded run has taken
+            (`check-new-span`); the other steps run only when there is one.
         data_fingerprint: A fingerprint of the input files (see `data_fingerprint`). Given,
             the ingest step is cached under it, so unchanged data reuses every step's
             outputs; None never caches ingest (files can change under the same pattern,
@@ -78,16 +88,7 @@ def build_pipeline(config: PipelineConfig, *, concurrent_evaluation: bool = True
     data, training, evaluation, serving = (config.data, config.training, config.evaluation,
                                            config.serving)
 
-    @dsl.pipeline(name=config.name, description=f"{config.name}: ingest -> transform -> "
-                  "trainer + evaluator -> pusher (estimator-pipelines)",
-                  pipeline_root=config.root)
-    def pipeline(
-        input_pattern: str = data.input_pattern,
-        span: int = -1 if data.span is None else data.span,
-        serving_base_uri: str = serving.base_dir,
-        model_name: str = serving.model_name,
-        train_steps: int = training.train_steps,
-    ) -> Outputs:
+    def steps(input_pattern, span, serving_base_uri, model_name, train_steps) -> Outputs:
         ingested = ingest(
             input_pattern=input_pattern, span=span, input_format=data.format,
             label_column=data.label_column, splits=dict(data.splits),
@@ -159,7 +160,44 @@ def build_pipeline(config: PipelineConfig, *, concurrent_evaluation: bool = True
                        evaluation=evaluated.outputs["evaluation"],
                        pushed_model=pushed.outputs["pushed_model"])
 
-    return pipeline
+    decorate = dsl.pipeline(name=config.name, description=f"{config.name}: ingest -> "
+                            "transform -> trainer + evaluator -> pusher (estimator-pipelines)",
+                            pipeline_root=config.root)
+    defaults = dict(input_pattern=data.input_pattern,
+                    span=-1 if data.span is None else data.span,
+                    serving_base_uri=serving.base_dir, model_name=serving.model_name,
+                    train_steps=training.train_steps)
+    if not (concurrent_evaluation and SPAN_PLACEHOLDER in data.input_pattern):
+        @decorate
+        def pipeline(
+            input_pattern: str = defaults["input_pattern"],
+            span: int = defaults["span"],
+            serving_base_uri: str = defaults["serving_base_uri"],
+            model_name: str = defaults["model_name"],
+            train_steps: int = defaults["train_steps"],
+        ) -> Outputs:
+            return steps(input_pattern, span, serving_base_uri, model_name, train_steps)
+
+        return pipeline
+
+    # A scheduled cluster run with nothing new to ingest stops after its first step, saying
+    # so (kfp.local runs are checked before they start: `local_run.run_local`).
+    @decorate
+    def gated_pipeline(
+        input_pattern: str = defaults["input_pattern"],
+        span: int = defaults["span"],
+        serving_base_uri: str = defaults["serving_base_uri"],
+        model_name: str = defaults["model_name"],
+        train_steps: int = defaults["train_steps"],
+    ):
+        check = check_new_span(input_pattern=input_pattern, span=span,
+                               pipeline_root=config.root)
+        check.set_caching_options(False)
+        check.set_display_name("check-new-span")
+        with dsl.If(check.output == NEW_SPAN, name="new-span"):
+            steps(input_pattern, span, serving_base_uri, model_name, train_steps)
+
+    return gated_pipeline
 
 
 def config_digest(config: PipelineConfig) -> str:

@@ -33,16 +33,20 @@ from kfp.dsl import Artifact, Dataset, Input, Model
 from components.common.images import PIPELINE_IMAGE
 
 __all__ = [
+    "NEW_SPAN",
     "RECORDS_DIR",
+    "check_new_span",
     "latest_blessed_model",
     "lineage",
     "list_runs",
+    "nothing_new",
     "record_run",
     "records_uri",
     "resolve_base_model",
 ]
 
 RECORDS_DIR = "records"
+NEW_SPAN = "new"
 
 
 def records_uri(pipeline_root: str) -> str:
@@ -97,6 +101,41 @@ def lineage(pipeline_root: str, serving_base: str, model_name: str,
         raise LookupError(f"Version {version} was pushed from {pushed.model_uri!r}, but no run "
                           f"record under {pipeline_root!r} made that model.")
     return {"version": version, "history": [e.to_json() for e in chain], "run": runs[-1]}
+
+
+def nothing_new(input_pattern: str, pipeline_root: str, *, span: int | None = None) -> str | None:
+    """Why a run of a `{SPAN}` pattern would have nothing new to ingest, or None.
+
+    A run takes the latest span; when the recorded runs under `pipeline_root` already took
+    it (or a later one) and were blessed or pushed nothing new, there is nothing to do. A
+    pattern without `{SPAN}`, or a given `span` (a deliberate re-run), always runs.
+    """
+    from components.ingest.spans import EmptyInputError, resolve_input
+
+    if "{SPAN}" not in input_pattern or (span is not None and span >= 0):
+        return None
+    try:
+        latest = resolve_input(input_pattern).span
+    except EmptyInputError:
+        return None  # the ingest step says what is wrong, with its full message
+    done = [r["span"] for r in list_runs(pipeline_root) if r.get("span") is not None]
+    if done and latest is not None and latest <= max(done):
+        return (f"the latest span of {input_pattern!r} is {latest}, and span {max(done)} was "
+                "already run (see `estpipe runs`); waiting for a new span.")
+    return None
+
+
+@dsl.component(base_image=PIPELINE_IMAGE, install_kfp_package=False)
+def check_new_span(input_pattern: str, span: int, pipeline_root: str) -> str:
+    """"new" when the input has a span no recorded run took (or no spans, or a given span);
+    "none", with the reason printed, otherwise."""
+    from pipelines.records import NEW_SPAN, nothing_new
+
+    reason = nothing_new(input_pattern, pipeline_root, span=span)
+    if reason:
+        print(f"Nothing new: {reason} The run stops here.")
+        return "none"
+    return NEW_SPAN
 
 
 @dsl.component(base_image=PIPELINE_IMAGE, install_kfp_package=False)

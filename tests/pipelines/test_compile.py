@@ -121,3 +121,39 @@ def test_every_run_is_recorded_and_warm_start_resolves_the_latest_blessed_model(
     assert record["inputs"]["parameters"]["records"]["runtimeValue"]["constant"] == records
     assert record["inputs"]["parameters"]["run_id"]["runtimeValue"]["constant"] == \
         "{{$.pipeline_job_name}}"
+
+
+def test_a_span_pipeline_on_a_cluster_runs_only_when_a_new_span_arrived(tmp_path):
+    config = load_config(TAXI_CONFIG)
+    config = dataclasses.replace(config, data=dataclasses.replace(
+        config.data, input_pattern=str(tmp_path / "span-{SPAN}" / "*.csv")))
+    path = compile_pipeline(config, str(tmp_path / "spans.yaml"))
+    with open(path) as f:
+        spec = yaml.safe_load(f)
+    tasks = _tasks(spec)
+    assert set(tasks) == {"check-new-span", "condition-1"}
+    condition = tasks["condition-1"]
+    assert condition["triggerPolicy"]["condition"] == \
+        "inputs.parameter_values['pipelinechannel--check-new-span-Output'] == 'new'"
+    inner = spec["components"][condition["componentRef"]["name"]]["dag"]["tasks"]
+    assert {"ingest-component", "trainer-op", "evaluator-op", "pusher-op", "record-run"} <= \
+        set(inner)
+
+
+def test_the_new_span_check_reads_the_records(tmp_path):
+    from pipelines.records import check_new_span
+
+    check = check_new_span.python_func
+    pattern = str(tmp_path / "data" / "span-{SPAN}" / "*.csv")
+    root = str(tmp_path / "runs")
+    (tmp_path / "data" / "span-1").mkdir(parents=True)
+    (tmp_path / "data" / "span-1" / "a.csv").write_text("x\n1\n")
+    assert check(input_pattern=pattern, span=-1, pipeline_root=root) == "new"
+    runs = tmp_path / "runs" / "records" / "runs"
+    runs.mkdir(parents=True)
+    (runs / "r1.json").write_text('{"run_id": "r1", "span": 1, "finished_at": "x"}')
+    assert check(input_pattern=pattern, span=-1, pipeline_root=root) == "none"
+    assert check(input_pattern=pattern, span=1, pipeline_root=root) == "new"  # a given span
+    (tmp_path / "data" / "span-2").mkdir()
+    (tmp_path / "data" / "span-2" / "a.csv").write_text("x\n1\n")
+    assert check(input_pattern=pattern, span=-1, pipeline_root=root) == "new"
