@@ -50,6 +50,19 @@ def get_feature(features: Mapping[str, Any], key: str, column_name: str):
     return features[key]
 
 
+def _dense_batch(value, column_name: str) -> tf.Tensor:
+    """A dense batch as a tensor of rank >= 2 (a rank-1 batch gets a second axis)."""
+    dense = tf.convert_to_tensor(value)
+    if dense.shape.rank is None or dense.shape.rank == 0:
+        raise ValueError(
+            f"Feature column {column_name!r} needs a batch of values (rank >= 1); "
+            f"received a tensor of shape {dense.shape}. Batch the input."
+        )
+    if dense.shape.rank == 1:
+        dense = dense[:, tf.newaxis]
+    return dense
+
+
 def to_sparse_all(value, column_name: str) -> tf.SparseTensor:
     """Every entry of a dense, sparse or ragged batch, as a rank-2 SparseTensor."""
     if isinstance(value, tf.RaggedTensor):
@@ -57,14 +70,7 @@ def to_sparse_all(value, column_name: str) -> tf.SparseTensor:
     elif isinstance(value, tf.SparseTensor):
         sparse = value
     else:
-        dense = tf.convert_to_tensor(value)
-        if dense.shape.rank is None or dense.shape.rank == 0:
-            raise ValueError(
-                f"Feature column {column_name!r} needs a batch of values (rank >= 1); "
-                f"received a tensor of shape {dense.shape}. Batch the input."
-            )
-        if dense.shape.rank == 1:
-            dense = dense[:, tf.newaxis]
+        dense = _dense_batch(value, column_name)
         indices = tf.where(tf.ones(tf.shape(dense), tf.bool))  # Row-major, as reshape.
         sparse = tf.SparseTensor(indices, tf.reshape(dense, [-1]),
                                  tf.shape(dense, out_type=tf.int64))
@@ -109,6 +115,27 @@ def categorical_values(features: Mapping[str, Any], key: str, column_name: str,
         sparse = tf.SparseTensor(sparse.indices, tf.cast(sparse.values, tf.int64),
                                  sparse.dense_shape)
     return tf.sparse.retain(sparse, present(sparse.values))
+
+
+def dense_categorical_values(features: Mapping[str, Any], key: str, column_name: str,
+                             expected: tf.DType | None = None) -> tf.Tensor | None:
+    """Feature `key` as a dense `[batch, k]` tensor (int64 or string), or None if not dense.
+
+    The dense twin of `categorical_values`, with the same checks and the same order of
+    values (row-major), but missing values kept: `present` tells them apart.
+    """
+    value = get_feature(features, key, column_name)
+    if isinstance(value, tf.SparseTensor | tf.RaggedTensor):
+        return None
+    dense = _dense_batch(value, column_name)
+    check_categorical_dtype(dense.dtype, column_name, key, expected)
+    if dense.shape.rank > 2:
+        width = dense.shape[1:].num_elements()
+        dense = tf.reshape(dense, [-1, width] if width is not None
+                           else tf.stack([tf.shape(dense)[0], -1]))
+    if dense.dtype.is_integer and dense.dtype != tf.int64:
+        dense = tf.cast(dense, tf.int64)
+    return dense
 
 
 def with_values(sparse: tf.SparseTensor, values: tf.Tensor) -> tf.SparseTensor:

@@ -7,7 +7,10 @@ into tensors a model can use. There are two kinds of output:
   embedding, indicator columns), which `DenseFeatures` concatenates.
 - `CategoricalColumn`: sparse int64 ids in `[0, num_buckets)` per example, optionally
   with a weight per id (vocabulary, hash bucket, identity, crossed, weighted columns),
-  which `LinearModel` looks up sparsely and embedding/indicator columns densify.
+  which `LinearModel` looks up sparsely and embedding/indicator columns densify. Most
+  categorical columns can also give their ids as a dense `[batch, k]` tensor when their
+  input is dense (`dense_ids`), which lookups prefer: a gather instead of a round trip
+  through a SparseTensor.
 
 Columns are frozen dataclasses: immutable, hashable, compared by value and safe to reuse
 across models. Trainable state (embedding tables, linear weights) belongs to the layer
@@ -24,7 +27,7 @@ from typing import Any, NamedTuple
 
 import tensorflow as tf
 
-_TRANSFORMS = ("sparse_ids", "dense_tensor")
+_TRANSFORMS = ("sparse_ids", "dense_ids", "dense_tensor")
 
 
 class FeatureColumn(abc.ABC):
@@ -97,6 +100,24 @@ class CategoricalColumn(FeatureColumn):
     @abc.abstractmethod
     def sparse_ids(self, features: Mapping[str, Any]) -> IdWeights:
         """The ids (and weights) of every example in the batch `features`."""
+
+    def dense_ids(self, features: Mapping[str, Any]) -> tf.Tensor | None:
+        """The ids as a dense int64 `[batch, k]` tensor, -1 for "no id"; or None.
+
+        The fast path of lookups (`LinearModel`, embedding columns): when the column's
+        input is dense (a `tf.io.FixedLenFeature`, the usual case), its ids are a plain
+        tensor, and a lookup is one gather. Position j of an example holds the id of its
+        value j, or -1 where `sparse_ids` has no id (a missing value, a vocabulary miss
+        without `num_oov_buckets`), so both give the same lookups. Returns None where
+        there is no dense form (sparse or ragged input, weighted columns), and lookups
+        use `sparse_ids`. The default returns None: a column only needs `sparse_ids`.
+
+        Example:
+            >>> weekday = categorical_column_with_identity("weekday", 7)
+            >>> weekday.dense_ids({"weekday": tf.constant([[2], [-1]])})  # [[2], [-1]]
+        """
+        del features
+        return None
 
 
 @dataclasses.dataclass(frozen=True)

@@ -94,6 +94,14 @@ class BucketizedColumn(DenseColumn, CategoricalColumn):
         ids = _inputs.to_sparse_all(buckets + offsets * self.buckets_per_value, self.name)
         return IdWeights(ids)
 
+    def dense_ids(self, features) -> tf.Tensor:
+        """See base class: always dense, the ids of `sparse_ids` as `[batch, values per example]`."""
+        buckets = self.bucket_indices(features)
+        if self.source_column.output_dimension == 1:
+            return buckets
+        offsets = tf.range(self.source_column.output_dimension, dtype=tf.int64)
+        return buckets + offsets * self.buckets_per_value
+
 
 def bucketized_column(source_column: NumericColumn, boundaries) -> BucketizedColumn:
     """A numeric column discretized into ranges.

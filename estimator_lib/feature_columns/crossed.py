@@ -97,6 +97,29 @@ class CrossedColumn(CategoricalColumn):
                                      hash_key=self.hash_key)
         return IdWeights(ids)
 
+    def dense_ids(self, features) -> tf.Tensor | None:
+        """See base class. Dense when every leaf is dense with one value per example.
+
+        Then every example has exactly one combination, the cross of the leaves'
+        values or ids, unless one of them is missing (no id).
+        """
+        inputs, present = [], []
+        for key in _leaves(self.keys):
+            if isinstance(key, str):
+                values = _inputs.dense_categorical_values(features, key, self.name)
+                valid = None if values is None else _inputs.present(values)
+            else:
+                values = key.dense_ids(features)
+                valid = None if values is None else values >= 0
+            if values is None or values.shape[1] != 1:
+                return None
+            inputs.append(values)
+            present.append(valid)
+        crossed = tf.sparse.cross_hashed(inputs, num_buckets=self.hash_bucket_size,
+                                         hash_key=self.hash_key)
+        ids = tf.reshape(crossed.values, [-1, 1])  # One combination per example, in order.
+        return tf.where(tf.reduce_all(tf.stack(present), axis=0), ids, tf.constant(-1, tf.int64))
+
 
 def _leaves(keys):
     """The keys with nested crossed columns replaced by their own keys (as TF1)."""

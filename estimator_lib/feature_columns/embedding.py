@@ -2,8 +2,8 @@
 
 The table `[num_buckets, dimension]` is created by the layer that uses the column
 (`DenseFeatures` names it `<layer>/<column name>/embedding_weights`); the column only
-describes it (`weight_spec`) and does the sparse lookup
-(`tf.nn.safe_embedding_lookup_sparse`): an example's ids are combined by `combiner`,
+describes it (`weight_spec`) and does the lookup (`_id_lookup`: a gather of dense ids,
+or `tf.nn.safe_embedding_lookup_sparse`): an example's ids are combined by `combiner`,
 weighted by a weighted column's weights, and an example without ids gets zeros.
 """
 
@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 import keras
 import tensorflow as tf
 
+from estimator_lib.feature_columns import _id_lookup
 from estimator_lib.feature_columns.base import CategoricalColumn, DenseColumn, WeightSpec
 
 COMBINERS = ("mean", "sqrtn", "sum")
@@ -90,10 +91,8 @@ class _Embedding(DenseColumn):
                 f"Embedding column {self.name!r} needs its embedding table; use it through "
                 "DenseFeatures or LinearModel, which create it."
             )
-        id_weights = self.categorical_column.sparse_ids(features)
-        output = tf.nn.safe_embedding_lookup_sparse(
-            weights, id_weights.ids, id_weights.weights, combiner=self.combiner,
-            max_norm=self.max_norm)
+        output = _id_lookup.lookup(weights, self.categorical_column, features, self.combiner,
+                                   self.max_norm)
         return tf.ensure_shape(output, [None, self.dimension])
 
 

@@ -52,9 +52,18 @@ class HashedColumn(CategoricalColumn):
     def sparse_ids(self, features) -> IdWeights:
         """See base class."""
         values = _inputs.categorical_values(features, self.key, self.name, self.dtype)
-        strings = values.values if values.dtype == tf.string else tf.strings.as_string(values.values)
-        ids = tf.strings.to_hash_bucket_fast(strings, self.hash_bucket_size)
-        return IdWeights(_inputs.with_values(values, ids))
+        return IdWeights(_inputs.with_values(values, self._hash(values.values)))
+
+    def dense_ids(self, features) -> tf.Tensor | None:
+        """See base class."""
+        values = _inputs.dense_categorical_values(features, self.key, self.name, self.dtype)
+        if values is None:
+            return None
+        return tf.where(_inputs.present(values), self._hash(values), tf.constant(-1, tf.int64))
+
+    def _hash(self, values: tf.Tensor) -> tf.Tensor:
+        strings = values if values.dtype == tf.string else tf.strings.as_string(values)
+        return tf.strings.to_hash_bucket_fast(strings, self.hash_bucket_size)
 
 
 def categorical_column_with_hash_bucket(key: str, hash_bucket_size: int,

@@ -58,18 +58,42 @@ class IdentityColumn(CategoricalColumn):
         """
         values = _inputs.categorical_values(features, self.key, self.name, tf.int64)
         ids = values.values
+        return IdWeights(_inputs.with_values(values, self._checked(ids)))
+
+    def dense_ids(self, features) -> tf.Tensor | None:
+        """See base class.
+
+        Raises:
+            tf.errors.InvalidArgumentError: As `sparse_ids`.
+        """
+        values = _inputs.dense_categorical_values(features, self.key, self.name, tf.int64)
+        if values is None:
+            return None
+        present = _inputs.present(values)
+        return tf.where(present, self._checked(values, present),
+                        tf.constant(-1, tf.int64))
+
+    def _checked(self, ids: tf.Tensor, present: tf.Tensor | None = None) -> tf.Tensor:
+        """`ids` with out-of-range values replaced by `default_value`, or checked.
+
+        `present` marks the values to check (missing values are not); None: all of them.
+        """
         in_range = tf.logical_and(ids >= 0, ids < self.num_buckets)
-        if self.default_value is None:
-            check = tf.debugging.Assert(tf.reduce_all(in_range), [
-                f"Categorical column {self.name!r} received ids outside [0, {self.num_buckets}) "
-                "(-1 means missing). Fix the input, raise `num_buckets`, or set `default_value`. "
-                "First values out of range:", tf.boolean_mask(ids, tf.logical_not(in_range))],
-                summarize=10)
-            with tf.control_dependencies([check]):
-                ids = tf.identity(ids)
-        else:
-            ids = tf.where(in_range, ids, tf.constant(self.default_value, tf.int64))
-        return IdWeights(_inputs.with_values(values, ids))
+        if self.default_value is not None:
+            return tf.where(in_range, ids, tf.constant(self.default_value, tf.int64))
+        bad = tf.logical_not(in_range)
+        if present is not None:
+            bad = tf.logical_and(present, bad)
+        # String data keeps this a plain Assert op: with int64 data, tf.debugging.Assert
+        # puts it in a cond, which costs a branch per step and time at every trace.
+        first_bad = tf.strings.reduce_join(
+            tf.strings.as_string(tf.boolean_mask(ids, bad)[:10]), separator=" ")
+        check = tf.debugging.Assert(tf.logical_not(tf.reduce_any(bad)), [
+            f"Categorical column {self.name!r} received ids outside [0, {self.num_buckets}) "
+            "(-1 means missing). Fix the input, raise `num_buckets`, or set `default_value`. "
+            "First values out of range:", first_bad])
+        with tf.control_dependencies([check]):
+            return tf.identity(ids)
 
 
 def categorical_column_with_identity(key: str, num_buckets: int,

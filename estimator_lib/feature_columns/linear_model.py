@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 import keras
 import tensorflow as tf
 
-from estimator_lib.feature_columns import _layers
+from estimator_lib.feature_columns import _id_lookup, _layers
 from estimator_lib.feature_columns.base import CategoricalColumn, DenseColumn, FeatureColumn
 from estimator_lib.feature_columns.embedding import COMBINERS
 
@@ -16,9 +16,10 @@ class LinearModel(keras.layers.Layer):
     """Logits `[batch, units]`: a weighted sum of feature columns plus a bias.
 
     A categorical column has weights `[num_buckets, units]`, looked up sparsely: only
-    the rows of an example's ids are read (`tf.nn.safe_embedding_lookup_sparse`) and
-    their gradient is an `IndexedSlices`, so a column with millions of buckets never
-    makes a dense `[batch, num_buckets]` tensor. Several ids of one example combine by
+    the rows of an example's ids are read (a gather of the column's `dense_ids` when its
+    input is dense, else `tf.nn.safe_embedding_lookup_sparse`) and their gradient is an
+    `IndexedSlices`, so a column with millions of buckets never makes a dense
+    `[batch, num_buckets]` tensor. Several ids of one example combine by
     `sparse_combiner`; a weighted column's weights scale them. A dense column has
     weights `[output_dimension, units]` and is multiplied in.
 
@@ -98,9 +99,7 @@ class LinearModel(keras.layers.Layer):
         for column in self._feature_columns:
             weights = self._column_weights[column.name].value
             if isinstance(column, CategoricalColumn):
-                id_weights = column.sparse_ids(features)
-                terms.append(tf.nn.safe_embedding_lookup_sparse(
-                    weights, id_weights.ids, id_weights.weights, combiner=self.sparse_combiner))
+                terms.append(_id_lookup.lookup(weights, column, features, self.sparse_combiner))
             else:
                 scope = self._table_scopes.get(column.name)
                 table = None if scope is None else self._tables[scope].value

@@ -75,6 +75,14 @@ class _VocabularyColumn(_lookup.TableOwner, CategoricalColumn):
         ids = self.table().lookup(values.values)
         return IdWeights(_inputs.with_values(values, ids))
 
+    def dense_ids(self, features) -> tf.Tensor | None:
+        """See base class."""
+        values = _inputs.dense_categorical_values(features, self.key, self.name, self.dtype)
+        if values is None:
+            return None
+        return tf.where(_inputs.present(values), self.table().lookup(values),
+                        tf.constant(-1, tf.int64))
+
 
 @dataclasses.dataclass(frozen=True)
 class VocabularyListColumn(_VocabularyColumn):

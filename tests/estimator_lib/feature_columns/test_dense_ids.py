@@ -1,0 +1,171 @@
+"""The dense fast path: `dense_ids` and the gather lookup against `sparse_ids` and the sparse lookup."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from estimator_lib import feature_columns as fc
+from estimator_lib.feature_columns import _id_lookup
+from tests.estimator_lib.feature_columns.helpers import as_forms
+
+STRINGS = [["red", "zzz"], [""], ["blue", "red"], []]  # zzz: a vocabulary miss; "": missing.
+INTEGERS = [[3, 1], [-1], [0, 5], []]  # -1: missing.
+
+
+def vocabulary(**kwargs):
+    return fc.categorical_column_with_vocabulary_list("color", ["red", "green", "blue"], **kwargs)
+
+
+def columns_and_features(width):
+    """(column, features) pairs over dense inputs, `width` values per example."""
+    strings = [row[:width] for row in STRINGS]
+    integers = [row[:width] for row in INTEGERS]
+    features = {"color": as_forms(strings, tf.string)["dense"],
+                "number": as_forms(integers, tf.int64)["dense"],
+                "small": as_forms(integers, tf.int32)["dense"],
+                "x": tf.constant([[0.5] * width, [1.5] * width, [2.5] * width, [9.0] * width])}
+    x_buckets = fc.bucketized_column(fc.numeric_column("x", shape=(width,)), [1.0, 2.0])
+    number = fc.categorical_column_with_identity("number", 6)
+    columns = [
+        vocabulary(),
+        vocabulary(num_oov_buckets=2),
+        vocabulary(default_value=1),
+        fc.categorical_column_with_vocabulary_list("number", [5, 3, 0]),
+        fc.categorical_column_with_hash_bucket("color", 7),
+        fc.categorical_column_with_hash_bucket("number", 7, dtype=tf.int64),
+        fc.categorical_column_with_hash_bucket("small", 7, dtype=tf.int32),
+        number,
+        fc.categorical_column_with_identity("number", 4, default_value=2),
+        x_buckets,
+    ]
+    if width == 1:
+        columns += [fc.crossed_column(["color", "number"], 11),
+                    fc.crossed_column([x_buckets, number], 11),
+                    fc.crossed_column([vocabulary(num_oov_buckets=1), "number"], 11, hash_key=7)]
+    return [(column, features) for column in columns]
+
+
+def sparse_as_dense(column, features):
+    return tf.sparse.to_dense(column.sparse_ids(features).ids, default_value=-1).numpy()
+
+
+CASES = [(width, i) for width in (1, 2) for i in range(len(columns_and_features(width)))]
+
+
+@pytest.mark.parametrize(("width", "index"), CASES)
+def test_dense_ids_equal_sparse_ids(width, index):
+    column, features = columns_and_features(width)[index]
+    ids = column.dense_ids(features)
+    assert ids.dtype == tf.int64 and ids.shape[1] == width
+    np.testing.assert_array_equal(ids.numpy(), sparse_as_dense(column, features))
+
+
+@pytest.mark.parametrize(("width", "index"), CASES)
+@pytest.mark.parametrize("combiner", ["sum", "mean", "sqrtn"])
+def test_gather_lookup_equals_sparse_lookup_with_gradients(width, index, combiner):
+    column, features = columns_and_features(width)[index]
+    table = tf.Variable(np.random.default_rng(index).normal(size=(column.num_buckets, 3)),
+                        dtype=tf.float32)
+    upstream = tf.constant(np.random.default_rng(1).normal(size=(4, 3)), tf.float32)
+
+    def run(lookup):
+        with tf.GradientTape() as tape:
+            output = lookup(table.value())
+            loss = tf.reduce_sum(output * upstream)
+        return output, tape.gradient(loss, table)
+
+    fast, fast_gradient = run(lambda t: _id_lookup.lookup(t, column, features, combiner))
+    id_weights = column.sparse_ids(features)
+    general, general_gradient = run(lambda t: tf.nn.safe_embedding_lookup_sparse(
+        t, id_weights.ids, id_weights.weights, combiner=combiner))
+    np.testing.assert_allclose(fast, general, rtol=1e-6, atol=1e-7)
+    assert isinstance(fast_gradient, tf.IndexedSlices)
+    np.testing.assert_allclose(tf.convert_to_tensor(fast_gradient),
+                               tf.convert_to_tensor(general_gradient), rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("form", ["sparse", "ragged"])
+def test_sparse_and_ragged_inputs_have_no_dense_ids(form):
+    features = {"color": as_forms(STRINGS, tf.string)[form],
+                "number": as_forms(INTEGERS, tf.int64)[form]}
+    for column in [vocabulary(), fc.categorical_column_with_hash_bucket("color", 7),
+                   fc.categorical_column_with_identity("number", 6),
+                   fc.crossed_column(["color", "number"], 11)]:
+        assert column.dense_ids(features) is None
+
+
+def test_weighted_and_multivalent_crossed_columns_use_the_sparse_path():
+    weighted = fc.weighted_categorical_column(vocabulary(), "weight")
+    assert weighted.dense_ids({"color": tf.constant([["red"]]),
+                               "weight": tf.constant([[2.0]])}) is None
+    crossed = fc.crossed_column(["color", "number"], 11)
+    assert crossed.dense_ids({"color": tf.constant([["red", "blue"]]),
+                              "number": tf.constant([[1]], tf.int64)}) is None
+
+
+@pytest.mark.parametrize("combiner", ["sum", "mean", "sqrtn"])
+def test_linear_model_and_embeddings_same_on_dense_and_ragged_input(combiner):
+    columns = [vocabulary(num_oov_buckets=1), fc.categorical_column_with_identity("number", 6),
+               fc.crossed_column(["color", "number"], 5)]
+    dense = {"color": as_forms(STRINGS, tf.string)["dense"],
+             "number": as_forms(INTEGERS, tf.int64)["dense"]}
+    ragged = {"color": as_forms(STRINGS, tf.string)["ragged"],
+              "number": as_forms(INTEGERS, tf.int64)["ragged"]}
+    linear = fc.LinearModel(columns, sparse_combiner=combiner)
+    embedded = fc.DenseFeatures([fc.embedding_column(c, 4, combiner=combiner) for c in columns])
+    linear(dense), embedded(dense)
+    for variable in linear.weights:
+        variable.assign(np.random.default_rng(0).normal(size=variable.shape))
+
+    def outputs_and_gradients(features):
+        with tf.GradientTape() as tape:
+            outputs = [linear(features), embedded(features)]
+            loss = sum(tf.reduce_sum(o * o) for o in outputs)
+        variables = linear.trainable_variables + embedded.trainable_variables
+        return outputs, [tf.convert_to_tensor(g) for g in tape.gradient(loss, variables)]
+
+    (dense_out, dense_grads), (ragged_out, ragged_grads) = map(outputs_and_gradients,
+                                                               [dense, ragged])
+    for a, b in zip(dense_out + dense_grads, ragged_out + ragged_grads, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_dense_path_has_no_sparse_ops_and_no_assert_cond():
+    columns = [vocabulary(num_oov_buckets=1), fc.categorical_column_with_identity("number", 6),
+               fc.crossed_column(["color", "number"], 11)]
+    spec = {"color": tf.TensorSpec([None, 1], tf.string),
+            "number": tf.TensorSpec([None, 1], tf.int64)}
+    model = fc.LinearModel(columns)
+
+    @tf.function
+    def forward_backward(features):
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_sum(model(features))
+        return tape.gradient(loss, model.trainable_variables)
+
+    forward_backward({"color": tf.constant([["red"]]), "number": tf.constant([[1]], tf.int64)})
+    graph = forward_backward.get_concrete_function(spec).graph
+    types = {op.type for op in graph.get_operations()}
+    assert not types & {"SparseFillEmptyRows", "SparseReshape", "SparseSegmentSum", "Unique",
+                        "If", "StatelessIf"}
+    assert "Assert" in types  # The identity column's check is still there, as a plain op.
+
+
+def test_identity_out_of_range_error_on_the_dense_path():
+    column = fc.categorical_column_with_identity("weekday", num_buckets=7)
+    traced = tf.function(lambda x: column.dense_ids({"weekday": x}))
+    np.testing.assert_array_equal(traced(tf.constant([[3], [-1]], tf.int64)), [[3], [-1]])
+    with pytest.raises(tf.errors.InvalidArgumentError,
+                       match="weekday.*outside \\[0, 7\\).*out of range:\\] \\[7 -4\\]"):
+        traced(tf.constant([[7], [-1], [-4]], tf.int64))
+    with pytest.raises(tf.errors.InvalidArgumentError, match="'weekday'.*outside"):
+        column.dense_ids({"weekday": tf.constant([9])})
+
+
+def test_dense_ids_keep_the_input_checks():
+    with pytest.raises(ValueError, match="'color'.*not among the features"):
+        vocabulary().dense_ids({"colour": tf.constant(["red"])})
+    with pytest.raises(ValueError, match="rank >= 1"):
+        vocabulary().dense_ids({"color": tf.constant("red")})
+    with pytest.raises(TypeError, match="holds int64 values"):
+        vocabulary().dense_ids({"color": tf.constant([1], tf.int64)})
