@@ -82,7 +82,7 @@ def test_estpipe_run_trains_blesses_and_pushes_then_reuses_unchanged_steps(sampl
     result = run_local(config, enable_caching=True)  # the same data: every step is cached
     statuses = {step.name: step.status for step in result.steps}
     assert statuses == {"ingest": "CACHED", "transform": "CACHED", "trainer": "CACHED",
-                        "evaluator": "CACHED", "pusher": "SUCCESS"}
+                        "evaluator": "CACHED", "pusher": "SUCCESS", "record-run": "SUCCESS"}
     outcome = read_outcome(result)
     assert outcome["push"]["outcome"] == "already_pushed" and not outcome["push"]["pushed"]
     assert outcome["trainer"]["final_step"] == TRAIN_STEPS
