@@ -76,6 +76,12 @@ class _Combined(Estimator):
 class DNNLinearCombinedClassifier(_Combined):
     """Wide & deep classifier: linear (Ftrl) on sparse columns plus a DNN (Adagrad).
 
+    Optimizers given by name get the learning rates of `LinearClassifier` (Ftrl,
+    `min(0.2, 1/sqrt(len(linear_feature_columns)))`) and `DNNClassifier` (Adagrad 0.05),
+    not tensorflow-estimator's lower DNNLinearCombined defaults (0.005 and 0.001), which
+    under-train (see `canned/_common.py`). Ftrl and Adagrad update only the rows of sparse
+    gradients (embedding and linear lookups).
+
     Example (the paper's):
         >>> query_x_docid = crossed_column(["query", "docid"], 1_000_000)
         >>> estimator = DNNLinearCombinedClassifier(
