@@ -251,11 +251,10 @@ def el_estimator(meta: dict, model_dir: str, seed: int,
                  rates: tuple[float, float] | None = None) -> el.DNNLinearCombinedClassifier:
     """At el's defaults, or (rates given) with Ftrl(linear rate) and Adagrad(dnn rate)."""
     linear, dnn = el_columns(meta)
-    # Factories, not instances: el copies an instance with get_config() inside the traced
-    # loop, which fails in Keras 3 (its learning rate is a variable; .numpy() needs eager).
+    # Instances, as users write it (el makes its own sparse-aware Ftrl/Adagrad of them).
     optimizers = {} if rates is None else {
-        "linear_optimizer": lambda: keras.optimizers.Ftrl(rates[0]),
-        "dnn_optimizer": lambda: keras.optimizers.Adagrad(rates[1])}
+        "linear_optimizer": keras.optimizers.Ftrl(rates[0]),
+        "dnn_optimizer": keras.optimizers.Adagrad(rates[1])}
     return el.DNNLinearCombinedClassifier(
         model_dir=model_dir, linear_feature_columns=linear, dnn_feature_columns=dnn,
         dnn_hidden_units=HIDDEN, config=el.RunConfig(tf_random_seed=seed), **optimizers)
