@@ -7,7 +7,7 @@ data:                                               # the ingest step
   format: csv
   label_column: tips
   splits: {train: 80, eval: 20}
-transform: {spec: transform_spec.yaml}              # or {module: preprocessing.py}
+transform: {spec: transform_spec.yaml}              # or .py, or {module: preprocessing.py}
 model:                                              # the trainer
   estimator: DNNLinearCombinedClassifier            # or module: trainer_module.py
   params: {dnn_hidden_units: [64, 32]}
@@ -86,7 +86,8 @@ class DataConfig:
 
 @dataclasses.dataclass(frozen=True)
 class TransformConfig:
-    """The transform step: a YAML feature spec or a module with preprocessing_fn."""
+    """The transform step: a feature spec (YAML, or .py with feature columns) or a module with
+    preprocessing_fn."""
 
     spec: str | None = None
     module: str | None = None
@@ -260,7 +261,7 @@ def _transform(checker: _Checker, transform: Mapping) -> TransformConfig:
     spec = checker.path(transform, "transform.spec")
     module = checker.path(transform, "transform.module")
     if ("spec" in transform) == ("module" in transform):
-        checker.problem("transform", "give exactly one of `spec` (a YAML feature spec) and "
+        checker.problem("transform", "give exactly one of `spec` (a YAML or .py feature spec) and "
                                      "`module` (a Python file with preprocessing_fn)")
     return TransformConfig(spec=spec, module=module,
                            beam_pipeline_args=checker.strings(transform,

@@ -7,18 +7,22 @@ load Beam and running the step does not load KFP:
     from components.transform.executor import run              # Beam + tf.Transform
     from components.transform.component import transform       # the KFP component
 
+A spec is YAML (`spec.py`) or Python with estimator_lib feature columns (`python_spec.py`).
 See `layout.py` for the files the step reads and writes.
 """
 
 from components.transform.config import TransformConfig
 from components.transform.expression import ExpressionError, parse_expression
+from components.transform.python_spec import spec_from_columns
 from components.transform.spec import (
     FeatureSpec,
     SpecError,
     TransformSpec,
+    dump_spec,
     load_spec,
     parse_spec,
     spec_from_dict,
+    spec_to_dict,
     validate_against_schema,
 )
 from components.transform.transforms import (
@@ -48,9 +52,12 @@ __all__ = [
     "TransformSpec",
     "Vocabulary",
     "ZScore",
+    "dump_spec",
     "load_spec",
     "parse_expression",
     "parse_spec",
+    "spec_from_columns",
     "spec_from_dict",
+    "spec_to_dict",
     "validate_against_schema",
 ]

@@ -2,8 +2,8 @@
 
 `transform(...)` is what a pipeline calls. It checks its arguments when the pipeline is built
 (exactly one of a spec and a module; the spec parsed and validated; the module present and
-defining `preprocessing_fn`) and embeds the spec's YAML or the module's source in the pipeline,
-so the compiled IR YAML carries everything the step needs. The spec is checked against the
+defining `preprocessing_fn`) and embeds the spec's YAML (a Python spec's converted to YAML) or
+the module's source in the pipeline, so the compiled IR YAML carries everything the step needs. The spec is checked against the
 schema at run time, before any Beam work, when the schema artifact exists.
 
 Example:
@@ -28,7 +28,8 @@ from kfp import dsl
 from kfp.dsl import Artifact, Dataset, Input, Metrics, Output, pipeline_channel
 
 from components.common.images import PIPELINE_IMAGE
-from components.transform.spec import parse_spec
+from components.transform.python_spec import python_spec_from_source
+from components.transform.spec import dump_spec, is_python_spec, parse_spec
 
 
 @dsl.component(base_image=PIPELINE_IMAGE)
@@ -93,7 +94,9 @@ def transform(
     Args:
         examples: The ingest step's examples output (`Split-<name>/*.tfrecord.gz`).
         schema: The ingest step's schema output (a folder with `schema.pbtxt`).
-        spec_file: A local YAML feature spec; its text is embedded in the pipeline. Exactly
+        spec_file: A local YAML feature spec; its text is embedded in the pipeline. A `.py`
+            file is a Python spec (estimator_lib feature columns, see `python_spec.py`): it
+            runs here (loading TensorFlow) and the YAML it converts to is embedded. Exactly
             one of `spec_file` and `module_file`.
         module_file: A local Python file defining `preprocessing_fn` (and optionally
             `LABEL_KEY`); its source is embedded in the pipeline.
@@ -112,11 +115,15 @@ def transform(
         FileNotFoundError: If `spec_file` or `module_file` does not exist.
     """
     if (spec_file is None) == (module_file is None):
-        raise ValueError("Give exactly one of `spec_file` (a YAML feature spec) and "
+        raise ValueError("Give exactly one of `spec_file` (a YAML or .py feature spec) and "
                          f"`module_file` (a Python file with preprocessing_fn); got "
                          f"spec_file={spec_file!r}, module_file={module_file!r}.")
     spec_yaml = module_source = ""
-    if spec_file is not None:
+    if spec_file is not None and is_python_spec(spec_file):
+        # The Python form is a front end: the pipeline carries the YAML it converts to.
+        source = _read(spec_file, "spec_file")
+        spec_yaml = dump_spec(python_spec_from_source(source, origin=spec_file))
+    elif spec_file is not None:
         spec_yaml = _read(spec_file, "spec_file")
         parse_spec(spec_yaml, origin=spec_file)
     else:

@@ -17,8 +17,9 @@ class TransformConfig:
         schema_uri: The folder holding `schema.pbtxt` (or the .pbtxt file itself).
         transformed_examples_uri: Where the transformed `Split-<name>/` folders go.
         transform_graph_uri: Where the transform graph (a TFTransformOutput folder) goes.
-        spec_file: A YAML feature spec (see `spec.py`). Exactly one of `spec_file` and
-            `module_file`.
+        spec_file: A feature spec: YAML (see `spec.py`), or Python with estimator_lib
+            feature columns when it ends in `.py` (see `python_spec.py`). Exactly one of
+            `spec_file` and `module_file`.
         module_file: A Python file defining `preprocessing_fn` (see `user_module.py`).
         analyze_splits: The splits the analyzers (vocabularies, quantiles, means) see.
             Defaults to ("train",).
@@ -66,7 +67,7 @@ class TransformConfig:
                                 f"{value!r}.")
         if (self.spec_file is None) == (self.module_file is None):
             raise ValueError(
-                "Give exactly one of `spec_file` (a YAML feature spec) and `module_file` (a "
+                "Give exactly one of `spec_file` (a YAML or .py feature spec) and `module_file` (a "
                 f"Python file with preprocessing_fn); got spec_file={self.spec_file!r}, "
                 f"module_file={self.module_file!r}.")
         if self.transformed_examples_uri.rstrip("/") == self.examples_uri.rstrip("/"):

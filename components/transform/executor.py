@@ -42,7 +42,14 @@ from components.transform.feature_columns import describe_features, feature_spec
 from components.transform.pipeline import build_pipeline
 from components.transform.preprocessing import build_preprocessing_fn
 from components.transform.schema import columns_of, load_schema
-from components.transform.spec import SpecError, TransformSpec, load_spec, validate_against_schema
+from components.transform.spec import (
+    SpecError,
+    TransformSpec,
+    dump_spec,
+    is_python_spec,
+    load_spec,
+    validate_against_schema,
+)
 from components.transform.user_module import load_user_module
 
 __all__ = ["TransformConfig", "TransformResult", "run"]
@@ -224,6 +231,11 @@ def _write_graph_extras(config: TransformConfig, plan: _Plan, schema: schema_pb2
     io.write_json_atomic(os.path.join(graph_uri, layout.FEATURE_COLUMNS_FILE),
                          describe_features(tft_output, spec=plan.spec, columns=columns_of(schema),
                                            label_key=plan.label_key))
+    if plan.spec is not None and is_python_spec(config.spec_file):
+        # A Python spec is kept as the YAML it converts to: one format for readers.
+        with tf.io.gfile.GFile(os.path.join(graph_uri, layout.SPEC_COPY_FILE), "w") as f:
+            f.write(dump_spec(plan.spec))
+        return
     source, copy_name = ((config.spec_file, layout.SPEC_COPY_FILE) if plan.spec is not None
                          else (config.module_file, layout.MODULE_COPY_FILE))
     tf.io.gfile.copy(source, os.path.join(graph_uri, copy_name), overwrite=True)

@@ -296,13 +296,61 @@ def spec_from_dict(data: Any, *, origin: str | None = None) -> TransformSpec:
 
 
 def load_spec(path: str) -> TransformSpec:
-    """Reads and parses the YAML spec at `path` (a local path or a URI TensorFlow can read)."""
+    """Reads and parses the spec at `path` (a local path or a URI TensorFlow can read).
+
+    A path ending in `.py` is a Python spec (feature columns, see `python_spec.py`); anything
+    else is YAML.
+    """
+    if is_python_spec(path):
+        from components.transform.python_spec import load_python_spec
+
+        return load_python_spec(path)
     import tensorflow as tf  # Lazily: building a pipeline parses specs without TensorFlow.
 
     if not tf.io.gfile.exists(path):
         raise FileNotFoundError(f"No transform spec at {path!r}.")
     with tf.io.gfile.GFile(path, "r") as f:
         return parse_spec(f.read(), origin=path)
+
+
+def is_python_spec(path: str) -> bool:
+    """Whether `path` names a Python spec (`.py`) rather than a YAML one."""
+    return path.endswith(".py")
+
+
+def spec_to_dict(spec: TransformSpec) -> dict[str, Any]:
+    """The plain data `spec_from_dict` reads back into an equal spec (defaults left out).
+
+    Example:
+        >>> spec_from_dict(spec_to_dict(spec)) == spec
+        True
+    """
+    features = []
+    for feature in spec.features:
+        entry: dict[str, Any] = {"name": feature.name, "transform": feature.transform.NAME}
+        if feature.source is not None and feature.source != feature.name:
+            entry["source"] = feature.source
+        for field in dataclasses.fields(feature.transform):
+            value = getattr(feature.transform, field.name)
+            if field.default is not dataclasses.MISSING and value == field.default:
+                continue
+            if isinstance(feature.transform, Derive):
+                value = value.text
+            entry[field.name] = list(value) if isinstance(value, tuple) else value
+        features.append(entry)
+    data: dict[str, Any] = {}
+    if spec.label is not None:
+        data["label"] = spec.label
+    if spec.fill:
+        data["fill"] = dict(spec.fill)
+    data["features"] = features
+    return data
+
+
+def dump_spec(spec: TransformSpec) -> str:
+    """The spec as YAML text that `parse_spec` reads back into an equal spec."""
+    return yaml.safe_dump(spec_to_dict(spec), sort_keys=False, default_flow_style=None,
+                          width=100)
 
 
 def _feature_from_dict(entry: Any, index: int) -> FeatureSpec:
