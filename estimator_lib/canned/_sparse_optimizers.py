@@ -32,9 +32,25 @@ import tensorflow as tf
 
 def _deduplicated(gradient: tf.IndexedSlices) -> tuple[tf.Tensor, tf.Tensor]:
     """(summed values, unique indices) of `gradient`."""
+    if _from_unique(gradient.indices):
+        return gradient.values, gradient.indices
     indices, positions = tf.unique(gradient.indices)
     values = tf.math.unsorted_segment_sum(gradient.values, positions, tf.size(indices))
     return values, indices
+
+
+def _from_unique(indices) -> bool:
+    """Whether graph tensor `indices` is (a reshape of) a `tf.unique` output.
+
+    The gradient of one feature-column lookup of a table (`_id_lookup`, which gathers
+    the unique ids) is; summing it again would cost a second `tf.unique` per step.
+    Gradients of several lookups of a table are concatenated, and are summed here.
+    """
+    op = getattr(indices, "op", None)
+    if op is not None and op.type == "Reshape":
+        indices = op.inputs[0]
+        op = getattr(indices, "op", None)
+    return op is not None and op.type == "Unique" and indices.value_index == 0
 
 
 def _rows(variable, indices: tf.Tensor) -> tf.Tensor:

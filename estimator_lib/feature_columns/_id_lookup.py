@@ -40,19 +40,33 @@ def lookup(table: tf.Tensor, column: CategoricalColumn, features: Mapping[str, A
                                               combiner=combiner, max_norm=max_norm)
 
 
-def dense_lookup(table: tf.Tensor, ids: tf.Tensor, combiner: str) -> tf.Tensor:
+def dense_lookup(table, ids: tf.Tensor, combiner: str) -> tf.Tensor:
     """`lookup` of dense int64 ids `[batch, k]`, where -1 means no id."""
+    width = table.shape[1] if table.shape[1] is not None else tf.shape(table)[1]
     if ids.shape[1] == 1:  # One id per example (the usual case): nothing to combine.
         ids = tf.reshape(ids, [-1])
-        valid = ids >= 0
-        rows = tf.gather(table, tf.maximum(ids, 0))  # [batch, width]
+        rows = _gather_unique(table, ids)  # [batch, width]
         # A select, not a product: a row holding inf or nan must not leak into examples
         # without an id.
-        return tf.where(valid[:, tf.newaxis], rows, tf.zeros([], rows.dtype))
+        return tf.where((ids >= 0)[:, tf.newaxis], rows, tf.zeros([], rows.dtype))
     valid = (ids >= 0)[:, :, tf.newaxis]
-    rows = tf.gather(table, tf.maximum(ids, 0))  # [batch, k, width]
+    rows = tf.reshape(_gather_unique(table, tf.reshape(ids, [-1])),
+                      [-1, ids.shape[1] if ids.shape[1] is not None else tf.shape(ids)[1], width])
     total = tf.reduce_sum(tf.where(valid, rows, tf.zeros([], rows.dtype)), axis=1)
     if combiner == "sum":
         return total
     count = tf.maximum(tf.reduce_sum(tf.cast(valid, rows.dtype), axis=1), 1.0)
     return total / (count if combiner == "mean" else tf.sqrt(count))
+
+
+def _gather_unique(table, ids: tf.Tensor) -> tf.Tensor:
+    """`tf.gather(table, ids)` of 1-D ids (-1 read as 0), reading each distinct row once.
+
+    As in `tf.nn.embedding_lookup_sparse`: the table's gradient is then an
+    `IndexedSlices` with each row once, its gradients summed. Optimizers that update
+    `IndexedSlices` slice by slice (Keras 3's Ftrl, Adagrad and Adam mishandle repeated
+    rows) see the same gradient as from the sparse lookup. A variable is gathered from
+    directly, never read whole (a read after sparse updates copies the whole table).
+    """
+    unique_ids, positions = tf.unique(tf.maximum(ids, 0))
+    return tf.gather(tf.gather(table, unique_ids), positions)

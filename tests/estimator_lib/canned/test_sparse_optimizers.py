@@ -103,3 +103,35 @@ def test_canned_estimators_use_the_sparse_aware_classes():
     assert float(made.learning_rate) == pytest.approx(0.1)
     assert type(_common.make_optimizer(_common.check_optimizer(keras.optimizers.Adam(0.1)),
                                        0.2)) is keras.optimizers.Adam
+
+
+def test_lookup_gradients_are_summed_once():
+    from estimator_lib import feature_columns as fc
+
+    query, title = fc.shared_embeddings([fc.categorical_column_with_identity("q", 5),
+                                         fc.categorical_column_with_identity("t", 5)], 2)
+    features = {"q": tf.constant([[1], [1], [3]], tf.int64),
+                "t": tf.constant([[1], [4], [4]], tf.int64)}
+    results = []
+    for columns in ([query], [query, title]):  # One lookup of the table; two (concatenated).
+        keras.utils.set_random_seed(0)
+        layer = fc.DenseFeatures(columns)
+        layer(features)
+        variables = layer.trainable_variables
+        sparse, dense = _sparse_optimizers.Adagrad(0.1), keras.optimizers.Adagrad(0.1)
+        dense_copy = [keras.Variable(v.numpy()) for v in variables]
+
+        @tf.function
+        def step():
+            with tf.GradientTape() as tape:
+                loss = tf.reduce_sum(tf.square(layer(features) - 1.0))
+            gradients = tape.gradient(loss, variables)
+            sparse.apply_gradients(zip(gradients, variables))
+            dense.apply_gradients(zip([tf.convert_to_tensor(g) for g in gradients], dense_copy))
+
+        for _ in range(2):
+            step()
+        graph = step.get_concrete_function().graph
+        results.append(sum(op.type == "Unique" for op in graph.get_operations()))
+        np.testing.assert_allclose(variables[0].numpy(), dense_copy[0].numpy(), rtol=1e-6)
+    assert results == [1, 3]  # The lookup's own; two lookups' plus the optimizer's sum.

@@ -1,5 +1,6 @@
 """The dense fast path: `dense_ids` and the gather lookup against `sparse_ids` and the sparse lookup."""
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -80,6 +81,10 @@ def test_gather_lookup_equals_sparse_lookup_with_gradients(width, index, combine
         t, id_weights.ids, id_weights.weights, combiner=combiner))
     np.testing.assert_allclose(fast, general, rtol=1e-6, atol=1e-7)
     assert isinstance(fast_gradient, tf.IndexedSlices)
+    # Each row once, as from the sparse lookup: optimizers that update slice by slice
+    # (Keras's Adagrad) see the same gradient.
+    indices = fast_gradient.indices.numpy()
+    assert len(set(indices)) == len(indices)
     np.testing.assert_allclose(tf.convert_to_tensor(fast_gradient),
                                tf.convert_to_tensor(general_gradient), rtol=1e-6, atol=1e-7)
 
@@ -146,7 +151,7 @@ def test_dense_path_has_no_sparse_ops_and_no_assert_cond():
     forward_backward({"color": tf.constant([["red"]]), "number": tf.constant([[1]], tf.int64)})
     graph = forward_backward.get_concrete_function(spec).graph
     types = {op.type for op in graph.get_operations()}
-    assert not types & {"SparseFillEmptyRows", "SparseReshape", "SparseSegmentSum", "Unique",
+    assert not types & {"SparseFillEmptyRows", "SparseReshape", "SparseSegmentSum",
                         "If", "StatelessIf"}
     assert "Assert" in types  # The identity column's check is still there, as a plain op.
 
@@ -169,3 +174,45 @@ def test_dense_ids_keep_the_input_checks():
         vocabulary().dense_ids({"color": tf.constant("red")})
     with pytest.raises(TypeError, match="holds int64 values"):
         vocabulary().dense_ids({"color": tf.constant([1], tf.int64)})
+
+
+@pytest.mark.parametrize("optimizer", ["Adagrad", "Ftrl", "Adam"])
+def test_keras_optimizers_train_the_same_on_dense_and_ragged_input(optimizer):
+    column = fc.embedding_column(vocabulary(num_oov_buckets=1), 2, combiner="sum")
+    rows = [["red"], ["red"], ["blue"], [""], ["zzz"], ["red"]]  # Repeated ids in a batch.
+    results = []
+    for form in ("dense", "ragged"):
+        keras.utils.set_random_seed(0)
+        layer = fc.DenseFeatures([column])
+        features = {"color": as_forms(rows, tf.string)[form]}
+        layer(features)
+        keras_optimizer = getattr(keras.optimizers, optimizer)(0.1)
+        for _ in range(3):
+            with tf.GradientTape() as tape:
+                loss = tf.reduce_sum(tf.square(layer(features) - 1.0))
+            gradients = tape.gradient(loss, layer.trainable_variables)
+            keras_optimizer.apply_gradients(zip(gradients, layer.trainable_variables))
+        results.append(layer.trainable_variables[0].numpy())
+    np.testing.assert_allclose(results[0], results[1], rtol=1e-6)
+
+
+def test_million_bucket_dense_input_trains_sparsely():
+    from tests.estimator_lib.feature_columns.test_linear_model import MILLION, big_output_tensors
+
+    model = fc.LinearModel([fc.categorical_column_with_hash_bucket("query", MILLION),
+                            fc.crossed_column(["query", "docid"], MILLION)])
+    spec = {"query": tf.TensorSpec([None, 1], tf.string),
+            "docid": tf.TensorSpec([None, 1], tf.string)}
+
+    @tf.function
+    def gradients(features):
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_sum(model(features))
+        return tape.gradient(loss, model.trainable_variables)
+
+    features = {"query": tf.constant([["shoes"], ["hat"], ["shoes"]]),
+                "docid": tf.constant([["d1"], ["d2"], ["d1"]])}
+    result = gradients(features)
+    assert big_output_tensors(gradients.get_concrete_function(spec).graph) == []
+    assert [type(g) for g in result[:2]] == [tf.IndexedSlices, tf.IndexedSlices]
+    assert sorted(result[1].values.numpy().ravel().tolist()) == [1.0, 2.0]  # query: hat, shoes
