@@ -111,7 +111,7 @@ def build_pipeline(config: PipelineConfig, *, concurrent_evaluation: bool = True
             model_dir = plan.output
         base_model = None
         if training.warm_start:
-            resolved = resolve_base_model(records=records_uri(config.root))
+            resolved = resolve_base_model(pipeline_root=config.root)
             resolved.set_caching_options(False)  # the answer changes as runs are blessed
             resolved.set_display_name("resolve-base-model")
             base_model = resolved.output

@@ -139,25 +139,13 @@ def check_new_span(input_pattern: str, span: int, pipeline_root: str) -> str:
 
 
 @dsl.component(base_image=PIPELINE_IMAGE, install_kfp_package=False)
-def resolve_base_model(records: str) -> str:
-    """The model artifact of the latest blessed run under `records` ("" when there is none):
-    the trainer warm-starts from it."""
-    import json
+def resolve_base_model(pipeline_root: str) -> str:
+    """The model artifact of the latest blessed run recorded under `pipeline_root` ("" when
+    there is none): the trainer warm-starts from it."""
+    from pipelines.records import latest_blessed_model
 
-    import tensorflow as tf
-
-    folder = f"{records}/runs"
-    best = None
-    if tf.io.gfile.isdir(folder):
-        for name in tf.io.gfile.listdir(folder):
-            if not name.endswith(".json"):
-                continue
-            with tf.io.gfile.GFile(f"{folder}/{name}") as f:
-                record = json.loads(f.read())
-            if record.get("blessed") and record.get("model_uri") and (
-                    best is None or record["finished_at"] > best["finished_at"]):
-                best = record
-    if best is None:
+    best = latest_blessed_model(pipeline_root)
+    if best is None or not best.get("model_uri"):
         print("No blessed model recorded yet: the trainer starts from scratch.")
         return ""
     print(f"Warm-starting from run {best['run_id']} (span {best.get('span')}): "
@@ -184,6 +172,8 @@ def record_run(
 
     import tensorflow as tf
 
+    from components.common.kfp_values import whole_numbers  # metadata numbers are floats
+
     def read(folder, name):
         path = os.path.join(folder, name)
         if not tf.io.gfile.exists(path):
@@ -195,17 +185,12 @@ def record_run(
     verdict = read(blessing.path, "blessing.json")
     push = read(pushed_model.path, "push_record.json")
     ingest = read(examples.path, "ingest_result.json")
-    def whole(value):  # KFP metadata numbers arrive as floats
-        if isinstance(value, list):
-            return [whole(v) for v in value]
-        return int(value) if isinstance(value, float) and value.is_integer() else value
-
     record = {
         "run_id": run_id,
         "finished_at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "config": {"name": config_name, "digest": config_digest},
-        "span": whole(ingest.get("span", examples.metadata.get("span"))),
-        "spans": whole(ingest.get("spans", examples.metadata.get("spans"))),
+        "span": whole_numbers(ingest.get("span", examples.metadata.get("span"))),
+        "spans": whole_numbers(ingest.get("spans", examples.metadata.get("spans"))),
         "examples_uri": examples.uri,
         "rows": ingest.get("splits"),
         "model_uri": model.uri,

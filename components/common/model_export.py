@@ -31,6 +31,7 @@ import os
 import tensorflow as tf
 
 import estimator_lib as el
+from components.common.model_inputs import as_column
 from components.common.recipe import read_feature_description
 
 __all__ = [
@@ -82,7 +83,7 @@ def serving_receiver_fn(transform_graph_uri: str, label_key: str):
             parsed = tf.io.parse_example(tensors[EXAMPLES_KEY], raw_spec)
             transformed = dict(layer(parsed))
             transformed.pop(label_key, None)
-            return {k: _as_column(v) for k, v in transformed.items()}
+            return {k: as_column(v) for k, v in transformed.items()}
 
         return el.export.ServingInputReceiver(
             features=features,
@@ -164,8 +165,3 @@ def _replace(source: str, destination: str) -> str:
     tf.io.gfile.rename(source, destination)
     return destination
 
-
-def _as_column(value):
-    if isinstance(value, tf.SparseTensor | tf.RaggedTensor):
-        return value
-    return tf.expand_dims(value, -1) if value.shape.rank == 1 else value

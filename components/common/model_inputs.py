@@ -18,7 +18,7 @@ import tensorflow as tf
 
 from components.common import artifacts
 
-__all__ = ["make_input_fn", "transformed_feature_spec"]
+__all__ = ["as_column", "make_input_fn", "transformed_feature_spec"]
 
 
 def transformed_feature_spec(transform_graph_uri: str) -> dict:
@@ -59,7 +59,7 @@ def make_input_fn(examples_uri: str, split: str, transform_graph_uri: str, *, la
 
     def parse(serialized):
         features = tf.io.parse_example(serialized, spec)
-        features = {k: _as_column(v) for k, v in features.items()}
+        features = {k: as_column(v) for k, v in features.items()}
         return features, features.pop(label_key)
 
     def input_fn():
@@ -79,7 +79,9 @@ def make_input_fn(examples_uri: str, split: str, transform_graph_uri: str, *, la
     return input_fn
 
 
-def _as_column(value):
+def as_column(value):
+    """A transformed feature as model_fn gets it: `[batch]` becomes `[batch, 1]`; sparse and
+    ragged values, and values already of rank 2 or more, stay as they are."""
     if isinstance(value, tf.SparseTensor | tf.RaggedTensor):
         return value
     return tf.expand_dims(value, -1) if value.shape.rank == 1 else value

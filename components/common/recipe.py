@@ -26,11 +26,10 @@ Example:
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
+import functools
 import json
 import math
 import os
-import sys
 from collections.abc import Mapping
 from typing import Any
 
@@ -177,9 +176,19 @@ class ModelRecipe:
         return cls(**payload)
 
     # -- what it builds --------------------------------------------------------------------
+    # Read once per recipe: building an Estimator, its input_fns and its task all need them,
+    # and a module must not run (and register itself) again for each.
+    @functools.cached_property
+    def _description(self) -> dict[str, Any]:
+        return read_feature_description(self.transform_graph_uri)
+
+    @functools.cached_property
+    def _module(self):
+        return load_module(self.module_file) if self.module_file is not None else None
+
     def feature_description(self) -> dict[str, Any]:
         """The transform step's `feature_columns.json`."""
-        return read_feature_description(self.transform_graph_uri)
+        return self._description
 
     def resolved_label_key(self) -> str:
         """The label feature: the recipe's, else the transform step's."""
@@ -201,9 +210,8 @@ class ModelRecipe:
         description = self.feature_description()
         label = self.resolved_label_key()
         if self.module_file is not None:
-            module = load_module(self.module_file)
             params = {**self.params, "feature_description": description, "label_key": label}
-            return el.Estimator(module.model_fn, model_dir=model_dir, config=config,
+            return el.Estimator(self._module.model_fn, model_dir=model_dir, config=config,
                                 params=params, warm_start_from=warm_start_from)
         return _canned(self.estimator, {**CANNED_PARAMS, **self.params}, description, label,
                        model_dir, config, warm_start_from)
@@ -224,7 +232,7 @@ class ModelRecipe:
         from components.common.model_inputs import make_input_fn, transformed_feature_spec
 
         label_key = self.resolved_label_key()
-        module = load_module(self.module_file) if self.module_file else None
+        module = self._module
         if module is None or not callable(getattr(module, "input_fn", None)):
             return make_input_fn(examples_uri, split, self.transform_graph_uri,
                                  label_key=label_key, batch_size=batch_size, train=train,
@@ -243,7 +251,7 @@ class ModelRecipe:
         "classification" when the label is a class id."""
         if self.estimator is not None:
             return CANNED_ESTIMATORS[self.estimator][1]
-        task = getattr(load_module(self.module_file), "TASK", None)
+        task = getattr(self._module, "TASK", None)
         if task is not None:
             return task
         entry = self.feature_description()["features"].get(self.resolved_label_key(), {})
@@ -352,23 +360,15 @@ def load_module(path: str):
 
     Raises:
         FileNotFoundError: If there is no such file.
-        RecipeError: If it does not define a callable `model_fn`.
+        RecipeError: If importing it fails or it does not define a callable `model_fn`.
     """
+    from components.common.user_modules import import_file
+
     if not tf.io.gfile.exists(path):
         raise FileNotFoundError(f"The trainer module {path!r} does not exist.")
-    local = path
-    if "://" in path:  # import needs a local file
-        import tempfile
-        local = os.path.join(tempfile.mkdtemp(prefix="trainer_module_"), MODULE_FILE)
-        tf.io.gfile.copy(path, local)
-    name = f"_trainer_module_{abs(hash(os.path.abspath(path)))}"
-    spec = importlib.util.spec_from_file_location(name, local)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
     try:
-        spec.loader.exec_module(module)
+        module = import_file(path, prefix="_trainer_module")
     except Exception as error:
-        del sys.modules[name]
         raise RecipeError(f"Importing the trainer module {path!r} failed: "
                           f"{type(error).__name__}: {error}") from error
     if not callable(getattr(module, "model_fn", None)):

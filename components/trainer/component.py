@@ -20,8 +20,6 @@ Example:
 # and it stores mutable defaults. Hence these exemptions.
 # ruff: noqa: UP045, B006
 
-import ast
-import os
 from collections.abc import Mapping
 from typing import Any, Optional
 
@@ -30,6 +28,7 @@ from kfp.dsl import Artifact, Dataset, Input, Metrics, Model, Output
 from kfp.dsl.pipeline_channel import PipelineChannel
 
 from components.common.images import PIPELINE_IMAGE
+from components.common.user_modules import check_defines, read_source
 from components.trainer.config import TrainerConfig
 
 __all__ = ["trainer", "trainer_op"]
@@ -60,20 +59,10 @@ def trainer_op(
     import os
     import tempfile
 
+    from components.common.kfp_values import whole_numbers
     from components.trainer.executor import TrainerConfig, run
 
-    def exact(value):
-        # KFP passes dict parameters as protobuf Structs, whose numbers are all doubles:
-        # [64, 32] arrives as [64.0, 32.0]. Whole numbers become ints again.
-        if isinstance(value, float) and value.is_integer():
-            return int(value)
-        if isinstance(value, list):
-            return [exact(v) for v in value]
-        if isinstance(value, dict):
-            return {k: exact(v) for k, v in value.items()}
-        return value
-
-    params = exact(params)
+    params = whole_numbers(params)  # KFP hands dict parameters over with float numbers
     module_file = None
     if module_source:
         module_file = os.path.join(tempfile.mkdtemp(prefix="trainer_"), "trainer_module.py")
@@ -150,12 +139,9 @@ def trainer(
     """
     module_source = ""
     if module_file is not None:
-        if not isinstance(module_file, str) or not os.path.isfile(module_file):
-            raise FileNotFoundError(f"`module_file` ({module_file!r}) is not a file; it is read "
-                                    "when the pipeline is built and embedded in it.")
-        with open(module_file) as f:
-            module_source = f.read()
-        _check_module_source(module_source, module_file)
+        module_source = read_source(module_file, "module_file")
+        check_defines(module_source, module_file, "model_fn",
+                      "the trainer calls model_fn(features, labels, mode, params).")
     known = {name: value for name, value in dict(
         train_steps=train_steps, eval_steps=eval_steps, batch_size=batch_size,
         eval_batch_size=eval_batch_size, save_checkpoints_steps=save_checkpoints_steps,
@@ -191,18 +177,3 @@ def trainer(
         task.set_accelerator_type(accelerator_type)
         task.set_accelerator_limit(accelerator_count or 1)
     return task
-
-
-def _check_module_source(source: str, path: str) -> None:
-    """Checks the module parses and defines `model_fn`, without importing it."""
-    try:
-        tree = ast.parse(source, filename=path)
-    except SyntaxError as e:
-        raise ValueError(f"`module_file` ({path!r}) is not valid Python: {e}") from None
-    defined = {node.name for node in tree.body
-               if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)}
-    defined |= {target.id for node in tree.body if isinstance(node, ast.Assign)
-                for target in node.targets if isinstance(target, ast.Name)}
-    if "model_fn" not in defined:
-        raise ValueError(f"`module_file` ({path!r}) defines no top-level `model_fn`; the "
-                         "trainer calls model_fn(features, labels, mode, params).")

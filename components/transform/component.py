@@ -20,7 +20,6 @@ Example:
 """
 
 
-import ast
 import os
 from collections.abc import Sequence
 
@@ -28,6 +27,7 @@ from kfp import dsl
 from kfp.dsl import Artifact, Dataset, Input, Metrics, Output, pipeline_channel
 
 from components.common.images import PIPELINE_IMAGE
+from components.common.user_modules import check_defines, read_source
 from components.transform.python_spec import python_spec_from_source
 from components.transform.spec import dump_spec, is_python_spec, parse_spec
 
@@ -46,7 +46,6 @@ def transform_op(
     beam_pipeline_args: list = [],  # noqa: B006
 ):
     """Runs the transform step; call it through `transform(...)`, which checks arguments."""
-    import os
     import tempfile
 
     from components.transform.executor import TransformConfig, run
@@ -121,14 +120,15 @@ def transform(
     spec_yaml = module_source = ""
     if spec_file is not None and is_python_spec(spec_file):
         # The Python form is a front end: the pipeline carries the YAML it converts to.
-        source = _read(spec_file, "spec_file")
+        source = read_source(spec_file, "spec_file")
         spec_yaml = dump_spec(python_spec_from_source(source, origin=spec_file))
     elif spec_file is not None:
-        spec_yaml = _read(spec_file, "spec_file")
+        spec_yaml = read_source(spec_file, "spec_file")
         parse_spec(spec_yaml, origin=spec_file)
     else:
-        module_source = _read(module_file, "module_file")
-        _check_module_source(module_source, module_file)
+        module_source = read_source(module_file, "module_file")
+        check_defines(module_source, module_file, "preprocessing_fn",
+                      "the transform step calls preprocessing_fn(inputs) -> dict.")
     for name, splits in (("analyze_splits", analyze_splits),
                          ("transform_splits", transform_splits)):
         if splits is None and name == "transform_splits":
@@ -142,26 +142,3 @@ def transform(
         examples=examples, schema=schema, spec_yaml=spec_yaml, module_source=module_source,
         analyze_splits=list(analyze_splits), transform_splits=list(transform_splits or []),
         beam_pipeline_args=list(beam_pipeline_args))
-
-
-def _read(path: str, argument: str) -> str:
-    if not isinstance(path, str) or not os.path.isfile(path):
-        raise FileNotFoundError(f"`{argument}` ({path!r}) is not a file; it is read when the "
-                                "pipeline is built and embedded in it.")
-    with open(path) as f:
-        return f.read()
-
-
-def _check_module_source(source: str, path: str) -> None:
-    """Checks the module parses and defines `preprocessing_fn`, without importing it."""
-    try:
-        tree = ast.parse(source, filename=path)
-    except SyntaxError as e:
-        raise ValueError(f"`module_file` ({path!r}) is not valid Python: {e}") from None
-    defined = {node.name for node in tree.body
-               if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)}
-    defined |= {target.id for node in tree.body if isinstance(node, ast.Assign)
-                for target in node.targets if isinstance(target, ast.Name)}
-    if "preprocessing_fn" not in defined:
-        raise ValueError(f"`module_file` ({path!r}) defines no top-level `preprocessing_fn`; "
-                         "the transform step calls preprocessing_fn(inputs) -> dict.")

@@ -12,14 +12,11 @@ Example:
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import importlib.util
-import os
-import sys
-import tempfile
 from collections.abc import Callable
 
 import tensorflow as tf
+
+from components.common.user_modules import import_file
 
 PREPROCESSING_FN = "preprocessing_fn"
 LABEL_KEY = "LABEL_KEY"
@@ -49,19 +46,7 @@ def load_user_module(module_file: str) -> UserModule:
     """
     if not tf.io.gfile.exists(module_file):
         raise FileNotFoundError(f"No preprocessing module at {module_file!r}.")
-    local_path = module_file
-    if not os.path.exists(module_file):  # A remote URI: import a local copy.
-        local_path = os.path.join(tempfile.mkdtemp(prefix="transform_module_"),
-                                  os.path.basename(module_file))
-        tf.io.gfile.copy(module_file, local_path, overwrite=True)
-    digest = hashlib.sha256(module_file.encode()).hexdigest()[:12]
-    module_name = f"_transform_user_module_{digest}"
-    import_spec = importlib.util.spec_from_file_location(module_name, local_path)
-    if import_spec is None or import_spec.loader is None:
-        raise ValueError(f"{module_file!r} is not an importable Python file.")
-    module = importlib.util.module_from_spec(import_spec)
-    sys.modules[module_name] = module
-    import_spec.loader.exec_module(module)
+    module = import_file(module_file, prefix="_transform_user_module")
     _pickle_by_value(module)
     fn = getattr(module, PREPROCESSING_FN, None)
     if not callable(fn):

@@ -114,8 +114,8 @@ def test_every_run_is_recorded_and_warm_start_resolves_the_latest_blessed_model(
         "taskOutputParameter"] == {"producerTask": "resolve-base-model",
                                    "outputParameterKey": "Output"}
     records = f"{config.root}/records"
-    assert tasks["resolve-base-model"]["inputs"]["parameters"]["records"]["runtimeValue"][
-        "constant"] == records
+    assert tasks["resolve-base-model"]["inputs"]["parameters"]["pipeline_root"]["runtimeValue"][
+        "constant"] == config.root
     record = tasks["record-run"]
     assert set(record["dependentTasks"]) >= {"pusher-op", "evaluator-op", "trainer-op"}
     assert record["inputs"]["parameters"]["records"]["runtimeValue"]["constant"] == records
