@@ -81,8 +81,8 @@ def el_step(meta, keras_optimizers=False):
         linear_vars = linear.trainable_variables
         dnn_vars = dense.trainable_variables + [v for la in layers for v in la.trainable_variables]
         grads = tape.gradient(loss, linear_vars + dnn_vars)
-        ftrl.apply_gradients(zip(grads[:len(linear_vars)], linear_vars))
-        adagrad.apply_gradients(zip(grads[len(linear_vars):], dnn_vars))
+        ftrl.apply_gradients(zip(grads[:len(linear_vars)], linear_vars, strict=True))
+        adagrad.apply_gradients(zip(grads[len(linear_vars):], dnn_vars, strict=True))
         return loss
 
     return step, (linear, dense, logits)
@@ -99,7 +99,7 @@ def keras_step(meta):
         with tf.GradientTape() as tape:
             loss = loss_fn(labels, model(inputs, training=True))
         grads = tape.gradient(loss, model.trainable_variables)
-        optimizer.apply_gradients(zip(grads, model.trainable_variables))
+        optimizer.apply_gradients(zip(grads, model.trainable_variables, strict=True))
         return loss
 
     return step
@@ -140,7 +140,7 @@ def loop_rate(step, batches, steps: int) -> float:
     def loop(start):
         for i in tf.range(STEPS_PER_CALL):
             index = (start + i) % count
-            step(*tf.nest.map_structure(lambda x: tf.gather(x, index), stacked))
+            step(*tf.nest.map_structure(lambda x: tf.gather(x, index), stacked))  # noqa: B023 (called at once)
         return start + STEPS_PER_CALL
 
     start = loop(tf.constant(0))  # Trace, warm up.

@@ -122,12 +122,13 @@ def test_lookup_gradients_are_summed_once():
         dense_copy = [keras.Variable(v.numpy()) for v in variables]
 
         @tf.function
-        def step():
+        def step():  # called only in this iteration, so the loop's names are the right ones
             with tf.GradientTape() as tape:
-                loss = tf.reduce_sum(tf.square(layer(features) - 1.0))
-            gradients = tape.gradient(loss, variables)
-            sparse.apply_gradients(zip(gradients, variables))
-            dense.apply_gradients(zip([tf.convert_to_tensor(g) for g in gradients], dense_copy))
+                loss = tf.reduce_sum(tf.square(layer(features) - 1.0))  # noqa: B023
+            gradients = tape.gradient(loss, variables)  # noqa: B023
+            sparse.apply_gradients(zip(gradients, variables, strict=True))  # noqa: B023
+            dense.apply_gradients(zip([tf.convert_to_tensor(g) for g in gradients],  # noqa: B023
+                                      dense_copy, strict=True))  # noqa: B023
 
         for _ in range(2):
             step()

@@ -191,7 +191,7 @@ def test_keras_optimizers_train_the_same_on_dense_and_ragged_input(optimizer):
             with tf.GradientTape() as tape:
                 loss = tf.reduce_sum(tf.square(layer(features) - 1.0))
             gradients = tape.gradient(loss, layer.trainable_variables)
-            keras_optimizer.apply_gradients(zip(gradients, layer.trainable_variables))
+            keras_optimizer.apply_gradients(zip(gradients, layer.trainable_variables, strict=True))
         results.append(layer.trainable_variables[0].numpy())
     np.testing.assert_allclose(results[0], results[1], rtol=1e-6)
 
