@@ -33,13 +33,8 @@ from components.pusher.component import pusher
 from components.trainer.component import trainer
 from components.transform.component import transform
 from pipelines.config import PipelineConfig
-from pipelines.records import (
-    NEW_SPAN,
-    check_new_span,
-    record_run,
-    records_uri,
-    resolve_base_model,
-)
+from pipelines.record_steps import check_new_span, record_run, resolve_base_model
+from pipelines.records import NEW_SPAN, records_uri
 
 SPAN_PLACEHOLDER = "{SPAN}"
 

@@ -12,7 +12,7 @@ The last step of every run writes one record under the pipeline root:
 The questions continuous training asks are answered from these records and the pusher's
 history (`<serving base>/<model>/_pushes.jsonl`), not guessed from folder names:
 "the latest blessed model" (to warm-start from), "which span and run produced version 7",
-"what is served now". A small first step (`resolve_base_model`) answers the first inside the
+"what is served now". A small first step (`record_steps.resolve_base_model`) answers the first inside the
 pipeline, so it works the same on a cluster, where the records live on the artifact store.
 
 Example:
@@ -27,22 +27,14 @@ import json
 import os
 from typing import Any
 
-from kfp import dsl
-from kfp.dsl import Artifact, Dataset, Input, Model
-
-from components.common.images import PIPELINE_IMAGE
-
 __all__ = [
     "NEW_SPAN",
     "RECORDS_DIR",
-    "check_new_span",
     "latest_blessed_model",
     "lineage",
     "list_runs",
     "nothing_new",
-    "record_run",
     "records_uri",
-    "resolve_base_model",
 ]
 
 RECORDS_DIR = "records"
@@ -123,93 +115,3 @@ def nothing_new(input_pattern: str, pipeline_root: str, *, span: int | None = No
         return (f"the latest span of {input_pattern!r} is {latest}, and span {max(done)} was "
                 "already run (see `estpipe runs`); waiting for a new span.")
     return None
-
-
-@dsl.component(base_image=PIPELINE_IMAGE, install_kfp_package=False)
-def check_new_span(input_pattern: str, span: int, pipeline_root: str) -> str:
-    """"new" when the input has a span no recorded run took (or no spans, or a given span);
-    "none", with the reason printed, otherwise."""
-    from pipelines.records import NEW_SPAN, nothing_new
-
-    reason = nothing_new(input_pattern, pipeline_root, span=span)
-    if reason:
-        print(f"Nothing new: {reason} The run stops here.")
-        return "none"
-    return NEW_SPAN
-
-
-@dsl.component(base_image=PIPELINE_IMAGE, install_kfp_package=False)
-def resolve_base_model(pipeline_root: str) -> str:
-    """The model artifact of the latest blessed run recorded under `pipeline_root` ("" when
-    there is none): the trainer warm-starts from it."""
-    from pipelines.records import latest_blessed_model
-
-    best = latest_blessed_model(pipeline_root)
-    if best is None or not best.get("model_uri"):
-        print("No blessed model recorded yet: the trainer starts from scratch.")
-        return ""
-    print(f"Warm-starting from run {best['run_id']} (span {best.get('span')}): "
-          f"{best['model_uri']}")
-    return best["model_uri"]
-
-
-@dsl.component(base_image=PIPELINE_IMAGE, install_kfp_package=False)
-def record_run(
-    examples: Input[Dataset],
-    model: Input[Model],
-    blessing: Input[Artifact],
-    pushed_model: Input[Artifact],
-    records: str,
-    run_id: str,
-    config_name: str,
-    config_digest: str,
-    warm_started_from: str = "",
-):
-    """Writes this run's record to `<records>/runs/<run_id>.json` (atomically)."""
-    import datetime
-    import json
-    import os
-
-    import tensorflow as tf
-
-    from components.common.kfp_values import whole_numbers  # metadata numbers are floats
-
-    def read(folder, name):
-        path = os.path.join(folder, name)
-        if not tf.io.gfile.exists(path):
-            return {}
-        with tf.io.gfile.GFile(path) as f:
-            return json.loads(f.read())
-
-    trainer = read(model.path, "trainer_result.json")
-    verdict = read(blessing.path, "blessing.json")
-    push = read(pushed_model.path, "push_record.json")
-    ingest = read(examples.path, "ingest_result.json")
-    record = {
-        "run_id": run_id,
-        "finished_at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-        "config": {"name": config_name, "digest": config_digest},
-        "span": whole_numbers(ingest.get("span", examples.metadata.get("span"))),
-        "spans": whole_numbers(ingest.get("spans", examples.metadata.get("spans"))),
-        "examples_uri": examples.uri,
-        "rows": ingest.get("splits"),
-        "model_uri": model.uri,
-        "model_dir": trainer.get("model_dir"),
-        "final_step": trainer.get("final_step"),
-        "warm_started_from": warm_started_from or None,
-        "metrics": verdict.get("metrics") or trainer.get("metrics"),
-        "blessed": bool(verdict.get("blessed")),
-        "blessing_reasons": verdict.get("reasons", []),
-        "pushed": bool(push.get("pushed")),
-        "push_outcome": push.get("outcome"),
-        "version": push.get("version"),
-        "destination": push.get("destination"),
-    }
-    folder = f"{records}/runs"
-    tf.io.gfile.makedirs(folder)
-    path = f"{folder}/{run_id}.json"
-    with tf.io.gfile.GFile(path + ".tmp", "w") as f:
-        f.write(json.dumps(record, indent=2, sort_keys=True, default=str))
-    tf.io.gfile.rename(path + ".tmp", path, overwrite=True)
-    print(f"Recorded run {run_id}: span {record['span']}, blessed {record['blessed']}, "
-          f"pushed {record['pushed']} (version {record['version']})")

@@ -20,7 +20,6 @@ Example:
 """
 
 
-import os
 from collections.abc import Sequence
 
 from kfp import dsl
@@ -46,6 +45,7 @@ def transform_op(
     beam_pipeline_args: list = [],  # noqa: B006
 ):
     """Runs the transform step; call it through `transform(...)`, which checks arguments."""
+    import os
     import tempfile
 
     from components.transform.executor import TransformConfig, run

@@ -141,7 +141,7 @@ def test_a_span_pipeline_on_a_cluster_runs_only_when_a_new_span_arrived(tmp_path
 
 
 def test_the_new_span_check_reads_the_records(tmp_path):
-    from pipelines.records import check_new_span
+    from pipelines.record_steps import check_new_span
 
     check = check_new_span.python_func
     pattern = str(tmp_path / "data" / "span-{SPAN}" / "*.csv")
