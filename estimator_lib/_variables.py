@@ -18,6 +18,7 @@ import re
 import threading
 
 import tensorflow as tf
+from tensorflow.python.ops import resource_variable_ops
 
 try:  # Keras 3 internals: its auto-naming counters and name-scope path.
     from keras.src.backend.common import global_state as _keras_state
@@ -72,6 +73,21 @@ def _clean(name: str) -> str:
     return name.strip("/") or "Variable"
 
 
+class NotLiftable(Exception):
+    """A variable's initial value is computed in the trace and cannot be taken out of it."""
+
+
+def _liftable(kwargs: dict) -> dict:
+    """Creator arguments whose initial value can be computed outside the trace."""
+    initial = kwargs.get("initial_value")
+    if callable(initial) or not tf.is_tensor(initial) or tf.executing_eagerly():
+        return kwargs
+    value = tf.get_static_value(initial)
+    if value is None:
+        raise NotLiftable(f"variable {kwargs.get('name')!r}")
+    return {**kwargs, "initial_value": value}
+
+
 class VariableStore:
     """Records the variables of the first trace and hands them back on later traces.
 
@@ -97,6 +113,7 @@ class VariableStore:
         self._initial_values = None
         self.resources: list = []
         self.frozen = False
+        self.lift = False
 
     @contextlib.contextmanager
     def recording_initial_values(self):
@@ -112,6 +129,20 @@ class VariableStore:
                 self.variables[index].assign(value)
         finally:
             self._initial_values = None
+
+    @contextlib.contextmanager
+    def lifting(self):
+        """Variables created while tracing inside are created eagerly, outside the trace.
+
+        For models built by tracing their loop once (no strategy): the variables exist, with
+        their initializers' values, as soon as the trace ends, and tf.function never sees
+        them created, so it traces once instead of twice.
+        """
+        self.lift = True
+        try:
+            yield
+        finally:
+            self.lift = False
 
     @contextlib.contextmanager
     def scope(self, phase: str = "model", restart: bool = True):
@@ -144,7 +175,15 @@ class VariableStore:
                 "called in a mode (create them unconditionally, not inside tf.cond or loops)."
             )
         name = self._stable_name(kwargs.get("name"))
-        variable = next_creator(**kwargs)
+        if self.lift and not tf.executing_eagerly():
+            # The end of the creator chain, called directly: the chain holds
+            # tf.function's own creator, which would lift the variable itself and then
+            # trace the function a second time.
+            kwargs = _liftable(kwargs)
+            with tf.init_scope():
+                variable = resource_variable_ops.default_variable_creator_v2(None, **kwargs)
+        else:
+            variable = next_creator(**kwargs)
         if self._initial_values is not None and tf.executing_eagerly():
             self._initial_values[len(self.variables)] = tf.identity(variable.read_value())
         self.variables.append(variable)

@@ -18,7 +18,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from estimator_lib import _autograph, _calls, _coordinated
+from estimator_lib import _autograph, _calls, _coordinated, _variables
 from estimator_lib import checkpoint as ckpt
 from estimator_lib import hooks as hooks_lib
 from estimator_lib.run_config import RunConfig
@@ -205,13 +205,32 @@ class Estimator:
         key = (mode, repr(data.element_spec), data.has_labels, id(strategy))
         model = self._cache.get(key) if reuse else None
         if model is None:
-            model = self._new_model(mode, strategy, data.has_labels)
-            model.build(data.sample)
+            model = self._built_model(mode, strategy, data)
             if not _cacheable(model):
                 return model
             self._cache[key] = model
         else:
             model.reset_metrics()
+        return model
+
+    def _built_model(self, mode, strategy, data: _Input) -> TracedModel:
+        """A new model with its variables; evaluate and predict build it in their trace."""
+        model = self._new_model(mode, strategy, data.has_labels)
+        if strategy is None and mode != ModeKeys.TRAIN:
+            if mode == ModeKeys.EVAL:
+                trace = lambda: model.eval_loop().get_concrete_function(  # noqa: E731
+                    data.iterator, tf.TensorSpec([], tf.int64))
+            else:
+                trace = lambda: model.predict_fn().get_concrete_function(  # noqa: E731
+                    data.element_spec)
+            try:
+                model.build_in_trace(trace)
+                return model
+            except _variables.NotLiftable as error:
+                logger.debug("Building the %s model eagerly: %s has an initial value "
+                             "computed in the trace.", mode.name, error)
+                model = self._new_model(mode, strategy, data.has_labels)
+        model.build(data.sample)
         return model
 
     # -- train -------------------------------------------------------------------------------------

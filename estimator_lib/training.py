@@ -143,6 +143,28 @@ class TracedModel:
             self._build_step(sample())
         self.store.frozen = True
 
+    def build_in_trace(self, trace: Callable[[], object]) -> None:
+        """Creates the variables while `trace()` traces one of this model's loops.
+
+        The cheaper build where there is no strategy: nothing runs, so nothing is undone,
+        and the loop traced here is the one the caller runs next (Keras builds a model the
+        same way, symbolically). Under a strategy `build` runs model_fn eagerly instead.
+
+        Args:
+            trace: Traces a loop of this model without running it, e.g.
+                `lambda: model.eval_loop().get_concrete_function(iterator, spec)`.
+
+        Raises:
+            _variables.NotLiftable: If model_fn gives a variable an initial value computed
+                from other tensors of the trace; build this mode with `build` instead, on
+                a new TracedModel.
+        """
+        with self.store.lifting():
+            trace()
+        if self.spec is None:
+            raise RuntimeError("Tracing the loop did not call model_fn.")
+        self.store.frozen = True
+
     def _build_step(self, element):
         if self.mode == ModeKeys.TRAIN:
             return self._train_step(element, build_only=True)["loss"]
@@ -152,7 +174,15 @@ class TracedModel:
     def build_from_specs(self, fn: Callable, *specs) -> None:
         """Traces `fn(*specs)` to create the variables (exports and predictors)."""
         with self.strategy.scope():
-            tf.function(fn).get_concrete_function(*specs)
+            if tf.distribute.has_strategy():
+                tf.function(fn).get_concrete_function(*specs)
+            else:
+                try:  # One trace (see build_in_trace).
+                    with self.store.lifting():
+                        tf.function(fn).get_concrete_function(*specs)
+                except _variables.NotLiftable:
+                    # The variables created so far are handed back by the store.
+                    tf.function(fn).get_concrete_function(*specs)
         self.store.frozen = True
 
     # -- loops -----------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """Estimator: train / evaluate / predict / checkpoints / warm start / bad input."""
 
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -100,6 +101,54 @@ def test_repeated_evaluate_reuses_the_traced_model(tmp_path):
     estimator.train(toy.train_input_fn, steps=5)
     third = estimator.evaluate(toy.eval_input_fn)
     assert third["global_step"] == 10 and third["loss"] != first["loss"]
+
+
+def test_fresh_evaluate_and_predict_call_model_fn_once(tmp_path):
+    """Evaluate and predict build their model in the trace they run (no eager build call)."""
+    calls = []
+
+    def counting_model_fn(features, labels, mode):
+        calls.append(str(mode))
+        return toy.model_fn(features, labels, mode)
+
+    make(tmp_path, params={"learning_rate": 0.5}).train(toy.train_input_fn, steps=50)
+    expected = make(tmp_path).evaluate(toy.eval_input_fn)
+    fresh = make(tmp_path, model_fn=counting_model_fn)
+    assert fresh.evaluate(toy.eval_input_fn) == expected
+    assert calls == ["eval"]
+    predictions = list(fresh.predict(toy.eval_input_fn, yield_single_examples=False))
+    assert calls == ["eval", "infer"]
+    logits = np.concatenate([p["logits"] for p in predictions])
+    assert logits.shape == toy.Y.shape and np.mean((logits > 0) == (toy.Y > 0.5)) == pytest.approx(
+        expected["accuracy"])
+
+
+def test_variable_initialized_from_the_trace_falls_back_to_an_eager_build(tmp_path, caplog):
+    """A variable whose initial value is computed in the trace cannot be created outside it."""
+
+    def model_fn(features, labels, mode):
+        spec = toy.model_fn(features, labels, mode)
+        seen = tf.Variable(tf.random.uniform([]) * 0.0, trainable=False, name="seen")
+        if mode == el.ModeKeys.PREDICT:
+            return spec
+        return el.EstimatorSpec(mode, loss=spec.loss + seen, train_op=spec.train_op,
+                                eval_metric_ops=spec.eval_metric_ops,
+                                predictions=spec.predictions)
+
+    estimator = make(tmp_path, model_fn=model_fn).train(toy.train_input_fn, steps=5)
+    with caplog.at_level(logging.DEBUG, logger="estimator_lib"):
+        results = make(tmp_path, model_fn=model_fn).evaluate(toy.eval_input_fn)
+    assert "Building the EVAL model eagerly" in caplog.text
+    assert results["global_step"] == 5 and np.isfinite(results["loss"])
+    assert estimator.get_variable_value("seen") == 0.0
+    # Exports trace without lifting then, and the SavedModel still serves.
+    receiver_fn = el.export.build_parsing_serving_input_receiver_fn(toy.FEATURE_SPEC)
+    export_dir = estimator.export_saved_model(str(tmp_path / "export"), receiver_fn)
+    served = tf.saved_model.load(export_dir).signatures["serving_default"](
+        examples=tf.constant(toy.serialized_examples(4)))
+    expected = np.concatenate([p["logits"] for p in estimator.predict(
+        lambda: toy.predict_input_fn(n=4), yield_single_examples=False)])
+    np.testing.assert_allclose(served["logits"].numpy(), expected, rtol=1e-5)
 
 
 def test_model_fn_with_and_without_params_and_config(tmp_path):
