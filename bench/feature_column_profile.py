@@ -31,6 +31,7 @@ import tensorflow as tf
 from bench import taxi_wide_deep as twd
 from bench._timing import EstimatorTimer
 from estimator_lib.canned import _common
+from estimator_lib.feature_columns import _id_lookup
 
 STEPS_PER_CALL = 100
 
@@ -55,10 +56,13 @@ def el_model(meta):
     layers.append(keras.layers.Dense(1))
 
     def logits(features):
-        net = dense(features)
+        # As the canned DNNLinearCombined model_fn: both parts share the columns' ids.
+        with _id_lookup.shared_ids():
+            net = dense(features)
+            wide = linear(features)
         for layer in layers:
             net = layer(net)
-        return linear(features) + net
+        return wide + net
 
     return linear, dense, layers, logits
 

@@ -8,13 +8,14 @@ from estimator_lib import feature_columns as fc
 from estimator_lib.canned import _common
 from estimator_lib.canned.dnn import check_dropout, check_hidden_units, dnn_logits
 from estimator_lib.estimator import Estimator
+from estimator_lib.feature_columns import _id_lookup
 
 
 def _combined_model_fn(head, linear_columns, linear_optimizer, dnn_columns, dnn_optimizer,
                        hidden_units, activation_fn, dropout, batch_norm, sparse_combiner):
     linear_rate = _common.linear_learning_rate(len(linear_columns))
 
-    def model_fn(features, labels, mode):
+    def logits_fn(features, mode):
         parts = []
         linear = None
         if linear_columns:
@@ -28,6 +29,11 @@ def _combined_model_fn(head, linear_columns, linear_optimizer, dnn_columns, dnn_
                                    batch_norm=batch_norm)
             parts.append(dnn_logit)
         logits = parts[0] if len(parts) == 1 else keras.layers.Add(name="add_logits")(parts)
+        return logits, linear
+
+    def model_fn(features, labels, mode):
+        with _id_lookup.shared_ids():  # Both parts look up the same columns' ids.
+            logits, linear = logits_fn(features, mode)
         linear_ids = {id(v.value) for v in linear.trainable_variables} if linear else set()
 
         def train_op_fn(loss):

@@ -11,12 +11,47 @@ looked-up rows are read and updated, so tables of millions of rows stay sparse.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 from collections.abc import Mapping
 from typing import Any
 
 import tensorflow as tf
 
 from estimator_lib.feature_columns.base import CategoricalColumn
+
+_SHARED: contextvars.ContextVar[dict | None] = contextvars.ContextVar("shared_ids", default=None)
+
+
+@contextlib.contextmanager
+def shared_ids():
+    """Within this, each column's dense ids are computed once per batch, and their
+    distinct values once.
+
+    A wide & deep model looks up the same categorical columns twice (the linear part's
+    weights and the DNN part's embeddings); this shares the vocabulary lookups, range
+    checks and `tf.unique` between the two, as one Keras preprocessing layer feeding two
+    embeddings would. Use it around one model_fn call (one batch).
+    """
+    token = _SHARED.set({})
+    try:
+        yield
+    finally:
+        _SHARED.reset(token)
+
+
+def _dense_ids(column: CategoricalColumn, features: Mapping[str, Any]) -> tf.Tensor | None:
+    cache = _SHARED.get()
+    if cache is None:
+        return column.dense_ids(features)
+    inputs = tuple(features.get(key) for key in sorted(column.parse_example_spec))
+    try:
+        key = ("ids", hash(column), column, tuple(map(id, inputs)))
+    except TypeError:  # An unhashable custom column: keyed by identity.
+        key = ("ids", id(column), None, tuple(map(id, inputs)))
+    if key not in cache:  # The inputs are kept with the ids, so their ids stay unique.
+        cache[key] = (column.dense_ids(features), inputs, column)
+    return cache[key][0]
 
 
 def lookup(table: tf.Tensor, column: CategoricalColumn, features: Mapping[str, Any],
@@ -32,7 +67,7 @@ def lookup(table: tf.Tensor, column: CategoricalColumn, features: Mapping[str, A
         max_norm: If set, rows with a larger L2 norm are scaled down to it first.
     """
     if max_norm is None:
-        ids = column.dense_ids(features)
+        ids = _dense_ids(column, features)
         if ids is not None:
             return dense_lookup(table, ids, combiner)
     id_weights = column.sparse_ids(features)
@@ -44,13 +79,13 @@ def dense_lookup(table, ids: tf.Tensor, combiner: str) -> tf.Tensor:
     """`lookup` of dense int64 ids `[batch, k]`, where -1 means no id."""
     width = table.shape[1] if table.shape[1] is not None else tf.shape(table)[1]
     if ids.shape[1] == 1:  # One id per example (the usual case): nothing to combine.
-        ids = tf.reshape(ids, [-1])
         rows = _gather_unique(table, ids)  # [batch, width]
+        ids = tf.reshape(ids, [-1])
         # A select, not a product: a row holding inf or nan must not leak into examples
         # without an id.
         return tf.where((ids >= 0)[:, tf.newaxis], rows, tf.zeros([], rows.dtype))
     valid = (ids >= 0)[:, :, tf.newaxis]
-    rows = tf.reshape(_gather_unique(table, tf.reshape(ids, [-1])),
+    rows = tf.reshape(_gather_unique(table, ids),
                       [-1, ids.shape[1] if ids.shape[1] is not None else tf.shape(ids)[1], width])
     total = tf.reduce_sum(tf.where(valid, rows, tf.zeros([], rows.dtype)), axis=1)
     if combiner == "sum":
@@ -60,7 +95,7 @@ def dense_lookup(table, ids: tf.Tensor, combiner: str) -> tf.Tensor:
 
 
 def _gather_unique(table, ids: tf.Tensor) -> tf.Tensor:
-    """`tf.gather(table, ids)` of 1-D ids (-1 read as 0), reading each distinct row once.
+    """`tf.gather(table, ids)` of the flattened ids (-1 read as 0), each distinct row read once.
 
     As in `tf.nn.embedding_lookup_sparse`: the table's gradient is then an
     `IndexedSlices` with each row once, its gradients summed. Optimizers that update
@@ -68,5 +103,15 @@ def _gather_unique(table, ids: tf.Tensor) -> tf.Tensor:
     rows) see the same gradient as from the sparse lookup. A variable is gathered from
     directly, never read whole (a read after sparse updates copies the whole table).
     """
-    unique_ids, positions = tf.unique(tf.maximum(ids, 0))
+    unique_ids, positions = _unique(ids)
     return tf.gather(tf.gather(table, unique_ids), positions)
+
+
+def _unique(ids: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+    cache = _SHARED.get()
+    if cache is None:
+        return tf.unique(tf.maximum(tf.reshape(ids, [-1]), 0))
+    key = ("unique", ids.ref())
+    if key not in cache:
+        cache[key] = tf.unique(tf.maximum(tf.reshape(ids, [-1]), 0))
+    return cache[key]

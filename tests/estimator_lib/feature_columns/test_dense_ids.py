@@ -216,3 +216,39 @@ def test_million_bucket_dense_input_trains_sparsely():
     assert big_output_tensors(gradients.get_concrete_function(spec).graph) == []
     assert [type(g) for g in result[:2]] == [tf.IndexedSlices, tf.IndexedSlices]
     assert sorted(result[1].values.numpy().ravel().tolist()) == [1.0, 2.0]  # query: hat, shoes
+
+
+def test_shared_ids_look_up_each_column_once_with_the_same_outputs_and_gradients():
+    """Wide & deep over the same columns: one vocabulary lookup and one unique per column."""
+    color = vocabulary(num_oov_buckets=1)
+    number = fc.categorical_column_with_identity("number", 6)
+    linear = fc.LinearModel([color, number], name="linear")
+    dense = fc.DenseFeatures([fc.embedding_column(color, 3), fc.embedding_column(number, 2)])
+    features = {"color": tf.constant([["red"], ["zzz"], ["blue"], ["red"]]),
+                "number": tf.constant([[3], [1], [0], [3]], tf.int64)}
+
+    def outputs(shared):
+        with tf.GradientTape() as tape:
+            if shared:
+                with _id_lookup.shared_ids():
+                    result = (linear(features), dense(features))
+            else:
+                result = (linear(features), dense(features))
+            total = tf.reduce_sum(result[0]) + tf.reduce_sum(result[1] ** 2)
+        variables = linear.trainable_variables + dense.trainable_variables
+        grads = [tf.convert_to_tensor(g) for g in tape.gradient(total, variables)]
+        return result, grads
+
+    linear(features), dense(features)  # Build the variables.
+    (plain, plain_grads), (shared, shared_grads) = outputs(False), outputs(True)
+    for a, b in zip(plain + tuple(plain_grads), shared + tuple(shared_grads), strict=True):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-6)
+
+    def op_types(shared):
+        graph = tf.function(lambda f: outputs(shared)[0]).get_concrete_function(
+            {k: tf.TensorSpec(v.shape, v.dtype) for k, v in features.items()}).graph
+        return [op.type for op in graph.get_operations()]
+
+    plain_ops, shared_ops = op_types(False), op_types(True)
+    assert plain_ops.count("LookupTableFindV2") == 2 and shared_ops.count("LookupTableFindV2") == 1
+    assert plain_ops.count("Unique") == 4 and shared_ops.count("Unique") == 2
