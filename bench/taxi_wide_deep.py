@@ -316,13 +316,37 @@ def keras_model(meta: dict) -> keras.Model:
     return keras.Model(inputs, keras.layers.Add(name="logits")([wide, deep]))
 
 
+def _head_metrics() -> list:
+    """Keras metrics for what el's BinaryClassHead reports in evaluate(), on logits.
+
+    auc, auc_precision_recall, accuracy, precision, recall (threshold 0.5 on the probability
+    = 0 on the logit), prediction/mean and label/mean; average_loss is the loss, and
+    accuracy_baseline is derived from label/mean, so neither needs state.
+    """
+    def mean_of(name, fn):
+        return keras.metrics.MeanMetricWrapper(fn, name=name)
+
+    return [keras.metrics.AUC(from_logits=True, name="auc"),
+            keras.metrics.AUC(curve="PR", from_logits=True, name="auc_precision_recall"),
+            keras.metrics.BinaryAccuracy(threshold=0.0, name="accuracy"),
+            keras.metrics.Precision(thresholds=0.0, name="precision"),
+            keras.metrics.Recall(thresholds=0.0, name="recall"),
+            mean_of("prediction_mean", lambda y_true, y_pred: tf.sigmoid(y_pred)),
+            mean_of("label_mean", lambda y_true, y_pred: tf.cast(y_true, tf.float32))]
+
+
 def compile_keras(model: keras.Model, steps_per_execution: int = 1, metrics=False) -> keras.Model:
+    """`metrics`: False (none), True (AUC and accuracy) or "head" (el's head's metric set)."""
+    if metrics == "head":
+        metric_list = _head_metrics()
+    elif metrics:
+        metric_list = [keras.metrics.AUC(from_logits=True, name="auc"),
+                       keras.metrics.BinaryAccuracy(threshold=0.0, name="accuracy")]
+    else:
+        metric_list = None
     model.compile(optimizer=keras.optimizers.Adagrad(KERAS_LEARNING_RATE),
                   loss=keras.losses.BinaryCrossentropy(from_logits=True),
-                  metrics=[keras.metrics.AUC(from_logits=True, name="auc"),
-                           keras.metrics.BinaryAccuracy(threshold=0.0, name="accuracy")]
-                  if metrics else None,
-                  steps_per_execution=steps_per_execution)
+                  metrics=metric_list, steps_per_execution=steps_per_execution)
     return model
 
 
@@ -433,17 +457,18 @@ def cost_el(meta, model_dir, seed: int | None) -> dict:
     return out
 
 
-def cost_keras(meta, weights_path) -> dict:
+def cost_keras(meta, weights_path, metrics=True) -> dict:
     """A freshly built Keras model with loaded weights (first) and the same model again.
 
-    Keras calls the input_fn inside each timed call, as the Estimator must.
+    Keras calls the input_fn inside each timed call, as the Estimator must. `metrics` as
+    in `compile_keras` (predict calls do not depend on it).
     """
     input_fn = make_input_fn(meta["eval3k"], train=False)
 
     def fresh():
         model = keras_model(meta)
         model.load_weights(weights_path)
-        return compile_keras(model, metrics=True)
+        return compile_keras(model, metrics=metrics)
 
     out = {}
 
@@ -556,16 +581,21 @@ def report(args, meta, results: dict[str, list[Sample]], costs: dict[str, list[d
           "built Keras model with load_weights / legacy (new estimator object; rebuilds its graph "
           "every call).")
         w("")
-        w("| call | el s | keras s | legacy s | el/keras | el/legacy | el no seed s | "
-          "el no seed/keras |")
-        w("|---|---:|---:|---:|---:|---:|---:|---:|")
+        w("keras = AUC and accuracy compiled in; keras head = the metrics el's head reports "
+          "(auc, auc_precision_recall, accuracy, precision, recall, prediction/label mean).")
+        w("")
+        w("| call | el s | keras s | keras head s | legacy s | el/keras | el/keras head | "
+          "el/legacy | el no seed s | el no seed/keras |")
+        w("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
         for call in ("evaluate_first", "evaluate_repeat", "predict_first", "predict_repeat"):
             e = _med(c[call] for c in costs["el_estimator"])
             k = _med(c[call] for c in costs.get("keras", ()))
+            h = _med(c[call] for c in costs.get("keras_head_metrics", ()))
             g = _med(c[call] for c in costs.get("legacy_estimator", ()))
             n = _med(c[call] for c in costs.get("el_no_seed", ()))
-            w(f"| {call} | {e:.3f} | {_fmt(k, '.3f')} | {_fmt(g, '.3f')} | "
-              f"{_fmt(e / k if k else None, '.2f')} | {_fmt(e / g if g else None, '.2f')} | "
+            w(f"| {call} | {e:.3f} | {_fmt(k, '.3f')} | {_fmt(h, '.3f')} | {_fmt(g, '.3f')} | "
+              f"{_fmt(e / k if k else None, '.2f')} | {_fmt(e / h if h else None, '.2f')} | "
+              f"{_fmt(e / g if g else None, '.2f')} | "
               f"{_fmt(n, '.3f')} | {_fmt(n / k if n and k else None, '.2f')} |")
     return "\n".join(lines)
 
@@ -677,6 +707,7 @@ def main(argv=None) -> int:
             # (RunConfig's seed is applied at every call; a diagnostic of its cost).
             pair = [("el_estimator", lambda d=el_dir, s=seed: cost_el(meta, d, s)),
                     ("keras", lambda p=weights_path: cost_keras(meta, p)),
+                    ("keras_head_metrics", lambda p=weights_path: cost_keras(meta, p, "head")),
                     ("el_no_seed", lambda d=el_dir: cost_el(meta, d, None))]
             for name, fn in (pair if index % 2 == 0 else pair[::-1]):
                 costs.setdefault(name, []).append(fn())
