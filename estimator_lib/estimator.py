@@ -8,6 +8,7 @@ checkpoint is read again), which makes repeated calls cheap.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import tempfile
@@ -214,17 +215,14 @@ class Estimator:
         return model
 
     def _built_model(self, mode, strategy, data: _Input) -> TracedModel:
-        """A new model with its variables; evaluate and predict build it in their trace."""
+        """A new model with its variables, created while tracing its first loop.
+
+        Under a strategy, model_fn runs once eagerly instead (see TracedModel.build).
+        """
         model = self._new_model(mode, strategy, data.has_labels)
-        if strategy is None and mode != ModeKeys.TRAIN:
-            if mode == ModeKeys.EVAL:
-                trace = lambda: model.eval_loop().get_concrete_function(  # noqa: E731
-                    data.iterator, tf.TensorSpec([], tf.int64))
-            else:
-                trace = lambda: model.predict_fn().get_concrete_function(  # noqa: E731
-                    data.element_spec)
+        if strategy is None:
             try:
-                model.build_in_trace(trace)
+                model.build_in_trace(functools.partial(_trace_first_loop, model, data))
                 return model
             except _variables.NotLiftable as error:
                 logger.debug("Building the %s model eagerly: %s has an initial value "
@@ -277,7 +275,9 @@ class Estimator:
         for hook in hooks + default_hooks:
             hook.begin()
         # A later call reuses the traced model and restores the latest checkpoint into it.
-        model = self._cached_model(ModeKeys.TRAIN, strategy, data, reuse=latest is not None)
+        writer = hooks_lib.summary_writer(self._model_dir)
+        with writer.as_default():  # The loop traced by the build records its summaries here.
+            model = self._cached_model(ModeKeys.TRAIN, strategy, data, reuse=latest is not None)
         variables = model.saveable_variables()
         checkpoint = ckpt.make_checkpoint(model.global_step, variables)
         if latest is not None:
@@ -292,7 +292,6 @@ class Estimator:
         context = hooks_lib.RunContext(mode=ModeKeys.TRAIN, model_dir=self._model_dir,
                                        global_step=model.global_step.numpy(),
                                        variables=variables, checkpoint=checkpoint)
-        writer = hooks_lib.summary_writer(self._model_dir)
         with writer.as_default():
             self._run_loops(model, data, all_hooks, context)
         writer.flush()
@@ -545,6 +544,18 @@ class _Input(NamedTuple):
     element_spec: Any  # Per replica.
     sample: Callable[[], Any]  # One replica's first batch, from a separate iterator.
     endless: bool  # The input repeats forever.
+
+
+def _trace_first_loop(model: TracedModel, data: _Input) -> None:
+    """Traces, without running it, the loop a new model of this mode runs first."""
+    steps = tf.TensorSpec([], tf.int64)
+    if model.mode == ModeKeys.TRAIN:
+        loop = model.train_loop(frozenset(), endless=data.endless)
+        loop.get_concrete_function(data.iterator, steps)
+    elif model.mode == ModeKeys.EVAL:
+        model.eval_loop().get_concrete_function(data.iterator, steps)
+    else:
+        model.predict_fn().get_concrete_function(data.element_spec)
 
 
 def _endless(dataset: tf.data.Dataset) -> bool:

@@ -131,10 +131,9 @@ class TracedModel:
         that run's side effects (metric updates, batch-norm statistics). Optimizer slots
         are created by building the optimizer on the trainable variables, not by a step.
 
-        Eager, not traced: a variable-creating tf.function traces its Python function
-        twice, and a mirrored variable's copies, initialized from the first copy, cannot
-        be lifted out of a trace. One eager call plus one trace of the loop is the
-        cheapest way to a restored, compiled model.
+        Used under a tf.distribute strategy, where a mirrored variable's copies,
+        initialized from the first copy, cannot be created outside the trace; without
+        one, `build_in_trace` is cheaper (no eager model_fn call).
 
         Args:
             sample: Returns one replica's first batch.
@@ -264,6 +263,8 @@ class TracedModel:
         return self._loops[key]
 
     def _fetch_templates(self, names):
+        if not names:  # Also before the first trace, when there is no spec yet.
+            return {}
         predictions = self.spec.predictions if isinstance(self.spec.predictions, Mapping) else {}
         unknown = [n for n in names if n not in predictions]
         if unknown:

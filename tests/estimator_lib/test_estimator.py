@@ -103,15 +103,17 @@ def test_repeated_evaluate_reuses_the_traced_model(tmp_path):
     assert third["global_step"] == 10 and third["loss"] != first["loss"]
 
 
-def test_fresh_evaluate_and_predict_call_model_fn_once(tmp_path):
-    """Evaluate and predict build their model in the trace they run (no eager build call)."""
+def test_fresh_train_evaluate_and_predict_call_model_fn_once(tmp_path):
+    """Each method builds its model in the trace it runs (no eager build call)."""
     calls = []
 
     def counting_model_fn(features, labels, mode):
         calls.append(str(mode))
-        return toy.model_fn(features, labels, mode)
+        return toy.model_fn(features, labels, mode, params={"learning_rate": 0.5})
 
-    make(tmp_path, params={"learning_rate": 0.5}).train(toy.train_input_fn, steps=50)
+    make(tmp_path, model_fn=counting_model_fn).train(toy.train_input_fn, steps=50)
+    assert calls == ["train"]
+    calls.clear()
     expected = make(tmp_path).evaluate(toy.eval_input_fn)
     fresh = make(tmp_path, model_fn=counting_model_fn)
     assert fresh.evaluate(toy.eval_input_fn) == expected
