@@ -225,12 +225,14 @@ def serve_until_done(cluster: ClusterInfo, model_dir: str, poll_secs: float = 1.
 
 
 # -- strategies -------------------------------------------------------------------------------
-STRATEGY_KINDS = ("default", "mirrored", "multi_worker_mirrored", "parameter_server")
+STRATEGY_KINDS = ("default", "mirrored", "multi_worker_mirrored", "parameter_server", "tpu")
 
 
 def make_strategy(kind: str, *, cluster: ClusterInfo | None = None,
                   startup_timeout_secs: float = 300,
-                  heartbeat_timeout_secs: float = 30) -> tf.distribute.Strategy | None:
+                  heartbeat_timeout_secs: float = 30,
+                  tpu: str | None = None, zone: str | None = None,
+                  project: str | None = None) -> tf.distribute.Strategy | None:
     """The strategy of `kind` for this task, made so a missing task fails in bounded time.
 
     Call it first in the program, before other TensorFlow work (multi-worker strategies
@@ -238,33 +240,66 @@ def make_strategy(kind: str, *, cluster: ClusterInfo | None = None,
     strategy get None: the evaluator, and the ps and worker tasks of a parameter-server
     cluster (`train_and_evaluate` runs their servers).
 
+    With kind "tpu", a `TPUClusterResolver` finds the TPU (`tpu`, else
+    `KUBE_GOOGLE_CLOUD_TPU_ENDPOINTS` as GKE sets it, else `TPU_NAME`), this program
+    connects to it and initializes the TPU system, and the `TPUStrategy` drives all its
+    cores from this one process (the only training task: no TF_CONFIG cluster, or a single
+    chief/worker beside an evaluator, which gets None and evaluates on its CPU). The
+    Estimator feeds it through `distribute_datasets_from_function`, so input_fn gets an
+    input_context per host. On a TPU, input_fn must yield dense tensors with numbers (do
+    string lookups and hashing in input_fn or the transform step: XLA compiles the step and
+    has no string ops, and TPUStrategy refuses sparse and ragged input).
+
     Args:
         kind: One of "default" (None), "mirrored" (this machine's devices),
-            "multi_worker_mirrored" (synchronous, all-reduce) or "parameter_server"
-            (asynchronous; for the chief, with a ClusterCoordinator).
+            "multi_worker_mirrored" (synchronous, all-reduce), "parameter_server"
+            (asynchronous; for the chief, with a ClusterCoordinator) or "tpu".
         cluster: The cluster; default `ClusterInfo.from_tf_config()`.
-        startup_timeout_secs: How long to wait for every task to come up before failing
-            with the list of tasks that did not. Default 300.
+        startup_timeout_secs: How long to wait for every task (or the TPU's workers) to
+            come up before failing with the list of those that did not. Default 300.
         heartbeat_timeout_secs: A synchronous cluster fails when a task has been silent
             this long (then restart all tasks; they resume from the latest checkpoint).
             Default 30.
+        tpu: For kind "tpu": "local" (the chips of this Cloud TPU VM or GKE TPU node), a
+            Cloud TPU name, or the TPU workers' addresses ("grpc://10.0.0.2:8470", several
+            joined by ","). Default None: read from the environment.
+        zone: For a Cloud TPU name: its zone. Default None (the GCE metadata server's).
+        project: For a Cloud TPU name: its project. Default None (likewise).
 
     Returns:
         A `tf.distribute.Strategy`, or None.
 
     Raises:
-        ValueError: For an unknown kind or one that does not fit the cluster.
-        RuntimeError: If tasks did not come up within `startup_timeout_secs`.
+        ValueError: For an unknown kind, one that does not fit the cluster, TPU arguments
+            with another kind, or no TPU named.
+        RuntimeError: If tasks (or the TPU) did not come up within `startup_timeout_secs`,
+            or the TPU has no devices.
 
     Example:
         >>> strategy = el.distribute.make_strategy("multi_worker_mirrored")
         >>> config = el.RunConfig(model_dir="gs://bucket/model", train_distribute=strategy)
+        >>> tpu = el.distribute.make_strategy("tpu", tpu="local")  # on a Cloud TPU VM
+        >>> config = el.RunConfig(model_dir="gs://bucket/model", train_distribute=tpu)
     """
     if kind not in STRATEGY_KINDS:
         raise ValueError(f"Strategy `kind` {kind!r} is unknown; expected one of {STRATEGY_KINDS}.")
+    if isinstance(startup_timeout_secs, bool) or not isinstance(
+            startup_timeout_secs, int | float) or startup_timeout_secs <= 0:
+        raise ValueError(
+            f"`startup_timeout_secs` ({startup_timeout_secs!r}) must be a positive number.")
+    given = [n for n, v in (("tpu", tpu), ("zone", zone), ("project", project)) if v is not None]
+    if kind != "tpu" and given:
+        raise ValueError(f"{', '.join(f'`{n}`' for n in given)} only apply to kind='tpu'; "
+                         f"received kind={kind!r}.")
     cluster = ClusterInfo.from_tf_config() if cluster is None else cluster
     if kind == "default" or cluster.task_type == "evaluator":
         return None
+    if kind == "tpu":
+        _check_tpu_cluster(cluster)
+        from estimator_lib import _tpu
+
+        return _tpu.tpu_strategy(tpu, zone=zone, project=project,
+                                 startup_timeout_secs=startup_timeout_secs)
     if kind == "mirrored":
         return tf.distribute.MirroredStrategy()
     if kind == "parameter_server":
@@ -283,6 +318,19 @@ def make_strategy(kind: str, *, cluster: ClusterInfo | None = None,
     if not cluster.is_distributed:
         return tf.distribute.MultiWorkerMirroredStrategy()
     return _multi_worker_mirrored(cluster, startup_timeout_secs, heartbeat_timeout_secs)
+
+
+def _check_tpu_cluster(cluster: ClusterInfo) -> None:
+    if "ps" in cluster.cluster:
+        raise ValueError("`kind='tpu'` does not use 'ps' tasks; remove them from the cluster "
+                         "or use kind='parameter_server'.")
+    if cluster.num_worker_replicas > 1:
+        raise ValueError(
+            f"`kind='tpu'` trains from one program, but the TF_CONFIG cluster has "
+            f"{cluster.num_worker_replicas} training tasks ({dict(cluster.cluster)}). Run one "
+            "chief or worker per TPU slice (the resolver finds the slice's hosts), plus an "
+            "optional evaluator."
+        )
 
 
 def _resolver(cluster: ClusterInfo):

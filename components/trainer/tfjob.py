@@ -28,6 +28,18 @@ REPLICA_TYPES = {"chief": "Chief", "worker": "Worker", "ps": "PS", "evaluator": 
 RESTART_POLICIES = ("Always", "OnFailure", "Never", "ExitCode")
 _DNS_1123 = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(m|k|Ki|M|Mi|G|Gi|T|Ti|P|Pi|E|Ei)?$")
+_TOPOLOGY = re.compile(r"^[1-9][0-9]*(x[1-9][0-9]*){1,2}$")
+TPU_ACCELERATOR_LABEL = "cloud.google.com/gke-tpu-accelerator"
+TPU_TOPOLOGY_LABEL = "cloud.google.com/gke-tpu-topology"
+# GKE's TPU accelerator label values: (topology dimensions, most chips on one host). The
+# trainer's TPUStrategy drives a slice from one program, so a TPU replica is one host.
+TPU_ACCELERATORS = {
+    "tpu-v4-podslice": (3, 4),
+    "tpu-v5p-slice": (3, 4),
+    "tpu-v5-lite-podslice": (2, 8),
+    "tpu-v5-lite-device": (2, 8),
+    "tpu-v6e-slice": (2, 8),
+}
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -37,6 +49,16 @@ class ReplicaResources:
     Args:
         gpus: GPUs per pod (limit of `gpu_resource`). Default 0.
         tpus: TPU chips per pod (limit of `tpu_resource`). Default 0. Not with gpus.
+            With tpus, `tpu_accelerator` and `tpu_topology` are required, and `tpus` must
+            be every chip of the topology: one single-host TPU slice per pod, which the
+            replica drives with `el.distribute.make_strategy("tpu")` (its pods get
+            `TPU_NAME=local`).
+        tpu_accelerator: GKE's TPU type, the node label
+            `cloud.google.com/gke-tpu-accelerator`: one of `TPU_ACCELERATORS`, e.g.
+            "tpu-v5-lite-podslice". Default None.
+        tpu_topology: The slice's chip topology, the node label
+            `cloud.google.com/gke-tpu-topology`: "2x4" (v5e, v6e) or "2x2x1" (v4, v5p).
+            Default None.
         cpu: CPU request and limit, a Kubernetes quantity ("4", "500m"). Default None.
         memory: Memory request and limit ("16Gi"). Default None.
         node_selector: Node labels the pods must match, e.g.
@@ -46,10 +68,13 @@ class ReplicaResources:
 
     Example:
         >>> ReplicaResources(gpus=2, memory="32Gi", node_selector={"pool": "gpu"})
+        >>> ReplicaResources(tpus=8, tpu_accelerator="tpu-v5-lite-podslice", tpu_topology="2x4")
     """
 
     gpus: int = 0
     tpus: int = 0
+    tpu_accelerator: str | None = None
+    tpu_topology: str | None = None
     cpu: str | None = None
     memory: str | None = None
     node_selector: Mapping[str, str] = dataclasses.field(default_factory=dict)
@@ -80,6 +105,66 @@ class ReplicaResources:
                 f"received {self.node_selector!r}."
             )
         object.__setattr__(self, "node_selector", dict(self.node_selector))
+        self._check_tpu()
+
+    def _check_tpu(self) -> None:
+        if not self.tpus:
+            given = [f for f in ("tpu_accelerator", "tpu_topology") if getattr(self, f)]
+            if given:
+                raise ValueError(f"`ReplicaResources` sets {', '.join(f'`{f}`' for f in given)} "
+                                 "but asks for no TPU chips; set `tpus` too.")
+            return
+        if not self.tpu_accelerator or not self.tpu_topology:
+            raise ValueError(
+                f"`ReplicaResources.tpus` ({self.tpus}) needs `tpu_accelerator` (e.g. "
+                "'tpu-v5-lite-podslice') and `tpu_topology` (e.g. '2x4'): GKE places TPU pods "
+                f"by the node labels {TPU_ACCELERATOR_LABEL} and {TPU_TOPOLOGY_LABEL}."
+            )
+        if self.tpu_accelerator not in TPU_ACCELERATORS:
+            raise ValueError(
+                f"`ReplicaResources.tpu_accelerator` ({self.tpu_accelerator!r}) is not a GKE TPU "
+                f"type; expected one of {sorted(TPU_ACCELERATORS)}."
+            )
+        dimensions, host_chips = TPU_ACCELERATORS[self.tpu_accelerator]
+        if not isinstance(self.tpu_topology, str) or not _TOPOLOGY.match(self.tpu_topology) or (
+                self.tpu_topology.count("x") + 1 != dimensions):
+            example = "2x4" if dimensions == 2 else "2x2x1"
+            raise ValueError(
+                f"`ReplicaResources.tpu_topology` ({self.tpu_topology!r}) must be {dimensions} "
+                f"chip counts joined by 'x' for {self.tpu_accelerator}, e.g. {example!r}."
+            )
+        chips = 1
+        for size in self.tpu_topology.split("x"):
+            chips *= int(size)
+        if chips > host_chips:
+            raise ValueError(
+                f"`ReplicaResources.tpu_topology` {self.tpu_topology!r} has {chips} chips, more "
+                f"than one {self.tpu_accelerator} host holds ({host_chips}): a multi-host slice. "
+                "The trainer runs TPUStrategy from one program per slice; choose a single-host "
+                "topology."
+            )
+        if self.tpus != chips:
+            raise ValueError(
+                f"`ReplicaResources.tpus` ({self.tpus}) must equal the {chips} chips of "
+                f"topology {self.tpu_topology!r}: GKE gives a pod on a single-host slice all "
+                "its chips."
+            )
+        for label, value in ((TPU_ACCELERATOR_LABEL, self.tpu_accelerator),
+                             (TPU_TOPOLOGY_LABEL, self.tpu_topology)):
+            if self.node_selector.get(label, value) != value:
+                raise ValueError(
+                    f"`ReplicaResources.node_selector[{label!r}]` "
+                    f"({self.node_selector[label]!r}) contradicts the TPU fields ({value!r}); "
+                    "leave the TPU labels to `tpu_accelerator` and `tpu_topology`."
+                )
+
+    def node_selectors(self) -> dict[str, str]:
+        """`node_selector` plus the GKE TPU labels when the pods ask for TPUs."""
+        selectors = dict(self.node_selector)
+        if self.tpus:
+            selectors[TPU_ACCELERATOR_LABEL] = self.tpu_accelerator
+            selectors[TPU_TOPOLOGY_LABEL] = self.tpu_topology
+        return selectors
 
     def limits(self) -> dict[str, Any]:
         limits: dict[str, Any] = {}
@@ -232,6 +317,22 @@ def _checked_resources(resources, replicas) -> dict[str, ReplicaResources]:
                 f"fields; received {value!r}."
             )
         checked[kind] = value
+    with_tpus = sorted(kind for kind, value in checked.items() if value.tpus)
+    if with_tpus:
+        if replicas.get("ps"):
+            raise ValueError("`TFJobConfig.resources` asks for TPUs, but TPUStrategy does not use "
+                             "ps replicas; remove them.")
+        if "evaluator" in with_tpus:
+            raise ValueError(
+                "`TFJobConfig.resources['evaluator']` asks for TPUs, but the evaluator "
+                "evaluates on its CPU (make_strategy('tpu') gives it None); give it none."
+            )
+        trainers = {k: replicas[k] for k in ("chief", "worker") if replicas.get(k)}
+        if sum(trainers.values()) != 1:
+            raise ValueError(
+                f"`TFJobConfig.resources` asks for TPUs, so the job trains from one program per "
+                f"TPU slice: one chief or one worker; `replicas` has {trainers}."
+            )
     return checked
 
 
@@ -262,15 +363,18 @@ def tfjob_manifest(config: TFJobConfig | Mapping[str, Any]) -> dict[str, Any]:
         resources = config.resources.get(kind, ReplicaResources())
         container: dict[str, Any] = {"name": CONTAINER_NAME, "image": config.image,
                                      "command": list(config.command)}
-        if config.env:
-            container["env"] = [{"name": k, "value": v} for k, v in sorted(config.env.items())]
+        env = dict(config.env)
+        if resources.tpus:  # The chips are on the pod's node: make_strategy("tpu") finds them.
+            env.setdefault("TPU_NAME", "local")
+        if env:
+            container["env"] = [{"name": k, "value": v} for k, v in sorted(env.items())]
         limits = resources.limits()
         if limits:
             requests = {k: v for k, v in limits.items() if k in ("cpu", "memory")}
             container["resources"] = {"limits": limits, **({"requests": requests} if requests else {})}
         pod_spec: dict[str, Any] = {"containers": [container]}
-        if resources.node_selector:
-            pod_spec["nodeSelector"] = dict(resources.node_selector)
+        if resources.node_selectors():
+            pod_spec["nodeSelector"] = resources.node_selectors()
         specs[REPLICA_TYPES[kind]] = {"replicas": count, "restartPolicy": config.restart_policy,
                                       "template": {"spec": pod_spec}}
     return {

@@ -42,13 +42,70 @@ def test_parameter_server_job_manifest():
     assert yaml.safe_load(manifest_yaml(config())) == tfjob_manifest(config())
 
 
-def test_tpu_and_worker_only_jobs():
+def test_worker_only_job():
     manifest = tfjob_manifest(config(replicas={"worker": 4, "chief": 0},
-                                     resources={"worker": {"tpus": 8}}))
+                                     resources={"worker": {"gpus": 1}}))
     specs = manifest["spec"]["tfReplicaSpecs"]
     assert list(specs) == ["Worker"]  # Replica types with 0 replicas are left out.
     limits = specs["Worker"]["template"]["spec"]["containers"][0]["resources"]["limits"]
-    assert limits == {"google.com/tpu": 8}
+    assert limits == {"nvidia.com/gpu": 1}
+
+
+V5E = {"tpus": 8, "tpu_accelerator": "tpu-v5-lite-podslice", "tpu_topology": "2x4"}
+
+
+def test_tpu_job_manifest():
+    manifest = tfjob_manifest(config(
+        replicas={"chief": 1, "evaluator": 1},
+        resources={"chief": {**V5E, "node_selector": {"pool": "tpu"}}},
+        env={"MODEL": "taxi"}))
+    specs = manifest["spec"]["tfReplicaSpecs"]
+    chief = specs["Chief"]["template"]["spec"]
+    assert chief["containers"][0]["resources"] == {"limits": {"google.com/tpu": 8}}
+    assert chief["nodeSelector"] == {"pool": "tpu",
+                                     "cloud.google.com/gke-tpu-accelerator": "tpu-v5-lite-podslice",
+                                     "cloud.google.com/gke-tpu-topology": "2x4"}
+    # make_strategy("tpu") on the chief finds the node's chips through TPU_NAME.
+    assert chief["containers"][0]["env"] == [{"name": "MODEL", "value": "taxi"},
+                                             {"name": "TPU_NAME", "value": "local"}]
+    evaluator = specs["Evaluator"]["template"]["spec"]
+    assert "nodeSelector" not in evaluator and "resources" not in evaluator["containers"][0]
+    assert evaluator["containers"][0]["env"] == [{"name": "MODEL", "value": "taxi"}]
+    v4 = tfjob_manifest(config(replicas={"worker": 1}, resources={"worker": ReplicaResources(
+        tpus=4, tpu_accelerator="tpu-v4-podslice", tpu_topology="2x2x1")}))
+    worker = v4["spec"]["tfReplicaSpecs"]["Worker"]["template"]["spec"]
+    assert worker["nodeSelector"]["cloud.google.com/gke-tpu-topology"] == "2x2x1"
+    assert worker["containers"][0]["resources"]["limits"] == {"google.com/tpu": 4}
+
+
+@pytest.mark.parametrize("changes, error, match", [
+    ({"resources": {"chief": {"tpus": 8}}}, ValueError,
+     r"`ReplicaResources.tpus` \(8\) needs `tpu_accelerator` .* and `tpu_topology`"),
+    ({"resources": {"chief": {"tpu_topology": "2x4"}}}, ValueError,
+     "sets `tpu_topology` but asks for no TPU chips"),
+    ({"resources": {"chief": {**V5E, "tpu_accelerator": "v5e"}}}, ValueError,
+     r"`ReplicaResources.tpu_accelerator` \('v5e'\) is not a GKE TPU type; expected one of"),
+    ({"resources": {"chief": {**V5E, "tpu_topology": "2x2x2"}}}, ValueError,
+     r"`ReplicaResources.tpu_topology` \('2x2x2'\) must be 2 chip counts joined by 'x'"),
+    ({"resources": {"chief": {**V5E, "tpu_topology": "8"}}}, ValueError, "must be 2 chip counts"),
+    ({"resources": {"chief": {**V5E, "tpus": 16, "tpu_topology": "4x4"}}}, ValueError,
+     r"'4x4' has 16 chips, more than one tpu-v5-lite-podslice host holds \(8\)"),
+    ({"resources": {"chief": {**V5E, "tpus": 4}}}, ValueError,
+     r"`ReplicaResources.tpus` \(4\) must equal the 8 chips of topology '2x4'"),
+    ({"resources": {"chief": {**V5E, "gpus": 1}}}, ValueError, "both gpus"),
+    ({"resources": {"chief": {**V5E, "node_selector": {
+        "cloud.google.com/gke-tpu-topology": "1x1"}}}}, ValueError,
+     r"node_selector\['cloud.google.com/gke-tpu-topology'\]` \('1x1'\) contradicts"),
+    ({"replicas": {"chief": 1, "worker": 2, "ps": 1}, "resources": {"chief": V5E}}, ValueError,
+     "TPUStrategy does not use ps replicas"),
+    ({"replicas": {"chief": 1, "evaluator": 1}, "resources": {"evaluator": V5E}}, ValueError,
+     "the evaluator evaluates on its CPU"),
+    ({"replicas": {"worker": 2}, "resources": {"worker": V5E}}, ValueError,
+     r"one chief or one worker; `replicas` has \{'worker': 2\}"),
+])
+def test_bad_tpu_configs_are_clear_errors(changes, error, match):
+    with pytest.raises(error, match=match):
+        config(**changes)
 
 
 @pytest.mark.parametrize("changes, error, match", [
