@@ -412,8 +412,7 @@ class Estimator:
         if total_steps == 0:
             raise ValueError("evaluate(): input_fn yielded no data; nothing was evaluated.")
         results = {"loss": np.float32(loss_sum / total_steps)}
-        for metric_name, metric in (model.spec.eval_metric_ops or {}).items():
-            results[metric_name] = _metric_value(metric)
+        results.update(model.metric_results())
         results["global_step"] = np.int64(model.global_step.numpy())
         _write_eval_summaries(self.eval_dir(name), results)
         logger.info("Evaluation at step %d: %s", results["global_step"],
@@ -574,15 +573,6 @@ def _check_hooks(hooks) -> list[hooks_lib.Hook]:
         if not isinstance(hook, hooks_lib.Hook):
             raise TypeError(f"Hooks must be el.Hook instances; received {hook!r}.")
     return hooks
-
-
-def _metric_value(metric):
-    if isinstance(metric, keras.metrics.Metric):
-        value = metric.result()
-    else:
-        value = metric[0]
-    value = value.numpy() if hasattr(value, "numpy") else np.asarray(value)
-    return value
 
 
 def _short(value):

@@ -11,6 +11,7 @@ import logging
 from collections.abc import Callable, Mapping
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 from estimator_lib import _coordinated, _variables
@@ -312,11 +313,41 @@ class TracedModel:
         excluded = {id(v) for v in self.metric_variables()}
         return {n: v for n, v in self.store.named().items() if id(v) not in excluded}
 
+    def _keras_metrics(self) -> dict[str, keras.metrics.Metric]:
+        metrics = (self.spec.eval_metric_ops or {}) if self.spec else {}
+        return {k: m for k, m in metrics.items() if isinstance(m, keras.metrics.Metric)}
+
     def reset_metrics(self) -> None:
         """Zeroes metric state, for a model reused by a later call."""
-        for metric in (self.spec.eval_metric_ops or {}).values():
-            if isinstance(metric, keras.metrics.Metric):
-                metric.reset_state()
+        if "reset_metrics" not in self._loops:
+            metrics = list(self._keras_metrics().values())
+
+            @tf.function
+            def reset():
+                for metric in metrics:
+                    metric.reset_state()
+
+            self._loops["reset_metrics"] = reset
+        self._loops["reset_metrics"]()
+
+    def metric_results(self) -> dict:
+        """The value of each of the spec's `eval_metric_ops`, as numpy values.
+
+        Keras metrics' results are computed in one traced call (a metric like AUC is
+        dozens of ops, slow one by one in eager mode); (value, update_op) pairs give
+        their value tensor.
+        """
+        if "metric_results" not in self._loops:
+            metrics = self._keras_metrics()
+            self._loops["metric_results"] = tf.function(
+                lambda: {k: m.result() for k, m in metrics.items()})
+        computed = self._loops["metric_results"]()
+        results = {}
+        for name, metric in (self.spec.eval_metric_ops or {}).items():
+            value = computed[name] if name in computed else metric[0]
+            results[name] = tf.nest.map_structure(
+                lambda v: v.numpy() if hasattr(v, "numpy") else np.asarray(v), value)
+        return results
 
 
 def _while_input(iterator, num_steps, body, initial, endless=False):
