@@ -223,7 +223,10 @@ class Estimator:
         if strategy is None:
             try:
                 model.build_in_trace(functools.partial(_trace_first_loop, model, data))
-                return model
+                if mode != ModeKeys.EVAL or not model.has_metric_pairs():
+                    return model
+                # The eval loop returns pair values, whose dtypes it must know when traced.
+                model = self._new_model(mode, strategy, data.has_labels)
             except _variables.NotLiftable as error:
                 logger.debug("Building the %s model eagerly: %s has an initial value "
                              "computed in the trace.", mode.name, error)
@@ -392,16 +395,18 @@ class Estimator:
         for hook in all_hooks:
             hook.after_create(context)
         remaining = UNTIL_END if steps is None else int(steps)
-        total_steps, loss_sum = 0, 0.0
+        total_steps, loss_sum, pair_values = 0, 0.0, {}
         loop = model.eval_loop()
         while remaining > 0 and not context.stop_requested:
             context.loop_steps = min(remaining, self._config.steps_per_loop)
             for hook in all_hooks:
                 hook.before_run(context)
             outputs = loop(iterator, tf.constant(context.loop_steps, tf.int64))
-            done = int(outputs["steps"])
+            done = int(outputs.pop("steps"))
             total_steps += done
-            loss_sum += float(outputs["loss_sum"])
+            loss_sum += float(outputs.pop("loss_sum"))
+            if done:
+                pair_values = outputs  # (value, update_op) metrics after the last step.
             remaining -= done
             for hook in all_hooks:
                 hook.after_run(context, hooks_lib.RunValues({"eval_steps": total_steps}))
@@ -412,7 +417,7 @@ class Estimator:
         if total_steps == 0:
             raise ValueError("evaluate(): input_fn yielded no data; nothing was evaluated.")
         results = {"loss": np.float32(loss_sum / total_steps)}
-        results.update(model.metric_results())
+        results.update(model.metric_results(pair_values))
         results["global_step"] = np.int64(model.global_step.numpy())
         _write_eval_summaries(self.eval_dir(name), results)
         logger.info("Evaluation at step %d: %s", results["global_step"],

@@ -20,6 +20,7 @@ from estimator_lib.spec import EstimatorSpec, ModeKeys
 logger = logging.getLogger("estimator_lib")
 
 UNTIL_END = 2**62  # "Run until the input ends" as a loop bound.
+_PAIR = "metric_pair/"  # Eval loop outputs holding (value, update_op) metric values.
 
 
 class TracedModel:
@@ -99,7 +100,22 @@ class TracedModel:
     def _eval_step(self, element):
         features, labels = self._split(element)
         spec = self.call(features, labels)
-        return {"loss": spec.loss}
+        outputs = {"loss": spec.loss}
+        for name, (value, update_op) in self._metric_pairs(spec).items():
+            # TF1's value_op was read after its update_op had run; so is this.
+            with tf.control_dependencies([update_op] if update_op is not None else []):
+                outputs[_PAIR + name] = tf.identity(value)
+        return outputs
+
+    @staticmethod
+    def _metric_pairs(spec) -> dict:
+        """The spec's `(value, update_op)` eval metrics."""
+        metrics = (spec.eval_metric_ops or {}) if spec else {}
+        return {k: m for k, m in metrics.items() if not isinstance(m, keras.metrics.Metric)}
+
+    def has_metric_pairs(self) -> bool:
+        """Whether model_fn gave `(value, update_op)` eval metrics (known once built)."""
+        return bool(self._metric_pairs(self.spec))
 
     def _predict_step(self, element):
         features, _ = self._split(element)
@@ -276,18 +292,28 @@ class TracedModel:
         return {n: _Template(predictions[n]) for n in names}
 
     def eval_loop(self):
-        """`loop(iterator, num_steps) -> {steps, loss_sum}` over up to num_steps batches."""
+        """`loop(iterator, num_steps) -> {steps, loss_sum}` over up to num_steps batches.
+
+        With `(value, update_op)` eval metrics (the model must have been built by `build`,
+        so that their dtypes are known), also the value of each after the last step,
+        under the key `"metric_pair/<name>"`.
+        """
         if "eval" not in self._loops:
+            templates = {_PAIR + k: _Template(v[0])
+                         for k, v in self._metric_pairs(self.spec).items()}
 
             def body(element, state):
                 outputs = self.strategy.run(self._eval_step, args=(element,))
                 loss = tf.cast(self._reduced_loss(outputs["loss"]), tf.float64)
-                return {"loss_sum": state["loss_sum"] + loss}
+                pairs = {k: tf.cast(self.strategy.experimental_local_results(outputs[k])[0],
+                                    t.dtype) for k, t in templates.items()}
+                return {"loss_sum": state["loss_sum"] + loss, **pairs}
 
             @tf.function
             def loop(iterator, num_steps):
-                return _while_input(iterator, num_steps, body,
-                                    {"loss_sum": tf.constant(0.0, tf.float64)})
+                initial = {"loss_sum": tf.constant(0.0, tf.float64),
+                           **{k: t.empty() for k, t in templates.items()}}
+                return _while_input(iterator, num_steps, body, initial)
 
             self._loops["eval"] = loop
         return self._loops["eval"]
@@ -330,12 +356,12 @@ class TracedModel:
             self._loops["reset_metrics"] = reset
         self._loops["reset_metrics"]()
 
-    def metric_results(self) -> dict:
+    def metric_results(self, pair_values: Mapping | None = None) -> dict:
         """The value of each of the spec's `eval_metric_ops`, as numpy values.
 
         Keras metrics' results are computed in one traced call (a metric like AUC is
-        dozens of ops, slow one by one in eager mode); (value, update_op) pairs give
-        their value tensor.
+        dozens of ops, slow one by one in eager mode); `(value, update_op)` pairs give
+        their value from `pair_values`, the eval loop's `"metric_pair/<name>"` outputs.
         """
         if "metric_results" not in self._loops:
             metrics = self._keras_metrics()
@@ -343,10 +369,9 @@ class TracedModel:
                 lambda: {k: m.result() for k, m in metrics.items()})
         computed = self._loops["metric_results"]()
         results = {}
-        for name, metric in (self.spec.eval_metric_ops or {}).items():
-            value = computed[name] if name in computed else metric[0]
-            results[name] = tf.nest.map_structure(
-                lambda v: v.numpy() if hasattr(v, "numpy") else np.asarray(v), value)
+        for name in (self.spec.eval_metric_ops or {}):
+            value = computed[name] if name in computed else (pair_values or {})[_PAIR + name]
+            results[name] = tf.nest.map_structure(np.asarray, value)
         return results
 
 

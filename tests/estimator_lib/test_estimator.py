@@ -153,6 +153,30 @@ def test_variable_initialized_from_the_trace_falls_back_to_an_eager_build(tmp_pa
     np.testing.assert_allclose(served["logits"].numpy(), expected, rtol=1e-5)
 
 
+def test_value_and_update_op_metric_pairs(tmp_path):
+    """TF1-style eval_metric_ops: the value is read after the last batch's update_op."""
+
+    def model_fn(features, labels, mode):
+        spec = toy.model_fn(features, labels, mode)
+        if mode != el.ModeKeys.EVAL:
+            return spec
+        # A running count of examples in a non-trainable variable (TF1's local variable).
+        count = tf.Variable(0.0, trainable=False, name="example_count")
+        update = count.assign_add(tf.cast(tf.shape(labels)[0], tf.float32))
+        batch_max = tf.reduce_max(features["x"])  # A stateless value: the last batch's.
+        return el.EstimatorSpec(mode, loss=spec.loss, eval_metric_ops={
+            **spec.eval_metric_ops, "examples": (count.read_value(), update),
+            "last_batch_max": (batch_max, None)})
+
+    estimator = make(tmp_path, model_fn=model_fn).train(toy.train_input_fn, steps=5)
+    results = estimator.evaluate(lambda: toy.eval_input_fn(batch_size=100))  # 100, 100, 56
+    assert results["examples"] == 256.0
+    assert results["last_batch_max"] == pytest.approx(toy.X[200:].max())
+    assert 0.0 <= results["accuracy"] <= 1.0
+    again = estimator.evaluate(lambda: toy.eval_input_fn(batch_size=100), steps=2)
+    assert again["examples"] == 200.0  # A new model each call: the count starts at zero.
+
+
 def test_model_fn_with_and_without_params_and_config(tmp_path):
     seen = {}
 
