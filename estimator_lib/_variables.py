@@ -73,6 +73,15 @@ def _clean(name: str) -> str:
     return name.strip("/") or "Variable"
 
 
+class _TraceState(threading.local):
+    """Per-thread position in the recorded variables."""
+
+    def __init__(self):
+        self.cursor = 0
+        self.phase = "model"
+        self.optimizer_slots = 0
+
+
 class NotLiftable(Exception):
     """A variable's initial value is computed in the trace and cannot be taken out of it."""
 
@@ -107,9 +116,10 @@ class VariableStore:
         self.variables: list[tf.Variable] = []
         self.names: list[str] = []
         self._used_names: set[str] = set()
-        self._cursor = 0
-        self._phase = "model"
-        self._optimizer_slots = 0
+        # Where this thread's trace is: MirroredStrategy runs model_fn once per replica,
+        # in one thread each, interleaved at its merge points (e.g. apply_gradients), and
+        # every replica must be handed the same variables in the same order.
+        self._local = _TraceState()
         self._initial_values = None
         self.resources: list = []
         self.frozen = False
@@ -148,10 +158,10 @@ class VariableStore:
     def scope(self, phase: str = "model", restart: bool = True):
         """Intercepts variable creation; `restart` rewinds the cursor (a new trace)."""
         if restart:
-            self._cursor = 0
-            self._optimizer_slots = 0
-        previous = self._phase
-        self._phase = phase
+            self._local.cursor = 0
+            self._local.optimizer_slots = 0
+        previous = self._local.phase
+        self._local.phase = phase
         stack = getattr(_ACTIVE, "stack", None)
         if stack is None:
             stack = _ACTIVE.stack = []
@@ -161,12 +171,12 @@ class VariableStore:
                 yield self
         finally:
             stack.pop()
-            self._phase = previous
+            self._local.phase = previous
 
     def _creator(self, next_creator, **kwargs):
-        if self._cursor < len(self.variables):
-            variable = self.variables[self._cursor]
-            self._cursor += 1
+        if self._local.cursor < len(self.variables):
+            variable = self.variables[self._local.cursor]
+            self._local.cursor += 1
             return variable
         if self.frozen:
             raise RuntimeError(
@@ -188,18 +198,18 @@ class VariableStore:
             self._initial_values[len(self.variables)] = tf.identity(variable.read_value())
         self.variables.append(variable)
         self.names.append(name)
-        self._cursor += 1
+        self._local.cursor += 1
         return variable
 
     def _stable_name(self, raw_name) -> str:
         base = _clean(raw_name if isinstance(raw_name, str) else None)
         path = _keras_path() if _keras_path is not None else ""
-        if self._phase == "optimizer":
+        if self._local.phase == "optimizer":
             # Optimizer slots are named after TF graph names, which are not stable
             # across traces; key them by position, which is (trainable variable order).
             prefix = path or "optimizer"
-            name = f"{prefix}/slot_{self._optimizer_slots}"
-            self._optimizer_slots += 1
+            name = f"{prefix}/slot_{self._local.optimizer_slots}"
+            self._local.optimizer_slots += 1
         elif path:
             name = f"{path}/{base.rsplit('/', 1)[-1]}"
         else:

@@ -48,7 +48,11 @@ class EstimatorSpec:
         train_op: Required in TRAIN. Either a Keras optimizer, which the Estimator uses
             to minimize `loss` over the trainable variables model_fn created (the
             gradient tape is opened around model_fn), or a callable
-            `train_op(loss, tape, variables)` that applies updates itself.
+            `train_op(loss, tape, variables)` that applies updates itself. Under a
+            distribution strategy such a callable should also have a `build(variables)`
+            attribute creating its optimizers' slots (e.g. `optimizer.build(variables)`):
+            the Estimator builds models there outside replica context, where it cannot
+            run the callable.
         eval_metric_ops: Dict of name to a Keras metric that model_fn updated, or a
             `(value_tensor, update_op)` pair.
         export_outputs: Dict of signature name to an `el.export.ExportOutput`, used by

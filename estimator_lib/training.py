@@ -92,6 +92,12 @@ class TracedModel:
             # full list (as at build time) and skips the None ones itself.
             with self.store.scope("optimizer", restart=False):
                 spec.train_op.apply_gradients(zip(gradients, variables, strict=True))
+        elif build_only and callable(getattr(spec.train_op, "build", None)):
+            # Under a strategy the build runs in cross-replica context, where a mirrored
+            # variable refuses tape.gradient and optimizers refuse apply_gradients: a
+            # callable that can build its optimizers does only that.
+            with self.store.scope("optimizer", restart=False):
+                spec.train_op.build(variables)
         else:
             with self.store.scope("optimizer", restart=False):
                 spec.train_op(scaled_loss, tape, variables)

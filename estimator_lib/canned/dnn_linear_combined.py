@@ -42,9 +42,12 @@ def _combined_model_fn(head, linear_columns, linear_optimizer, dnn_columns, dnn_
                 "dnn": _common.make_optimizer(dnn_optimizer, _common.DNN_LEARNING_RATE),
             }
 
+            def groups_of(variables):
+                return {"linear": [v for v in variables if id(v) in linear_ids],
+                        "dnn": [v for v in variables if id(v) not in linear_ids]}
+
             def train_op(loss, tape, variables):
-                groups = {"linear": [v for v in variables if id(v) in linear_ids],
-                          "dnn": [v for v in variables if id(v) not in linear_ids]}
+                groups = groups_of(variables)
                 sources = [v for name in ("linear", "dnn") for v in groups[name]]
                 gradients = dict(zip(map(id, sources), tape.gradient(loss, sources), strict=True))
                 for name in ("linear", "dnn"):
@@ -52,6 +55,12 @@ def _combined_model_fn(head, linear_columns, linear_optimizer, dnn_columns, dnn_
                         optimizers[name].apply_gradients(
                             [(gradients[id(v)], v) for v in groups[name]])
 
+            def build(variables):  # Slots as apply_gradients creates them (see EstimatorSpec).
+                for name, group in groups_of(variables).items():
+                    if group:
+                        optimizers[name].build(group)
+
+            train_op.build = build
             return train_op
 
         return head.create_estimator_spec(features, mode, logits, labels, train_op_fn=train_op_fn)

@@ -50,3 +50,51 @@ def test_mirrored_strategy_trains_and_evaluates_like_one_device(tmp_path):
     assert out["distributed"]["accuracy"] > 0.9
     for key in ("loss", "accuracy"):
         assert abs(out["distributed"][key] - out["plain"][key]) < 1e-5
+
+
+WIDE_DEEP_SCRIPT = r"""
+import json, sys
+import numpy as np
+import estimator_lib as el
+import tensorflow as tf
+cpu = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+
+rng = np.random.default_rng(0)
+x = rng.normal(size=(512, 1)).astype("float32")
+c = rng.integers(0, 5, size=(512, 1)).astype("int64")
+y = ((x[:, 0] + (c[:, 0] % 2)) > 0.5).astype("float32")[:, None]
+
+def input_fn(input_context=None):
+    batch = input_context.get_per_replica_batch_size(32) if input_context else 32
+    return tf.data.Dataset.from_tensor_slices(({"x": x, "c": c}, y)).repeat().batch(batch)
+
+def eval_input_fn():
+    return tf.data.Dataset.from_tensor_slices(({"x": x, "c": c}, y)).batch(64)
+
+fc = el.feature_column
+ids = fc.categorical_column_with_identity("c", 5)
+strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+def make(config):
+    return el.DNNLinearCombinedClassifier(
+        linear_feature_columns=[ids], dnn_feature_columns=[fc.numeric_column("x"),
+        fc.embedding_column(ids, 2)], dnn_hidden_units=[4], dnn_optimizer="Adam",
+        model_dir=sys.argv[1], config=config)
+make(el.RunConfig(train_distribute=strategy, log_step_count_steps=None,
+                  save_checkpoints_secs=None, tf_random_seed=1)).train(input_fn, steps=100)
+results = make(el.RunConfig()).evaluate(eval_input_fn)
+slots = [n for n in make(el.RunConfig()).get_variable_names() if "slot" in n]
+print(json.dumps({"results": {k: float(v) for k, v in results.items()}, "slots": slots}))
+"""
+
+
+def test_mirrored_wide_and_deep_with_two_slot_optimizers(tmp_path):
+    """Two replicas, each building Ftrl and Adam slots in its own thread, interleaved."""
+    result = subprocess.run([sys.executable, "-c", WIDE_DEEP_SCRIPT, str(tmp_path / "model")],
+                            cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    out = json.loads(result.stdout.strip().splitlines()[-1])
+    assert out["results"]["global_step"] == 100
+    assert out["results"]["accuracy"] > 0.85
+    # Ftrl: accumulator + linear for 2 linear variables; Adam: 2 moments for 5 DNN variables.
+    assert len(out["slots"]) == 2 * 2 + 2 * 5
