@@ -78,6 +78,8 @@ class TracedModel:
             loss = spec.loss
             scaled_loss = loss / tf.cast(self.strategy.num_replicas_in_sync, loss.dtype)
         variables = self.store.trainable_variables
+        if isinstance(self.strategy, tf.distribute.MultiWorkerMirroredStrategy):
+            tape = _DenseGradients(tape)
         if isinstance(spec.train_op, keras.optimizers.Optimizer) and build_only:
             with self.store.scope("optimizer", restart=False):
                 spec.train_op.build(variables)
@@ -406,6 +408,24 @@ def _while_input(iterator, num_steps, body, initial, endless=False):
         condition, step, (tf.constant(0, tf.int64), tf.constant(False), initial),
         shape_invariants=(tf.TensorShape([]), tf.TensorShape([]), invariants))
     return {"steps": steps, **state}
+
+
+class _DenseGradients:
+    """A gradient tape whose sparse (`IndexedSlices`) gradients come out dense.
+
+    MultiWorkerMirroredStrategy all-reduces sparse gradients by gathering them, which fails
+    when the workers' batches touch different numbers of rows ("Shape mismatch in the
+    collective instance"); a dense all-reduce of the table's gradient always works, at
+    the cost of sending the whole table's size per step.
+    """
+
+    def __init__(self, tape: tf.GradientTape):
+        self._tape = tape
+
+    def gradient(self, *args, **kwargs):
+        return tf.nest.map_structure(
+            lambda g: tf.convert_to_tensor(g) if isinstance(g, tf.IndexedSlices) else g,
+            self._tape.gradient(*args, **kwargs), expand_composites=False)
 
 
 class _Template:

@@ -32,10 +32,10 @@ def main(argv=None):
     parser.add_argument("--steps-per-loop", type=int, default=10)
     parser.add_argument("--step-sleep", type=float, default=0.0)
     parser.add_argument("--startup-timeout", type=float, default=120)
-    parser.add_argument("--model", choices=("toy", "taxi"), default="toy")
+    parser.add_argument("--model", choices=("toy", "taxi", "taxi_wide_deep"), default="toy")
     parser.add_argument("--data", help="The taxi shards (taxi.write_shards); for --model taxi.")
     args = parser.parse_args(argv)
-    if args.model == "taxi" and not args.data:
+    if args.model != "toy" and not args.data:
         parser.error("--model taxi needs --data DIR (the shards of taxi.write_shards).")
 
     started = time.time()
@@ -56,7 +56,7 @@ def main(argv=None):
         return dataset.repeat().batch(batch)
 
     model_input_fn = toy_train_input_fn
-    if args.model == "taxi":
+    if args.model != "toy":
         from tests.estimator_lib import taxi
 
         model_input_fn = taxi.train_input_fn(args.data)
@@ -72,8 +72,9 @@ def main(argv=None):
     config = el.RunConfig(train_distribute=strategy, save_checkpoints_steps=args.save_steps,
                           steps_per_loop=args.steps_per_loop, log_step_count_steps=None,
                           keep_checkpoint_max=None, tf_random_seed=1)
-    if args.model == "taxi":
-        estimator = taxi.make_estimator(args.model_dir, config)
+    if args.model != "toy":
+        make = taxi.make_wide_deep if args.model == "taxi_wide_deep" else taxi.make_estimator
+        estimator = make(args.model_dir, config)
         eval_input_fn = taxi.eval_input_fn(args.data)
     else:
         estimator = el.Estimator(toy.model_fn, model_dir=args.model_dir, config=config,

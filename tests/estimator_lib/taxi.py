@@ -109,10 +109,8 @@ def _log1p(values):
 def feature_columns():
     """The DNN's columns over the raw taxi features, all dense.
 
-    Categorical columns enter as one-hot `indicator_column`s, not embeddings: their
-    gradients are then dense. Sparse (IndexedSlices) gradients make a
-    MultiWorkerMirroredStrategy cluster fail in the all-reduce ("Shape mismatch in the
-    collective instance": the workers' batches touch different numbers of rows).
+    Categorical columns enter as one-hot `indicator_column`s (dense gradients);
+    `make_wide_deep` is the model with sparse ones.
     """
     fc = el.feature_column
     numeric = [fc.numeric_column(k, normalizer_fn=_log1p)
@@ -141,3 +139,22 @@ def make_estimator(model_dir: str, config: el.RunConfig) -> el.Estimator:
     """
     return el.DNNClassifier([32, 16], feature_columns(), model_dir=model_dir, config=config,
                             optimizer=keras.optimizers.Adagrad(0.2))
+
+
+def make_wide_deep(model_dir: str, config: el.RunConfig) -> el.Estimator:
+    """Wide & deep over the taxi features, with sparse gradients: the linear part's
+    categorical weights and 4-dim embeddings of the community areas and the company."""
+    fc = el.feature_column
+    times = [fc.categorical_column_with_identity(k, n, default_value=0) for k, n in (
+        ("trip_start_hour", 24), ("trip_start_day", 8), ("trip_start_month", 13))]
+    areas = [fc.categorical_column_with_identity(k, 78, default_value=0)
+             for k in ("pickup_community_area", "dropoff_community_area")]
+    company = fc.categorical_column_with_hash_bucket("company", 100)
+    payment = fc.categorical_column_with_hash_bucket("payment_type", 16)
+    numeric = [fc.numeric_column(k, normalizer_fn=_log1p)
+               for k in ("trip_miles", "fare", "trip_seconds")]
+    return el.DNNLinearCombinedClassifier(
+        linear_feature_columns=[*times, *areas, company, payment],
+        dnn_feature_columns=[*numeric, fc.indicator_column(payment),
+                             *(fc.embedding_column(c, 4) for c in (*areas, company))],
+        dnn_hidden_units=[32, 16], model_dir=model_dir, config=config)

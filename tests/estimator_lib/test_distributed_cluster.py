@@ -70,6 +70,11 @@ class Cluster:
         self.processes: dict[str, subprocess.Popen] = {}
         self.starts: dict[str, int] = {}
 
+    def command(self, *extra: str) -> list[str]:
+        """What every task runs (the trainer's cluster tests run another program)."""
+        return [sys.executable, "-m", "tests.estimator_lib.cluster_task", self.model_dir,
+                *self.args, *extra]
+
     def start(self, task: str, *extra: str) -> subprocess.Popen:
         job, index = task.split(":")
         env = dict(os.environ, TF_CONFIG=json.dumps(
@@ -78,8 +83,7 @@ class Cluster:
         log = os.path.join(self.dir, f"{task.replace(':', '')}-{self.starts[task]}")
         with open(log + ".out", "w") as out, open(log + ".err", "w") as err:
             self.processes[task] = subprocess.Popen(
-                [sys.executable, "-m", "tests.estimator_lib.cluster_task", self.model_dir,
-                 *self.args, *extra], cwd=ROOT, env=env, stdout=out, stderr=err,
+                self.command(*extra), cwd=ROOT, env=env, stdout=out, stderr=err,
                 start_new_session=True)
         self.processes[task].log = log
         return self.processes[task]
@@ -218,6 +222,19 @@ def test_cluster_trains_the_taxi_model_like_one_process(clusters, taxi_data, tax
     assert evaluated == sorted(set(evaluated)) and evaluated[-1] == TAXI_STEPS  # Once each.
     assert len(evaluated) >= 2, evaluated  # It followed the training, not just its end.
     assert el.training_status.read_training_done(cluster.model_dir)["global_step"] == TAXI_STEPS
+
+
+def test_multi_worker_mirrored_trains_sparse_gradients(clusters, taxi_data):
+    """Wide & deep (sparse linear weights and embeddings) on two synchronous workers:
+    the workers' batches touch different rows, which a sparse all-reduce cannot take."""
+    cluster = clusters({"worker": 2}, "multi_worker_mirrored", 100, "--model", "taxi_wide_deep",
+                       "--data", taxi_data, "--save-steps", 50)
+    cluster.start_all()
+    results = cluster.wait_all(timeout=170)
+    metrics = results.pop("evaluator:0")["metrics"]
+    assert metrics["global_step"] == 100
+    assert metrics["auc"] > 0.85, metrics
+    assert checkpoints_are_whole(cluster.model_dir, 50, 100)[-1] == 100
 
 
 # -- faults ---------------------------------------------------------------------------------------
