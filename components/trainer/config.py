@@ -7,9 +7,13 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
+import estimator_lib as el
 from components.common.recipe import CANNED_ESTIMATORS, ModelRecipe, RecipeError
 
 MODEL_DIR = "model_dir"  # under the model artifact, when no model_dir is given
+# "auto" picks from TF_CONFIG (see `executor.strategy_kind`); the others are
+# `el.distribute.make_strategy`'s kinds.
+STRATEGIES = ("auto", *el.distribute.STRATEGY_KINDS)
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -44,6 +48,15 @@ class TrainerConfig:
         eval_throttle_secs: While training, the trainer evaluates a new checkpoint at most
             this often (the evaluator step evaluates every one); the final checkpoint is
             always evaluated. Defaults to 600.
+        strategy: The distribution strategy, one of `STRATEGIES`. "auto" (default) reads
+            TF_CONFIG (as a TFJob's operator sets it): "parameter_server" when the cluster
+            has ps tasks, "multi_worker_mirrored" when it has several training tasks,
+            "default" (none) for a single task. The others are
+            `el.distribute.make_strategy`'s kinds. Under a strategy, `batch_size` is each
+            replica's batch (the global batch is `batch_size` times the replicas), and each
+            training task reads its own shard of the batches.
+        startup_timeout_secs: How long a cluster task waits for the others to come up
+            before failing with the list of those missing. Defaults to 300.
 
     Raises:
         TypeError, ValueError: For a bad field, naming it.
@@ -73,6 +86,8 @@ class TrainerConfig:
     seed: int = 42
     warm_start_from: str | None = None
     eval_throttle_secs: int = 600
+    strategy: str = "auto"
+    startup_timeout_secs: float = 300
 
     def __post_init__(self):
         for name in ("examples_uri", "transform_graph_uri", "model_uri"):
@@ -89,6 +104,13 @@ class TrainerConfig:
         for name in ("eval_steps", "save_checkpoints_steps"):
             if getattr(self, name) is not None:
                 _positive_int(name, getattr(self, name))
+        if self.strategy not in STRATEGIES:
+            raise ValueError(f"`strategy` {self.strategy!r} is unknown; choose one of "
+                             f"{STRATEGIES}.")
+        if isinstance(self.startup_timeout_secs, bool) or not isinstance(
+                self.startup_timeout_secs, int | float) or self.startup_timeout_secs <= 0:
+            raise ValueError("`startup_timeout_secs` must be a positive number of seconds; "
+                             f"received {self.startup_timeout_secs!r}.")
         if not isinstance(self.seed, int) or isinstance(self.seed, bool):
             raise TypeError(f"`seed` must be an integer; received {self.seed!r}.")
         for name in ("train_split", "eval_split"):

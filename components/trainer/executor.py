@@ -1,17 +1,21 @@
 """The trainer's executor: trains an Estimator on transformed examples and exports it.
 
 `run(config)`:
-1. writes the model recipe into the model_dir (so the evaluator, watching the same folder,
-   can rebuild the Estimator and read each checkpoint as it appears);
-2. runs `el.train_and_evaluate` to `train_steps` with a RunConfig built from the config and
-   TF_CONFIG (on a cluster, this task's role), writing checkpoints and TensorBoard summaries
-   into the model_dir (a restarted step resumes from the latest checkpoint); the chief marks
-   training done there (`el.TRAINING_DONE_FILENAME`) after the final evaluation on the eval
-   split;
-3. on the chief, exports `serving_model/` (raw tf.Example in, the transform graph inside)
-   and `eval_model/` into the model artifact, and writes `trainer_result.json` last.
+1. makes the distribution strategy `config.strategy` names (first: multi-worker strategies
+   must exist before TensorFlow's runtime starts), "auto" choosing from TF_CONFIG;
+2. on the chief, writes the model recipe into the model_dir (so the evaluator, watching the
+   same folder, can rebuild the Estimator and read each checkpoint as it appears);
+3. runs `el.train_and_evaluate` to `train_steps` with a RunConfig built from the config,
+   the strategy and TF_CONFIG (on a cluster, this task's role: chief, worker, ps or
+   evaluator), writing checkpoints and TensorBoard summaries into the model_dir (a
+   restarted step resumes from the latest checkpoint); the chief marks training done there
+   (`el.TRAINING_DONE_FILENAME`), then evaluates the final checkpoint on the eval split;
+4. on the chief, exports `serving_model/` (raw tf.Example in, the transform graph inside)
+   and `eval_model/` into the model artifact, and writes `trainer_result.json` last. Other
+   tasks write nothing into the model artifact.
 
-It imports no KFP.
+It imports no KFP. `python -m components.trainer` (see `components.trainer.cli`) runs it
+from command-line flags, as every replica of a TFJob does.
 
 Example:
     >>> from components.trainer.executor import TrainerConfig, run
@@ -39,7 +43,7 @@ from components.common.model_export import export_models
 from components.common.recipe import MODULE_FILE
 from components.trainer.config import MODEL_DIR, TrainerConfig
 
-__all__ = ["RESULT_FILE", "TrainerConfig", "TrainerResult", "run"]
+__all__ = ["RESULT_FILE", "TrainerConfig", "TrainerResult", "run", "strategy_kind"]
 
 RESULT_FILE = "trainer_result.json"
 _LOGGER = logging.getLogger(__name__)
@@ -58,6 +62,7 @@ class TrainerResult:
         label_key: The label feature.
         task: "classification" or "regression".
         train_seconds / seconds: Wall time of training, and of the whole run.
+        cluster_task: This task in TF_CONFIG ("chief:0", "worker:1", ...), or "local".
     """
 
     model_dir: str
@@ -70,6 +75,7 @@ class TrainerResult:
     task: str
     train_seconds: float
     seconds: float
+    cluster_task: str = "local"
 
     def to_json(self) -> dict[str, Any]:
         """The result as JSON data."""
@@ -86,29 +92,38 @@ def run(config: TrainerConfig) -> TrainerResult:
     start = time.time()
     if config.module_file is not None and not tf.io.gfile.exists(config.module_file):
         raise FileNotFoundError(f"The trainer module {config.module_file!r} does not exist.")
+    cluster = el.ClusterInfo.from_tf_config()
+    kind = strategy_kind(config.strategy, cluster)
+    strategy = el.distribute.make_strategy(kind, cluster=cluster,
+                                           startup_timeout_secs=config.startup_timeout_secs)
     model_dir = config.resolved_model_dir
     recipe = config.recipe()
-    recipe.write(model_dir)
-    if recipe.module_file is not None:  # build from the copy, as the evaluator will
-        recipe = dataclasses.replace(recipe, module_file=os.path.join(model_dir, MODULE_FILE))
+    if cluster.is_chief:
+        recipe.write(model_dir)
+        if recipe.module_file is not None:  # build from the copy, as the evaluator will
+            recipe = dataclasses.replace(recipe,
+                                         module_file=os.path.join(model_dir, MODULE_FILE))
     label_key = recipe.resolved_label_key()
     run_config = el.RunConfig(
         tf_random_seed=config.seed, save_checkpoints_steps=config.checkpoint_every,
         save_checkpoints_secs=None, keep_checkpoint_max=config.keep_checkpoint_max,
         steps_per_loop=min(config.steps_per_loop, config.checkpoint_every),
-        log_step_count_steps=max(config.steps_per_loop, config.train_steps // 10))
+        log_step_count_steps=max(config.steps_per_loop, config.train_steps // 10),
+        train_distribute=strategy, cluster=cluster)
     base = _warm_start_path(config.warm_start_from)
     # A base model trained on an earlier span may have smaller vocabularies: tables whose
     # shape changed start fresh, everything else starts from the base model.
     warm_start = el.WarmStartSettings(base, skip_mismatch=True) if base else None
     estimator = recipe.build_estimator(model_dir, run_config, warm_start_from=warm_start)
-    train_fn = recipe.input_fn(config.examples_uri, config.train_split,
-                               batch_size=config.batch_size, train=True, seed=config.seed)
+    train_fn = _sharded(recipe.input_fn(config.examples_uri, config.train_split,
+                                        batch_size=config.batch_size, train=True,
+                                        seed=config.seed))
     eval_fn = recipe.input_fn(config.examples_uri, config.eval_split,
                               batch_size=config.eval_batch_size, train=False)
 
-    _LOGGER.info("Training %s to step %d in %s", config.estimator or "the module's model_fn",
-                 config.train_steps, model_dir)
+    _LOGGER.info("Training %s to step %d in %s (task %s, strategy %s: %s)",
+                 config.estimator or "the module's model_fn", config.train_steps, model_dir,
+                 _task_name(cluster), kind, type(strategy).__name__ if strategy else None)
     train_start = time.time()
     # Locally: train, evaluating at most every `eval_throttle_secs`; on a cluster, this
     # task's role from TF_CONFIG. The chief marks training done in the model_dir.
@@ -116,8 +131,10 @@ def run(config: TrainerConfig) -> TrainerResult:
         estimator, el.TrainSpec(train_fn, max_steps=config.train_steps),
         el.EvalSpec(eval_fn, steps=config.eval_steps, throttle_secs=config.eval_throttle_secs))
     train_seconds = time.time() - train_start
+    # A worker may end before the chief has saved the final checkpoint: it reports the
+    # latest one it sees (its result is not written anywhere).
     final_checkpoint = estimator.latest_checkpoint()
-    final_step = int(estimator.get_variable_value("global_step"))
+    final_step = el.training_status.checkpoint_step(final_checkpoint) if final_checkpoint else 0
     if metrics is None and run_config.is_chief:  # an evaluator task evaluated; the chief too
         metrics = estimator.evaluate(eval_fn, steps=config.eval_steps,
                                      checkpoint_path=final_checkpoint)
@@ -134,10 +151,49 @@ def run(config: TrainerConfig) -> TrainerResult:
         model_dir=model_dir, final_step=final_step, final_checkpoint=final_checkpoint,
         metrics=metrics, serving_model_dir=serving_dir, eval_model_dir=eval_dir,
         label_key=label_key, task=recipe.task(), train_seconds=round(train_seconds, 3),
-        seconds=round(time.time() - start, 3))
+        seconds=round(time.time() - start, 3), cluster_task=_task_name(cluster))
     if run_config.is_chief:
         io.write_json_atomic(os.path.join(config.model_uri, RESULT_FILE), result.to_json())
     return result
+
+
+def strategy_kind(strategy: str, cluster: el.ClusterInfo) -> str:
+    """The `el.distribute.make_strategy` kind for `TrainerConfig.strategy` on `cluster`.
+
+    "auto" picks from the cluster: "parameter_server" when it has ps tasks,
+    "multi_worker_mirrored" when it has several training tasks (chief and workers),
+    "default" (no strategy) otherwise; any other value is returned as is.
+
+    Example:
+        >>> strategy_kind("auto", el.ClusterInfo.from_tf_config(
+        ...     '{"cluster": {"worker": ["a:1", "b:1"]}, "task": {"type": "worker", "index": 1}}'))
+        'multi_worker_mirrored'
+    """
+    if strategy != "auto":
+        return strategy
+    if cluster.num_ps_replicas:
+        return "parameter_server"
+    if cluster.num_worker_replicas > 1:
+        return "multi_worker_mirrored"
+    return "default"
+
+
+def _sharded(input_fn):
+    """`input_fn` for a strategy: each input pipeline (training task) keeps its own share of
+    the batches. Every task shuffles with the same seed, so the shares do not overlap."""
+
+    def sharded_input_fn(input_context=None):
+        dataset = input_fn()
+        if input_context is not None and input_context.num_input_pipelines > 1:
+            dataset = dataset.shard(input_context.num_input_pipelines,
+                                    input_context.input_pipeline_id)
+        return dataset
+
+    return sharded_input_fn
+
+
+def _task_name(cluster: el.ClusterInfo) -> str:
+    return "local" if cluster.task_type is None else f"{cluster.task_type}:{cluster.task_id}"
 
 
 def _warm_start_path(base: str | None) -> str | None:
@@ -155,3 +211,9 @@ def _warm_start_path(base: str | None) -> str | None:
 
 def _format(metrics: Mapping[str, float]) -> str:
     return ", ".join(f"{k}={v:.4f}" for k, v in sorted(metrics.items()) if k != "global_step")
+
+
+if __name__ == "__main__":  # `python -m components.trainer.executor`, as `python -m components.trainer`
+    from components.trainer.cli import main
+
+    main()

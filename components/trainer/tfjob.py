@@ -5,7 +5,20 @@ the cluster without itself in it), which `el.RunConfig` reads; every replica run
 same command, and `el.train_and_evaluate` gives each its role. This module only builds
 and checks the manifest (a plain dict; `manifest_yaml` for `kubectl apply -f`).
 
+`trainer_job` makes the TFJob of a `TrainerConfig`: every replica runs
+`python -m components.trainer` with the flags that rebuild that config
+(`components.trainer.cli`), and the config's `strategy` is checked against the replicas.
+Every replica must reach the same `model_uri` and `model_dir` (a bucket, or a shared
+volume mounted in each pod).
+
 Example:
+    >>> job = trainer_job(TrainerConfig(examples_uri="gs://b/run/examples",
+    ...                                 transform_graph_uri="gs://b/run/graph",
+    ...                                 model_uri="gs://b/run/model", module_file="gs://b/m.py",
+    ...                                 train_steps=5000),
+    ...                   name="taxi-trainer", image="gcr.io/p/pipeline:1",
+    ...                   replicas={"worker": 2, "evaluator": 1})
+    >>> manifest_yaml(job)
     >>> config = TFJobConfig(name="taxi-trainer", image="gcr.io/p/trainer:1",
     ...                      command=["python", "-m", "components.trainer.executor"],
     ...                      replicas={"chief": 1, "worker": 2, "ps": 1, "evaluator": 1},
@@ -21,6 +34,9 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from components.trainer.cli import trainer_args
+from components.trainer.config import TrainerConfig
+
 API_VERSION = "kubeflow.org/v1"
 KIND = "TFJob"
 CONTAINER_NAME = "tensorflow"  # The operator finds the TensorFlow container by this name.
@@ -29,6 +45,7 @@ RESTART_POLICIES = ("Always", "OnFailure", "Never", "ExitCode")
 _DNS_1123 = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(m|k|Ki|M|Mi|G|Gi|T|Ti|P|Pi|E|Ei)?$")
 _TOPOLOGY = re.compile(r"^[1-9][0-9]*(x[1-9][0-9]*){1,2}$")
+TRAINER_MODULE = "components.trainer"  # `python -m components.trainer`: see its cli.py
 TPU_ACCELERATOR_LABEL = "cloud.google.com/gke-tpu-accelerator"
 TPU_TOPOLOGY_LABEL = "cloud.google.com/gke-tpu-topology"
 # GKE's TPU accelerator label values: (topology dimensions, most chips on one host). The
@@ -390,3 +407,73 @@ def manifest_yaml(config: TFJobConfig | Mapping[str, Any]) -> str:
     import yaml
 
     return yaml.safe_dump(tfjob_manifest(config), sort_keys=False)
+
+
+def trainer_command(trainer: TrainerConfig, *, python: str = "python") -> list[str]:
+    """The command a TFJob replica runs to train as `trainer` says.
+
+    Example:
+        >>> trainer_command(config)[:3]
+        ['python', '-m', 'components.trainer']
+    """
+    return [python, "-m", TRAINER_MODULE, *trainer_args(trainer)]
+
+
+def trainer_job(trainer: TrainerConfig, *, name: str, image: str,
+                replicas: Mapping[str, int] | None = None,
+                resources: Mapping[str, ReplicaResources] | None = None,
+                namespace: str = "default", env: Mapping[str, str] | None = None,
+                restart_policy: str = "OnFailure", python: str = "python") -> TFJobConfig:
+    """The TFJob that runs the trainer `trainer` on a cluster.
+
+    Args:
+        trainer: The trainer's config; its flags become every replica's command.
+        name / image / replicas / resources / namespace / env / restart_policy: As in
+            `TFJobConfig`. `replicas` defaults to `{"chief": 1}`.
+        python: The Python executable in the image. Default "python".
+
+    Returns:
+        A checked `TFJobConfig`; `tfjob_manifest` or `manifest_yaml` of it.
+
+    Raises:
+        TypeError, ValueError: For a bad field (see `TFJobConfig`), or replicas that
+            `trainer.strategy` cannot train: a strategy other than "auto" and
+            "parameter_server" with ps replicas, "parameter_server" without them, one
+            machine's strategy ("default", "mirrored") on several training replicas, or
+            TPU resources without strategy "tpu" (and the reverse).
+
+    Example:
+        >>> trainer_job(config, name="taxi-trainer", image="gcr.io/p/pipeline:1",
+        ...             replicas={"chief": 1, "worker": 2, "ps": 1})
+    """
+    if not isinstance(trainer, TrainerConfig):
+        raise TypeError(f"`trainer` must be a TrainerConfig; received {type(trainer).__name__}.")
+    job = TFJobConfig(name=name, image=image, command=trainer_command(trainer, python=python),
+                      replicas={"chief": 1} if replicas is None else replicas,
+                      resources=resources or {}, namespace=namespace, env=env or {},
+                      restart_policy=restart_policy)
+    _check_strategy(trainer.strategy, job)
+    return job
+
+
+def _check_strategy(strategy: str, job: TFJobConfig) -> None:
+    replicas = job.replicas
+    trainers = {k: replicas[k] for k in ("chief", "worker") if replicas.get(k)}
+    with_tpus = sorted(kind for kind, value in job.resources.items() if value.tpus)
+    where = f"`TrainerConfig.strategy` is {strategy!r}, but the TFJob's replicas are {replicas}"
+    if replicas.get("ps") and strategy not in ("auto", "parameter_server"):
+        raise ValueError(f"{where}: ps replicas serve a ParameterServerStrategy only. Use "
+                         "strategy 'parameter_server' (or 'auto'), or remove the ps replicas.")
+    if strategy == "parameter_server" and not replicas.get("ps"):
+        raise ValueError(f"{where}: add ps replicas (and workers) for a parameter-server "
+                         "cluster.")
+    if strategy in ("default", "mirrored") and sum(trainers.values()) > 1:
+        raise ValueError(f"{where}: {strategy!r} trains on one machine, so each training "
+                         "replica would train on its own. Use 'multi_worker_mirrored' (or "
+                         "'auto'), or one chief or worker.")
+    if with_tpus and strategy != "tpu":
+        raise ValueError(f"{where}, and {with_tpus} ask for TPUs: set strategy 'tpu', or "
+                         "the TPU chips go unused.")
+    if strategy == "tpu" and not with_tpus:
+        raise ValueError(f"{where}, with no TPU resources: give the training replica "
+                         "`ReplicaResources(tpus=..., tpu_accelerator=..., tpu_topology=...)`.")

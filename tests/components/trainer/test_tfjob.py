@@ -140,3 +140,60 @@ def test_manifest_takes_a_dict_and_rejects_other_types():
         "tfReplicaSpecs"]["Chief"]["replicas"] == 1
     with pytest.raises(TypeError, match="A TFJob config must be a dict; received list"):
         tfjob_manifest(["t"])
+
+
+# -- the trainer's TFJob -----------------------------------------------------------------------
+def _trainer(**changes):
+    from components.trainer.config import TrainerConfig
+
+    values = dict(examples_uri="gs://b/run/examples", transform_graph_uri="gs://b/run/graph",
+                  model_uri="gs://b/run/model", estimator="DNNClassifier",
+                  params={"dnn_hidden_units": [16, 8]}, train_steps=5000, batch_size=64)
+    return TrainerConfig(**{**values, **changes})
+
+
+@pytest.mark.parametrize("replicas", [
+    {"worker": 2, "evaluator": 1},
+    {"chief": 1, "worker": 2, "ps": 1, "evaluator": 1},
+    {"chief": 1},
+])
+def test_every_trainer_replica_runs_the_trainer_with_the_configs_flags(replicas):
+    from components.trainer.cli import parse_config
+    from components.trainer.tfjob import trainer_job
+
+    trainer = _trainer(model_dir="gs://b/run/ckpt", startup_timeout_secs=120)
+    manifest = tfjob_manifest(trainer_job(trainer, name="taxi-trainer", image="trainer:1",
+                                          replicas=replicas))
+    specs = manifest["spec"]["tfReplicaSpecs"]
+    assert sorted(specs) == sorted({"chief": "Chief", "worker": "Worker", "ps": "PS",
+                                    "evaluator": "Evaluator"}[k] for k in replicas)
+    for spec in specs.values():
+        command = spec["template"]["spec"]["containers"][0]["command"]
+        assert command[:3] == ["python", "-m", "components.trainer"]
+        # The entry point's own parser reads back exactly the trainer's config.
+        assert parse_config(command[3:]) == trainer
+
+
+def test_the_trainer_strategy_must_fit_the_replicas():
+    from components.trainer.tfjob import trainer_job
+
+    def job(strategy, replicas, resources=None):
+        return trainer_job(_trainer(strategy=strategy), name="t", image="i", replicas=replicas,
+                           resources=resources)
+
+    job("multi_worker_mirrored", {"worker": 2})
+    job("parameter_server", {"chief": 1, "worker": 1, "ps": 1})
+    job("mirrored", {"chief": 1, "evaluator": 1}, {"chief": {"gpus": 4}})
+    job("tpu", {"chief": 1}, {"chief": V5E})
+    with pytest.raises(ValueError, match="ps replicas serve a ParameterServerStrategy only"):
+        job("multi_worker_mirrored", {"chief": 1, "worker": 1, "ps": 1})
+    with pytest.raises(ValueError, match="add ps replicas"):
+        job("parameter_server", {"worker": 2})
+    with pytest.raises(ValueError, match="'mirrored' trains on one machine"):
+        job("mirrored", {"chief": 1, "worker": 1})
+    with pytest.raises(ValueError, match="ask for TPUs: set strategy 'tpu'"):
+        job("auto", {"chief": 1}, {"chief": V5E})
+    with pytest.raises(ValueError, match="with no TPU resources"):
+        job("tpu", {"chief": 1})
+    with pytest.raises(TypeError, match="must be a TrainerConfig"):
+        trainer_job({"examples_uri": "e"}, name="t", image="i")
