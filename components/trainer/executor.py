@@ -162,6 +162,7 @@ def strategy_kind(strategy: str, cluster: el.ClusterInfo) -> str:
 
     "auto" picks from the cluster: "parameter_server" when it has ps tasks,
     "multi_worker_mirrored" when it has several training tasks (chief and workers),
+    "mirrored" for one task that sees several GPUs (a pod asking for 2+ accelerators),
     "default" (no strategy) otherwise; any other value is returned as is.
 
     Example:
@@ -175,6 +176,8 @@ def strategy_kind(strategy: str, cluster: el.ClusterInfo) -> str:
         return "parameter_server"
     if cluster.num_worker_replicas > 1:
         return "multi_worker_mirrored"
+    if cluster.task_type != "evaluator" and len(tf.config.list_physical_devices("GPU")) > 1:
+        return "mirrored"
     return "default"
 
 

@@ -95,6 +95,20 @@ def test_auto_strategy_follows_tf_config():
     assert strategy_kind("mirrored", _cluster(workers, "chief")) == "mirrored"
 
 
+def test_auto_strategy_mirrors_over_the_gpus_of_one_pod(monkeypatch):
+    """A pod with several GPUs (no TF_CONFIG) gets MirroredStrategy. No GPU here: the device
+    list is doubled."""
+    import tensorflow as tf
+
+    gpus = [tf.config.PhysicalDevice(f"/physical_device:GPU:{i}", "GPU") for i in range(2)]
+    monkeypatch.setattr(tf.config, "list_physical_devices",
+                        lambda kind=None: gpus if kind == "GPU" else [])
+    assert strategy_kind("auto", el.ClusterInfo()) == "mirrored"
+    assert strategy_kind("auto", _cluster({"chief": ["a:1"]}, "evaluator")) == "default"
+    monkeypatch.setattr(tf.config, "list_physical_devices", lambda kind=None: gpus[:1])
+    assert strategy_kind("auto", el.ClusterInfo()) == "default"
+
+
 def test_the_entry_point_trains_in_one_process_without_tf_config(taxi_data, tmp_path, capsys,
                                                                  monkeypatch):
     monkeypatch.delenv("TF_CONFIG", raising=False)
