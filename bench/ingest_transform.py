@@ -150,6 +150,7 @@ def measure(step: str, source: str, out: str, args: tuple[str, ...]) -> dict:
     `failed`: the last line of its error output)."""
     command = [sys.executable, "-m", "bench.ingest_transform", "--child", step, source, out,
                *args]
+    load_before = os.getloadavg()[0]
     env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True)
@@ -167,26 +168,30 @@ def measure(step: str, source: str, out: str, args: tuple[str, ...]) -> dict:
     if process.returncode != 0:
         lines = [line for line in stderr.strip().splitlines() if line.strip()]
         return {"failed": lines[-1] if lines else f"exit status {process.returncode}",
-                "peak_rss_gb": peak[0] / 1e9}
+                "peak_rss_gb": peak[0] / 1e9, "load_1m": load_before}
     result = json.loads(stdout.strip().splitlines()[-1])
     result["peak_rss_gb"] = peak[0] / 1e9
+    result["load_1m"] = load_before
     result["rows_per_second"] = result["rows"] / result["seconds"]
     return result
 
 
 def _table(results: list[dict]) -> str:
-    lines = ["| rows | step | workers | rows/s | vs pandas | wall s | CPU s | peak RSS GB |",
-             "|---:|---|---:|---:|---:|---:|---:|---:|"]
+    lines = ["| rows | step | workers | rows/s | vs pandas | wall s | CPU s | peak RSS GB "
+             "| load 1m |",
+             "|---:|---|---:|---:|---:|---:|---:|---:|---:|"]
     floors = {r["size"]: r["rows_per_second"] for r in results if r["step"] == "pandas"}
     for r in results:
         if "failed" in r:
             lines.append(f"| {r['size']:,} | {r['step']} | {r['workers']} | failed: "
-                         f"{r['failed'][:160]} | | | | {r['peak_rss_gb']:.2f} |")
+                         f"{r['failed'][:160]} | | | | {r['peak_rss_gb']:.2f} | "
+                         f"{r.get('load_1m', float('nan')):.1f} |")
             continue
         ratio = r["rows_per_second"] / floors[r["size"]] if r["size"] in floors else float("nan")
         lines.append(f"| {r['size']:,} | {r['step']} | {r['workers']} | "
                      f"{r['rows_per_second']:,.0f} | {ratio:.3f} | {r['seconds']:.1f} | "
-                     f"{r['cpu_seconds']:.1f} | {r['peak_rss_gb']:.2f} |")
+                     f"{r['cpu_seconds']:.1f} | {r['peak_rss_gb']:.2f} | "
+                     f"{r.get('load_1m', float('nan')):.1f} |")
     return "\n".join(lines)
 
 
@@ -219,6 +224,15 @@ def _notes(results: list[dict]) -> str:
         "local worker processes pay their start-up (about 0.75 GB and a few CPU seconds) and "
         "only win when cores are free.")
     lines.append(
+        "- Transform streams too: each split is read twice, once fused with the analyzers "
+        "(which keep only their accumulators: vocabulary counts, quantile sketches, sums) and "
+        "once fused with the transform, the encoder and the shard writer, so no row is held "
+        "or sent between processes. Its memory is the TensorFlow graphs and the analyzer "
+        "state: flat in the rows, but the vocabularies' counts grow with the number of "
+        "distinct values (not rows). Two local worker processes each load TensorFlow and the "
+        "transform graph (about 1 GB more) and read different files, so a split needs at "
+        "least as many files as workers to use them.")
+    lines.append(
         "- For 100M rows, run both steps on a distributed Beam runner instead of the local "
         "FnApiRunner, with the input in many files (ingest splits work by file): "
         "`--runner=DataflowRunner --project=P --region=R --temp_location=gs://B/tmp "
@@ -230,13 +244,23 @@ def _notes(results: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def _render(results: list[dict], rows: str, files: int, load: float) -> str:
+def _render(results: list[dict], rows: str, files: int, load: float,
+            when: str = "", commit: str = "") -> str:
+    run = f"Run {when}, commit {commit}. " if when else ""
     return (f"## Ingest + transform (`python -m bench.ingest_transform --rows {rows}`)\n\n"
-            f"Machine: {os.cpu_count()} CPUs, {platform.machine()}, Python "
-            f"{platform.python_version()}; load average at the end {load:.1f} (other jobs "
-            f"share this machine: compare CPU seconds when the wall times look slow). Input: "
-            f"{files} CSV files of taxi-like rows.\n\n{_table(results)}\n\n"
-            f"{_notes(results)}\n")
+            f"{run}Machine: {os.cpu_count()} CPUs, {platform.machine()}, Python "
+            f"{platform.python_version()}; 1-minute load average at the end {load:.1f}, and "
+            f"before each step in the table (other jobs share this machine: compare CPU "
+            f"seconds when the wall times look slow). Input: {files} CSV files of taxi-like "
+            f"rows.\n\n{_table(results)}\n\n{_notes(results)}\n")
+
+
+def _commit() -> str:
+    try:
+        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, check=True,
+                              capture_output=True, text=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
 
 
 def _write_results(text: str) -> None:
@@ -273,12 +297,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.render:
         with open(args.render) as f:
             saved = json.load(f)
-        text = _render(saved["results"], saved["rows"], saved["files"], saved["load"])
+        text = _render(saved["results"], saved["rows"], saved["files"], saved["load"],
+                       saved.get("when", ""), saved.get("commit", ""))
         print(text)
         if not args.no_write:
             _write_results(text)
         return 0
     workdir = args.workdir or tempfile.mkdtemp(prefix="bench-ingest-")
+    when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    commit = _commit()
     sizes = [int(s) for s in args.rows.split(",")]
     workers = [int(w) for w in args.workers.split(",")]
     results = []
@@ -306,8 +333,8 @@ def main(argv: list[str] | None = None) -> int:
                   f"peak {result['peak_rss_gb']:.2f} GB", flush=True)
     with open(os.path.join(workdir, "results.json"), "w") as f:
         json.dump({"rows": args.rows, "files": args.files, "load": os.getloadavg()[0],
-                   "results": results}, f, indent=1)
-    text = _render(results, args.rows, args.files, os.getloadavg()[0])
+                   "when": when, "commit": commit, "results": results}, f, indent=1)
+    text = _render(results, args.rows, args.files, os.getloadavg()[0], when, commit)
     print("\n" + text)
     if not args.no_write:
         _write_results(text)

@@ -24,6 +24,7 @@ import dataclasses
 import logging
 import os
 import time
+import uuid
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -36,6 +37,7 @@ from tensorflow_transform.tf_metadata import dataset_metadata, metadata_io
 
 from components.common import artifacts, io
 from components.common.runner import create_pipeline, is_direct
+from components.common.shards import ShardFile, ShardFormat, publish_shards, read_manifest
 from components.transform import counts, layout
 from components.transform.config import TransformConfig
 from components.transform.feature_columns import describe_features, feature_spec_to_json
@@ -129,32 +131,46 @@ def run(config: TransformConfig) -> TransformResult:
     plan = _plan(config, schema)
     _clear_outputs(config, plan.transform_splits)
     temp_dir = os.path.join(config.transform_graph_uri, layout.TEMP_DIR)
-    with tft_beam.Context(temp_dir=temp_dir):
-        # The common runner: DirectRunner (or none) is the FnApiRunner, never Prism.
-        pipeline = create_pipeline(config.beam_pipeline_args, temp_location=temp_dir)
-        runner = ("FnApiRunner" if is_direct(pipeline.options)
-                  else pipeline.options.view_as(StandardOptions).runner)
-        _LOGGER.info("Transform: analyzing %s, transforming %s on %s.",
-                     list(plan.analyze_splits), list(plan.transform_splits), runner)
-        build_pipeline(
-            pipeline, schema=schema, preprocessing_fn=plan.preprocessing_fn,
-            columns=plan.columns_to_read, split_files=plan.split_files,
-            analyze_splits=plan.analyze_splits, transform_splits=plan.transform_splits,
-            transformed_examples_uri=config.transformed_examples_uri,
-            transform_graph_uri=config.transform_graph_uri)
-        beam_result = pipeline.run()
-        beam_result.wait_until_finish()
+    staging = io.join(config.transformed_examples_uri,
+                      f"{layout.STAGING_PREFIX}{uuid.uuid4().hex}")
+    manifests = {s: io.join(staging, f"{s}{layout.MANIFEST_SUFFIX}")
+                 for s in plan.transform_splits}
+    try:
+        with tft_beam.Context(temp_dir=temp_dir):
+            # The common runner: DirectRunner (or none) is the FnApiRunner, never Prism.
+            pipeline = create_pipeline(config.beam_pipeline_args, temp_location=temp_dir)
+            runner = ("FnApiRunner" if is_direct(pipeline.options)
+                      else pipeline.options.view_as(StandardOptions).runner)
+            _LOGGER.info("Transform: analyzing %s, transforming %s on %s.",
+                         list(plan.analyze_splits), list(plan.transform_splits), runner)
+            build_pipeline(
+                pipeline, schema=schema, preprocessing_fn=plan.preprocessing_fn,
+                columns=plan.columns_to_read, split_files=plan.split_files,
+                analyze_splits=plan.analyze_splits, transform_splits=plan.transform_splits,
+                staging_dir=staging, manifest_paths=manifests,
+                transform_graph_uri=config.transform_graph_uri)
+            beam_result = pipeline.run()
+            beam_result.wait_until_finish()
 
-    read_splits = tuple(plan.split_files)
-    split_counts = counts.query_counts(beam_result, read_splits)
-    if split_counts is None:  # A runner that reports no metrics: count the files instead.
-        _LOGGER.warning("Runner %s reported no counters; counting records in the files.", runner)
-        split_counts = _count_from_files(config, plan)
-    written_files = {s: tf.io.gfile.glob(layout.transformed_split_pattern(
-        config.transformed_examples_uri, s)) for s in plan.transform_splits}
-    counts.check_counts({s: split_counts[s] for s in plan.transform_splits},
-                        {s: len(f) for s, f in written_files.items()})
-    _check_against_ingest(config.examples_uri, split_counts)
+        shard_files = {s: read_manifest(manifests[s]) for s in plan.transform_splits}
+        split_counts = counts.query_counts(beam_result, tuple(plan.split_files))
+        if split_counts is None:  # A runner that reports no metrics: count the files instead.
+            _LOGGER.warning("Runner %s reported no counters; counting records in the files.",
+                            runner)
+            split_counts = _count_from_files(plan, shard_files)
+        # Counted rows, then the manifest's count of each written file, checked before any
+        # shard is published.
+        counts.check_counts({s: split_counts[s] for s in plan.transform_splits},
+                            {s: len(shard_files[s]) for s in plan.transform_splits})
+        _check_against_ingest(config.examples_uri, split_counts)
+        written_files = {
+            s: publish_shards(shard_files[s], {s: layout.split_dir(config.transformed_examples_uri,
+                                                                   s)},
+                              expected={s: split_counts[s].written}, prefix=layout.SHARD_PREFIX,
+                              shard_format=ShardFormat.TFRECORD_GZIP)[s]
+            for s in plan.transform_splits}
+    finally:
+        io.delete([staging])
 
     _write_graph_extras(config, plan, schema)
     layout.remove_if_exists(temp_dir)
@@ -164,7 +180,7 @@ def run(config: TransformConfig) -> TransformResult:
         rows={s: split_counts[s].written for s in plan.transform_splits},
         files={s: len(written_files[s]) for s in plan.transform_splits},
         analyze_splits=plan.analyze_splits,
-        analyzed_rows=sum(split_counts[s].read for s in plan.analyze_splits),
+        analyzed_rows=sum(split_counts[s].analyzed for s in plan.analyze_splits),
         label_key=plan.label_key, runner=runner, seconds=time.monotonic() - start)
     # Last: its presence says the outputs are complete.
     io.write_json_atomic(os.path.join(config.transformed_examples_uri, layout.RESULT_FILE),
@@ -211,6 +227,9 @@ def _clear_outputs(config: TransformConfig, transform_splits: Sequence[str]) -> 
         layout.remove_if_exists(os.path.join(config.transform_graph_uri, name))
     for split in transform_splits:
         layout.remove_if_exists(layout.split_dir(config.transformed_examples_uri, split))
+    for stale in tf.io.gfile.glob(os.path.join(config.transformed_examples_uri,
+                                               f"{layout.STAGING_PREFIX}*")):
+        layout.remove_if_exists(stale)  # an interrupted run's staged shards
     layout.remove_if_exists(os.path.join(config.transformed_examples_uri, layout.RESULT_FILE))
 
 
@@ -253,22 +272,27 @@ def _check_against_ingest(examples_uri: str,
                      artifacts.INGEST_RESULT_FILE, examples_uri)
         return
     ingested = artifacts.read_ingest_result(examples_uri).splits
-    problems = [f"split {split!r}: read {c.read} rows, but {artifacts.INGEST_RESULT_FILE} says "
+    problems = [f"split {split!r}: read {c.rows} rows, but {artifacts.INGEST_RESULT_FILE} says "
                 f"{ingested[split]}" for split, c in split_counts.items()
-                if split in ingested and ingested[split] != c.read]
+                if split in ingested and ingested[split] != c.rows]
     if problems:
         raise RuntimeError(f"The examples under {examples_uri!r} do not match their ingest "
                            "record (changed or partly rewritten since?):\n"
                            + "\n".join(f"  - {p}" for p in problems))
 
 
-def _count_from_files(config: TransformConfig, plan: _Plan) -> dict[str, counts.SplitCounts]:
+def _count_from_files(plan: _Plan, shard_files: Mapping[str, Sequence[ShardFile]]
+                      ) -> dict[str, counts.SplitCounts]:
+    """Counts for a runner without metrics: the input files' records and the manifests'."""
     result = {}
     for split, files in plan.split_files.items():
         read = count_records(files)
-        written = count_records(tf.io.gfile.glob(layout.transformed_split_pattern(
-            config.transformed_examples_uri, split))) if split in plan.transform_splits else 0
-        result[split] = counts.SplitCounts(read=read, transformed=written, written=written)
+        written = sum(f.num_records for f in shard_files.get(split, ()))
+        analyzed = read if split in plan.analyze_splits else 0
+        if split not in plan.transform_splits:
+            read = 0
+        result[split] = counts.SplitCounts(read=read, transformed=written, written=written,
+                                           analyzed=analyzed)
     return result
 
 

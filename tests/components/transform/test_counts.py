@@ -1,10 +1,17 @@
 """Row counts per stage: a stage that silently writes nothing fails the run."""
 
 import apache_beam as beam
+import pyarrow as pa
 import pytest
 from apache_beam.options.pipeline_options import PipelineOptions
 
-from components.transform.counts import CountRows, SplitCounts, check_counts, query_counts
+from components.transform.counts import (
+    CountRows,
+    CountSplitRows,
+    SplitCounts,
+    check_counts,
+    query_counts,
+)
 
 
 def test_counts_come_back_from_the_runner_and_a_lossy_stage_is_caught():
@@ -27,6 +34,7 @@ def test_counts_come_back_from_the_runner_and_a_lossy_stage_is_caught():
     (SplitCounts(0, 0, 0), 1, "no rows were read"),
     (SplitCounts(5, 5, 4), 1, "read 5 rows, transformed 5, wrote 4"),
     (SplitCounts(5, 5, 5), 0, "no shard file is on disk"),
+    (SplitCounts(5, 5, 5, analyzed=4), 1, "the analyzers read 4 rows, the transform 5"),
 ])
 def test_check_counts(counts, files, error):
     with pytest.raises(RuntimeError, match=error):
@@ -37,3 +45,19 @@ def test_check_counts(counts, files, error):
 def test_stage_names_are_checked():
     with pytest.raises(ValueError, match="`stage` \\('wrote'\\) must be one of"):
         CountRows("train", "wrote", batched=False)
+
+
+def test_batches_and_keyed_record_lists_are_counted_by_their_rows():
+    batch = pa.RecordBatch.from_arrays([pa.array([1, 2, 3])], ["x"])
+    pipeline = beam.Pipeline(options=PipelineOptions(["--runner=FnApiRunner"]))
+    tagged = pipeline | beam.Create([("train", batch), ("eval", batch), ("train", batch)])
+    _ = tagged | "read" >> beam.ParDo(CountSplitRows("read"))
+    _ = (pipeline | "Lists" >> beam.Create([("train", [b"a", b"b"]), ("train", [b"c"])])
+         | "written" >> beam.ParDo(CountRows("train", "written", batched=True)))
+    result = pipeline.run()
+    result.wait_until_finish()
+    counts = query_counts(result, ["train", "eval"])
+    assert counts == {"train": SplitCounts(read=6, transformed=0, written=3),
+                      "eval": SplitCounts(read=3, transformed=0, written=0)}
+    assert counts["eval"].rows == 3
+    assert SplitCounts(0, 0, 0, analyzed=7).rows == 7
