@@ -230,8 +230,8 @@ def _notes(results: list[dict]) -> str:
         "or sent between processes. Its memory is the TensorFlow graphs and the analyzer "
         "state: flat in the rows, but the vocabularies' counts grow with the number of "
         "distinct values (not rows). Two local worker processes each load TensorFlow and the "
-        "transform graph (about 1 GB more) and read different files, so a split needs at "
-        "least as many files as workers to use them.")
+        "transform graph (about 1.7 GB more than one) and read different files, so a split "
+        "needs at least as many files as workers to use them.")
     lines.append(
         "- For 100M rows, run both steps on a distributed Beam runner instead of the local "
         "FnApiRunner, with the input in many files (ingest splits work by file): "
