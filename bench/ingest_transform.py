@@ -268,7 +268,8 @@ def _write_results(text: str) -> None:
     current = open(RESULTS).read() if os.path.exists(RESULTS) else "# Benchmark results\n\n"
     if BEGIN in current and END in current:
         head, rest = current.split(BEGIN, 1)
-        current = head + section + rest.split(END, 1)[1].lstrip("\n")
+        after = rest.split(END, 1)[1].lstrip("\n")
+        current = head + section + ("\n" + after if after else "")
     else:
         current = current.rstrip("\n") + "\n\n" + section
     with open(RESULTS, "w") as f:
