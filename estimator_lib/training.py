@@ -353,8 +353,10 @@ class TracedModel:
 
     def reset_metrics(self) -> None:
         """Zeroes metric state, for a model reused by a later call."""
+        metrics = list(self._keras_metrics().values())
+        if not metrics:
+            return
         if "reset_metrics" not in self._loops:
-            metrics = list(self._keras_metrics().values())
 
             @tf.function
             def reset():
@@ -371,11 +373,11 @@ class TracedModel:
         dozens of ops, slow one by one in eager mode); `(value, update_op)` pairs give
         their value from `pair_values`, the eval loop's `"metric_pair/<name>"` outputs.
         """
-        if "metric_results" not in self._loops:
-            metrics = self._keras_metrics()
+        metrics = self._keras_metrics()
+        if metrics and "metric_results" not in self._loops:
             self._loops["metric_results"] = tf.function(
                 lambda: {k: m.result() for k, m in metrics.items()})
-        computed = self._loops["metric_results"]()
+        computed = self._loops["metric_results"]() if metrics else {}
         results = {}
         for name in (self.spec.eval_metric_ops or {}):
             value = computed[name] if name in computed else (pair_values or {})[_PAIR + name]
