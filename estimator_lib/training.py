@@ -71,19 +71,26 @@ class TracedModel:
 
     # -- steps (replica context) -------------------------------------------------------
     def _train_step(self, element, build_only=False):
-        """One training step; `build_only` builds a Keras optimizer instead of applying it."""
+        """One training step; `build_only` builds the optimizers instead of applying them."""
         features, labels = self._split(element)
         with tf.GradientTape() as tape:
             spec = self.call(features, labels)
             loss = spec.loss
             scaled_loss = loss / tf.cast(self.strategy.num_replicas_in_sync, loss.dtype)
+            if isinstance(spec.train_op, keras.optimizers.Optimizer):
+                # Built before scale_loss, as Keras fit does: a LossScaleOptimizer (mixed
+                # precision) reads its dynamic loss scale only once built; unbuilt, the
+                # trace would keep its initial scale.
+                if not spec.train_op.built:
+                    with self.store.scope("optimizer", restart=False):
+                        spec.train_op.build(self.store.trainable_variables)
+                scaled_loss = spec.train_op.scale_loss(scaled_loss)
         variables = self.store.trainable_variables
         if isinstance(self.strategy, tf.distribute.MultiWorkerMirroredStrategy):
             tape = _DenseGradients(tape)
-        if isinstance(spec.train_op, keras.optimizers.Optimizer) and build_only:
-            with self.store.scope("optimizer", restart=False):
-                spec.train_op.build(variables)
-        elif isinstance(spec.train_op, keras.optimizers.Optimizer):
+        if isinstance(spec.train_op, keras.optimizers.Optimizer):
+            if build_only:  # Built above.
+                return self._step_outputs(spec, loss)
             gradients = tape.gradient(scaled_loss, variables)
             if all(g is None for g in gradients):
                 raise ValueError(

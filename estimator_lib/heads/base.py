@@ -127,6 +127,9 @@ class Head(abc.ABC):
             raise ValueError(
                 f"`mode` must be one of {[m.value for m in ModeKeys]}; received {mode!r}."
             ) from None
+        # A mixed-precision network computes its logits in float16 or bfloat16; the loss,
+        # predictions and metrics are float32 (Keras's advice for a model's outputs).
+        logits = tf.nest.map_structure(_as_float32, logits)
         with tf.name_scope(_utils.scope_name(self)):
             predictions = self.predictions(logits)
             if mode == ModeKeys.PREDICT:
@@ -145,3 +148,10 @@ class Head(abc.ABC):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r}, logits_dimension={self.logits_dimension})"
+
+
+def _as_float32(tensor):
+    tensor = tf.convert_to_tensor(tensor)
+    if tensor.dtype in (tf.float16, tf.bfloat16):
+        return tf.cast(tensor, tf.float32)
+    return tensor
