@@ -8,6 +8,7 @@ checkpoint is read again), which makes repeated calls cheap.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import os
@@ -279,7 +280,9 @@ class Estimator:
             hook.begin()
         # A later call reuses the traced model and restores the latest checkpoint into it.
         writer = hooks_lib.summary_writer(self._model_dir)
-        with writer.as_default():  # The loop traced by the build records its summaries here.
+        # The loop traced by the build records its summaries there; an eager build (under a
+        # strategy) runs model_fn outside any loop, where summaries must stay off.
+        with writer.as_default() if strategy is None else contextlib.nullcontext():
             model = self._cached_model(ModeKeys.TRAIN, strategy, data, reuse=latest is not None)
         variables = model.saveable_variables()
         checkpoint = ckpt.make_checkpoint(model.global_step, variables)
