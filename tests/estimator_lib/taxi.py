@@ -112,22 +112,31 @@ def feature_columns():
     Categorical columns enter as one-hot `indicator_column`s (dense gradients);
     `make_wide_deep` is the model with sparse ones.
     """
+    columns = _columns()
+    return [*columns["numeric"], *(el.feature_column.indicator_column(c) for c in (
+        *columns["places"], *columns["times"], *columns["areas"], columns["payment"],
+        columns["company"]))]
+
+
+def _columns() -> dict:
+    """The taxi columns both models build on (new column objects per call)."""
     fc = el.feature_column
-    numeric = [fc.numeric_column(k, normalizer_fn=_log1p)
-               for k in ("trip_miles", "fare", "trip_seconds")]
     latitude = np.linspace(41.65, 42.05, 9).tolist()
     longitude = np.linspace(-87.95, -87.55, 9).tolist()
-    places = [fc.bucketized_column(fc.numeric_column(k), latitude if "latitude" in k else longitude)
-              for k in ("pickup_latitude", "dropoff_latitude", "pickup_longitude",
-                        "dropoff_longitude")]
-    times = [fc.categorical_column_with_identity(k, n, default_value=0) for k, n in (
-        ("trip_start_hour", 24), ("trip_start_day", 8), ("trip_start_month", 13))]
-    areas = [fc.categorical_column_with_identity(k, 78, default_value=0)
-             for k in ("pickup_community_area", "dropoff_community_area")]
-    payment = fc.categorical_column_with_hash_bucket("payment_type", 16)
-    company = fc.categorical_column_with_hash_bucket("company", 100)
-    return [*numeric, *(fc.indicator_column(c)
-                        for c in (*places, *times, *areas, payment, company))]
+    return {
+        "numeric": [fc.numeric_column(k, normalizer_fn=_log1p)
+                    for k in ("trip_miles", "fare", "trip_seconds")],
+        "places": [fc.bucketized_column(fc.numeric_column(k),
+                                        latitude if "latitude" in k else longitude)
+                   for k in ("pickup_latitude", "dropoff_latitude", "pickup_longitude",
+                             "dropoff_longitude")],
+        "times": [fc.categorical_column_with_identity(k, n, default_value=0) for k, n in (
+            ("trip_start_hour", 24), ("trip_start_day", 8), ("trip_start_month", 13))],
+        "areas": [fc.categorical_column_with_identity(k, 78, default_value=0)
+                  for k in ("pickup_community_area", "dropoff_community_area")],
+        "payment": fc.categorical_column_with_hash_bucket("payment_type", 16),
+        "company": fc.categorical_column_with_hash_bucket("company", 100),
+    }
 
 
 def make_estimator(model_dir: str, config: el.RunConfig) -> el.Estimator:
@@ -145,14 +154,9 @@ def make_wide_deep(model_dir: str, config: el.RunConfig) -> el.Estimator:
     """Wide & deep over the taxi features, with sparse gradients: the linear part's
     categorical weights and 4-dim embeddings of the community areas and the company."""
     fc = el.feature_column
-    times = [fc.categorical_column_with_identity(k, n, default_value=0) for k, n in (
-        ("trip_start_hour", 24), ("trip_start_day", 8), ("trip_start_month", 13))]
-    areas = [fc.categorical_column_with_identity(k, 78, default_value=0)
-             for k in ("pickup_community_area", "dropoff_community_area")]
-    company = fc.categorical_column_with_hash_bucket("company", 100)
-    payment = fc.categorical_column_with_hash_bucket("payment_type", 16)
-    numeric = [fc.numeric_column(k, normalizer_fn=_log1p)
-               for k in ("trip_miles", "fare", "trip_seconds")]
+    columns = _columns()
+    times, areas, numeric = columns["times"], columns["areas"], columns["numeric"]
+    payment, company = columns["payment"], columns["company"]
     return el.DNNLinearCombinedClassifier(
         linear_feature_columns=[*times, *areas, company, payment],
         dnn_feature_columns=[*numeric, fc.indicator_column(payment),
