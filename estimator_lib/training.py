@@ -7,6 +7,7 @@ many steps per call. The Estimator drives the outer loop (hooks, checkpoints).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable, Mapping
 
@@ -21,6 +22,20 @@ logger = logging.getLogger("estimator_lib")
 
 UNTIL_END = 2**62  # "Run until the input ends" as a loop bound.
 _PAIR = "metric_pair/"  # Eval loop outputs holding (value, update_op) metric values.
+
+
+@contextlib.contextmanager
+def _dtype_policy(policy):
+    """Makes `policy` this thread's Keras global dtype policy for the block."""
+    previous = keras.config.dtype_policy()
+    if previous.name == policy.name:
+        yield
+        return
+    keras.config.set_dtype_policy(policy)
+    try:
+        yield
+    finally:
+        keras.config.set_dtype_policy(previous)
 
 
 class TracedModel:
@@ -43,6 +58,9 @@ class TracedModel:
         self.has_labels = has_labels
         self._summary_steps = save_summary_steps
         self.store = _variables.VariableStore()
+        # Keras keeps its global dtype policy per thread, and MirroredStrategy calls
+        # model_fn in a thread per replica: without this, replicas ignore mixed precision.
+        self._dtype_policy = keras.config.dtype_policy()
         self.spec: EstimatorSpec | None = None
         self._loops: dict = {}
         with self.strategy.scope():
@@ -51,7 +69,8 @@ class TracedModel:
     # -- one call of model_fn ------------------------------------------------------
     def call(self, features, labels) -> EstimatorSpec:
         """Calls model_fn inside the variable store; records and returns its spec."""
-        with self.store.scope("model"), _variables.fresh_keras_names():
+        with (self.store.scope("model"), _variables.fresh_keras_names(),
+              _dtype_policy(self._dtype_policy)):
             spec = self._call_model_fn(features, labels, self.mode)
         if not isinstance(spec, EstimatorSpec):
             raise TypeError(
