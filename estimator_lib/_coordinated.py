@@ -9,11 +9,25 @@ rounds, so the Estimator's outer loop stays the same.
 Each step first claims its global step (`assign_add` on the ps) and runs only if the
 claim is <= the round's last step, else gives it back: however the steps are spread over
 workers, retried or raced, a round ends at exactly its last step.
+
+A round whose loops fail with a transport-level error (a worker's reply lost or garbled,
+as seen just after a chief restart) is scheduled again for the steps not yet claimed, up
+to `ROUND_RETRIES` times; the coordinator clears its errors after raising them, so it
+can. Errors of the model itself (bad input, NaN checks) are not retried.
 """
 
 from __future__ import annotations
 
+import logging
+
 import tensorflow as tf
+
+logger = logging.getLogger("estimator_lib")
+
+ROUND_RETRIES = 3
+# Errors of the runtime between the chief and its workers, not of the model's math.
+_TRANSIENT_ERRORS = (tf.errors.InternalError, tf.errors.UnavailableError,
+                     tf.errors.AbortedError, tf.errors.CancelledError)
 
 
 def is_parameter_server(strategy) -> bool:
@@ -87,11 +101,24 @@ def run_round(strategy, loop, iterator, num_steps: int, global_step: tf.Variable
     """
     cluster = coordinator(strategy)
     start = int(global_step.numpy())
-    last = tf.constant(start + num_steps, tf.int64)
-    remote = [cluster.schedule(loop, args=(iterator, tf.constant(num_steps, tf.int64), last))
-              for _ in range(num_workers(strategy))]
-    cluster.join()
-    results = [value.fetch() for value in remote]
+    last = start + num_steps
+    for attempt in range(ROUND_RETRIES + 1):
+        remaining = max(last - int(global_step.numpy()), 0)
+        remote = [cluster.schedule(loop, args=(iterator, tf.constant(remaining, tf.int64),
+                                               tf.constant(last, tf.int64)))
+                  for _ in range(num_workers(strategy))]
+        try:
+            cluster.join()
+            results = [value.fetch() for value in remote]
+            break
+        except _TRANSIENT_ERRORS as error:
+            if attempt == ROUND_RETRIES:
+                raise
+            logger.warning(
+                "Steps %d-%d: a worker's loop failed (%s: %s). The steps it claimed stay "
+                "done; scheduling the rest again (retry %d of %d).", start + 1, last,
+                type(error).__name__, str(error).strip().splitlines()[0][:200], attempt + 1,
+                ROUND_RETRIES)
     ran = [r for r in results if int(r["steps"]) > 0] or results[-1:]
     outputs = dict(ran[-1])
     outputs["nan_loss"] = any(bool(r["nan_loss"]) for r in results)
