@@ -12,6 +12,7 @@ model:                                              # the trainer
   estimator: DNNLinearCombinedClassifier            # or module: trainer_module.py
   params: {dnn_hidden_units: [64, 32]}
 training: {train_steps: 2000, batch_size: 256, resources: {cpu: "4", memory: 8G}}
+                                                    # strategy: auto | mirrored | tpu | ...
                                                     # warm_start: true -> from the latest blessed run
 evaluation:
   slices: [trip_start_hour, payment_type]
@@ -125,6 +126,8 @@ class TrainingConfig:
     keep_checkpoint_max: int = 10
     seed: int = 42
     warm_start: bool = False
+    strategy: str = "auto"
+    steps_per_loop: int = 100
     resources: ResourcesConfig = ResourcesConfig()
 
 
@@ -293,8 +296,14 @@ def _model(checker: _Checker, model: Mapping) -> ModelConfig:
 
 def _training(checker: _Checker, training: Mapping) -> TrainingConfig:
     fields = ("train_steps", "eval_steps", "batch_size", "save_checkpoints_steps",
-              "keep_checkpoint_max", "seed", "warm_start", "resources")
+              "keep_checkpoint_max", "seed", "warm_start", "strategy", "steps_per_loop",
+              "resources")
     checker.unknown_keys(training, "training", fields)
+    from components.trainer.config import STRATEGIES
+    strategy = checker.string(training, "training.strategy") or "auto"
+    if strategy not in STRATEGIES:
+        checker.problem("training.strategy", f"{strategy!r} is not one of {list(STRATEGIES)}")
+        strategy = "auto"
     resources = checker.section(training, "resources", where="training.resources")
     checker.unknown_keys(resources, "training.resources",
                          ("cpu", "memory", "accelerator_type", "accelerator_count"))
@@ -317,7 +326,9 @@ def _training(checker: _Checker, training: Mapping) -> TrainingConfig:
         keep_checkpoint_max=checker.integer(training, "training.keep_checkpoint_max", default=10,
                                             minimum=1),
         seed=checker.integer(training, "training.seed", default=42, minimum=0),
-        warm_start=warm_start,
+        warm_start=warm_start, strategy=strategy,
+        steps_per_loop=checker.integer(training, "training.steps_per_loop", default=100,
+                                       minimum=1),
         resources=ResourcesConfig(
             cpu=_quantity(checker, resources, "cpu"), memory=_quantity(checker, resources, "memory"),
             accelerator_type=accelerator, accelerator_count=count or 0))

@@ -120,6 +120,7 @@ def build_pipeline(config: PipelineConfig, *, concurrent_evaluation: bool = True
             batch_size=training.batch_size, save_checkpoints_steps=training.save_checkpoints_steps,
             keep_checkpoint_max=training.keep_checkpoint_max, seed=training.seed,
             model_dir=model_dir, warm_start_from=base_model,
+            strategy=training.strategy, steps_per_loop=training.steps_per_loop,
             cpu=resources.cpu, memory=resources.memory,
             accelerator_type=resources.accelerator_type,
             accelerator_count=resources.accelerator_count)

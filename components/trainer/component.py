@@ -53,6 +53,8 @@ def trainer_op(
     seed: int = 42,
     model_dir: str = "",
     warm_start_from: str = "",
+    strategy: str = "auto",
+    steps_per_loop: int = 100,
     base_model: Optional[Input[Model]] = None,
 ):
     """Runs the trainer; call it through `trainer(...)`, which checks arguments."""
@@ -75,7 +77,8 @@ def trainer_op(
         label_key=label_key or None, train_steps=train_steps, eval_steps=eval_steps or None,
         batch_size=batch_size, eval_batch_size=eval_batch_size,
         save_checkpoints_steps=save_checkpoints_steps or None,
-        keep_checkpoint_max=keep_checkpoint_max, seed=seed,
+        keep_checkpoint_max=keep_checkpoint_max, seed=seed, strategy=strategy,
+        steps_per_loop=steps_per_loop,
         warm_start_from=base_model.path if base_model is not None else (warm_start_from or None)))
     for key, value in result.metrics.items():
         metrics.log_metric(key, value)
@@ -104,6 +107,8 @@ def trainer(
     model_dir: Any = None,
     base_model: PipelineChannel | None = None,
     warm_start_from: Any = None,
+    strategy: str = "auto",
+    steps_per_loop: int = 100,
     cpu: str | None = None,
     memory: str | None = None,
     accelerator_type: str | None = None,
@@ -121,6 +126,11 @@ def trainer(
         base_model: A previous trainer's `model` output to warm-start from.
         warm_start_from: Or a model URI to warm-start from, e.g. the output of a step that
             resolves the latest blessed model ("" starts from scratch).
+        strategy: "auto" (default: from TF_CONFIG and the devices the step sees, e.g.
+            MirroredStrategy on a node with 2+ GPUs), or one of
+            `el.distribute.STRATEGY_KINDS` ("mirrored" for this node's GPUs, "tpu", ...).
+        steps_per_loop: Training steps inside one compiled call (more is faster; hooks and
+            checkpoints run between calls).
         cpu / memory: Kubernetes requests, e.g. "4" and "16G".
         accelerator_type: e.g. "NVIDIA_TESLA_T4", "NVIDIA_L4" or "TPU_V5_LITEPOD"; the node pool.
         accelerator_count: Accelerators to request (needs `accelerator_type`).
@@ -145,12 +155,14 @@ def trainer(
     known = {name: value for name, value in dict(
         train_steps=train_steps, eval_steps=eval_steps, batch_size=batch_size,
         eval_batch_size=eval_batch_size, save_checkpoints_steps=save_checkpoints_steps,
-        keep_checkpoint_max=keep_checkpoint_max, seed=seed).items()
+        keep_checkpoint_max=keep_checkpoint_max, seed=seed,
+        steps_per_loop=steps_per_loop).items()
         if not isinstance(value, PipelineChannel)}  # parameters are checked at run time
     TrainerConfig(  # every check the executor makes on the values known now
         examples_uri="uri-known-at-run-time", transform_graph_uri="uri-known-at-run-time",
         model_uri="uri-known-at-run-time", estimator=estimator,
-        module_file=module_file, params=dict(params or {}), label_key=label_key, **known)
+        module_file=module_file, params=dict(params or {}), label_key=label_key,
+        strategy=strategy, **known)
     if accelerator_count and not accelerator_type:
         raise ValueError(f"`accelerator_count` is {accelerator_count} but no "
                          "`accelerator_type` says which (e.g. 'NVIDIA_TESLA_T4').")
@@ -161,7 +173,8 @@ def trainer(
         module_source=module_source, params=dict(params or {}), label_key=label_key or "",
         train_steps=train_steps, eval_steps=eval_steps or 0, batch_size=batch_size,
         eval_batch_size=eval_batch_size, save_checkpoints_steps=save_checkpoints_steps or 0,
-        keep_checkpoint_max=keep_checkpoint_max, seed=seed, model_dir=model_dir or "")
+        keep_checkpoint_max=keep_checkpoint_max, seed=seed, model_dir=model_dir or "",
+        strategy=strategy, steps_per_loop=steps_per_loop)
     if base_model is not None and warm_start_from is not None:
         raise ValueError("Give at most one of `base_model` and `warm_start_from`.")
     if base_model is not None:

@@ -17,8 +17,10 @@ IMAGE = "registry.example.com/ml/estimator-pipelines:0.1.0-gpu"
 @pytest.fixture(scope="module")
 def compiled(tmp_path_factory):
     config = load_config(TAXI_CONFIG)
-    gpu = dataclasses.replace(config.training, resources=ResourcesConfig(
-        cpu="8", memory="32G", accelerator_type="NVIDIA_TESLA_T4", accelerator_count=2))
+    gpu = dataclasses.replace(config.training, strategy="mirrored", steps_per_loop=50,
+                              resources=ResourcesConfig(cpu="8", memory="32G",
+                                                        accelerator_type="NVIDIA_TESLA_T4",
+                                                        accelerator_count=2))
     config = dataclasses.replace(config, training=gpu)
     path = str(tmp_path_factory.mktemp("compiled") / "taxi.yaml")
     assert compile_pipeline(config, path, image=IMAGE) == path
@@ -83,6 +85,8 @@ def test_the_steps_carry_their_config_in_the_spec(compiled):
         assert constant("transform-op", "spec_yaml") == f.read()
     assert constant("trainer-op", "estimator") == "DNNLinearCombinedClassifier"
     assert constant("trainer-op", "params") == {"dnn_hidden_units": [64, 32]}
+    assert constant("trainer-op", "strategy") == "mirrored"  # the node's 2 GPUs
+    assert constant("trainer-op", "steps_per_loop") == 50
     assert constant("evaluator-op", "thresholds") == {
         "auc": {"lower_bound": 0.7, "max_decrease": 0.01}}
     assert constant("evaluator-op", "slices") == ["trip_start_hour", "payment_type"]

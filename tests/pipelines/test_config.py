@@ -30,6 +30,7 @@ def test_the_bundled_taxi_config_loads_with_paths_resolved_against_its_folder():
     assert config.transform.spec == os.path.join(example_dir, "transform_spec.yaml")
     assert config.model.estimator == "DNNLinearCombinedClassifier"
     assert config.training.train_steps == 2000 and config.training.resources.cpu == "2"
+    assert config.training.strategy == "auto" and config.training.steps_per_loop == 100
     assert config.evaluation.thresholds == {"auc": {"lower_bound": 0.7, "max_decrease": 0.01}}
     assert config.serving.model_name == "chicago_taxi"
     assert config.root.endswith(os.path.join("runs", "chicago-taxi"))
@@ -42,6 +43,7 @@ def test_every_problem_is_reported_at_once_with_its_place():
     raw["transform"]["module"] = "preprocessing.py"   # beside `spec`
     raw["model"]["params"]["hiden_units"] = [4]
     raw["training"]["train_steps"] = 0
+    raw["training"]["strategy"] = "horovod"
     raw["training"]["resources"] = {"cpu": "two", "accelerator_count": 1}
     raw["evaluation"]["thresholds"]["auc"]["lower"] = 0.7
     raw["serving"]["model_name"] = "../escape"
@@ -54,14 +56,16 @@ def test_every_problem_is_reported_at_once_with_its_place():
                      "transform: give exactly one of `spec`",
                      "model.params: unknown hyperparameters ['hiden_units']",
                      "training.train_steps: must be >= 1; got 0",
+                     "training.strategy: 'horovod' is not one of ['auto', 'default', "
+                     "'mirrored', 'multi_worker_mirrored', 'parameter_server', 'tpu']",
                      "training.resources.cpu: 'two' is not a Kubernetes quantity",
                      "training.resources.accelerator_count: is 1 but no accelerator_type",
                      "evaluation.thresholds.auc.lower: unknown bound",
                      "serving.model_name: '../escape' is not a valid name",
                      "extra: unknown section"):
         assert expected in problems
-    assert len(caught.value.problems) == 10
-    assert str(caught.value).startswith("test.yaml: 10 problem(s)")
+    assert len(caught.value.problems) == 11
+    assert str(caught.value).startswith("test.yaml: 11 problem(s)")
 
 
 def test_missing_sections_and_files_are_named(tmp_path):
