@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import itertools
 import logging
 import os
 import tempfile
@@ -224,10 +225,7 @@ class Estimator:
         if strategy is None:
             try:
                 model.build_in_trace(functools.partial(_trace_first_loop, model, data))
-                if mode != ModeKeys.EVAL or not model.has_metric_pairs():
-                    return model
-                # The eval loop returns pair values, whose dtypes it must know when traced.
-                model = self._new_model(mode, strategy, data.has_labels)
+                return model
             except _variables.NotLiftable as error:
                 logger.debug("Building the %s model eagerly: %s has an initial value "
                              "computed in the trace.", mode.name, error)
@@ -398,29 +396,30 @@ class Estimator:
         for hook in all_hooks:
             hook.after_create(context)
         remaining = UNTIL_END if steps is None else int(steps)
-        total_steps, loss_sum, pair_values = 0, 0.0, {}
-        loop = model.eval_loop()
-        while remaining > 0 and not context.stop_requested:
+        total_steps, loss_sum, outputs = 0, tf.constant(0.0, tf.float64), {}
+        eval_fn = model.eval_fn()
+        batches = _python_iterator(iterator)
+        ended = False
+        while remaining > 0 and not ended and not context.stop_requested:
             context.loop_steps = min(remaining, self._config.steps_per_loop)
             for hook in all_hooks:
                 hook.before_run(context)
-            outputs = loop(iterator, tf.constant(context.loop_steps, tf.int64))
-            done = int(outputs.pop("steps"))
+            done = 0
+            for element in itertools.islice(batches, context.loop_steps):
+                outputs = eval_fn(element)
+                loss_sum += outputs["loss"]
+                done += 1
+            ended = done < context.loop_steps
             total_steps += done
-            loss_sum += float(outputs.pop("loss_sum"))
-            if done:
-                pair_values = outputs  # (value, update_op) metrics after the last step.
             remaining -= done
             for hook in all_hooks:
                 hook.after_run(context, hooks_lib.RunValues({"eval_steps": total_steps}))
-            if done < context.loop_steps:
-                break
         for hook in all_hooks:
             hook.end(context)
         if total_steps == 0:
             raise ValueError("evaluate(): input_fn yielded no data; nothing was evaluated.")
-        results = {"loss": np.float32(loss_sum / total_steps)}
-        results.update(model.metric_results(pair_values))
+        results = {"loss": np.float32(float(loss_sum) / total_steps)}
+        results.update(model.metric_results(outputs))
         results["global_step"] = np.int64(model.global_step.numpy())
         _write_eval_summaries(self.eval_dir(name), results)
         logger.info("Evaluation at step %d: %s", results["global_step"],
@@ -560,7 +559,7 @@ def _trace_first_loop(model: TracedModel, data: _Input) -> None:
         loop = model.train_loop(frozenset(), endless=data.endless)
         loop.get_concrete_function(data.iterator, steps)
     elif model.mode == ModeKeys.EVAL:
-        model.eval_loop().get_concrete_function(data.iterator, steps)
+        model.eval_fn().get_concrete_function(data.element_spec)
     else:
         model.predict_fn().get_concrete_function(data.element_spec)
 
