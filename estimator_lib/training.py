@@ -376,19 +376,14 @@ class TracedModel:
         return {k: m for k, m in metrics.items() if isinstance(m, keras.metrics.Metric)}
 
     def reset_metrics(self) -> None:
-        """Zeroes metric state, for a model reused by a later call."""
-        metrics = list(self._keras_metrics().values())
-        if not metrics:
-            return
-        if "reset_metrics" not in self._loops:
+        """Zeroes metric state, for a model reused by a later call.
 
-            @tf.function
-            def reset():
-                for metric in metrics:
-                    metric.reset_state()
-
-            self._loops["reset_metrics"] = reset
-        self._loops["reset_metrics"]()
+        Eagerly, one assign per variable: cheaper than tracing a function for it, and a
+        traced reset per model made TensorFlow warn about retracing in programs that
+        evaluate many estimators.
+        """
+        for metric in self._keras_metrics().values():
+            metric.reset_state()
 
     def metric_results(self, outputs: Mapping) -> dict:
         """The value of each of the spec's `eval_metric_ops`, as numpy values, from the

@@ -130,7 +130,7 @@ class Head(abc.ABC):
         # A mixed-precision network computes its logits in float16 or bfloat16; the loss,
         # predictions and metrics are float32 (Keras's advice for a model's outputs).
         logits = tf.nest.map_structure(_as_float32, logits)
-        with tf.name_scope(_utils.scope_name(self)):
+        with tf.name_scope(_utils.scope_name(self)), _utils.shared_computations():
             predictions = self.predictions(logits)
             if mode == ModeKeys.PREDICT:
                 return EstimatorSpec(mode, predictions=predictions,

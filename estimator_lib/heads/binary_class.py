@@ -67,9 +67,11 @@ class BinaryClassHead(SingleHead):
     def thresholds(self) -> tuple[float, ...]:
         return self._thresholds
 
+    @_utils.shared
     def _logits(self, logits):
         return _utils.check_logits(logits, 1, _utils.describe(self))
 
+    @_utils.shared
     def _labels(self, logits, labels):
         """float32 0/1 labels `[batch, 1]`."""
         head = _utils.describe(self)
@@ -81,6 +83,7 @@ class BinaryClassHead(SingleHead):
         return _utils.check_range(labels, 0, 1, head, "labels",
                                   "Binary labels are 0/1 (or probabilities in between).")
 
+    @_utils.shared
     def _unweighted_loss_and_weights(self, logits, labels, features):
         head = _utils.describe(self)
         if self._loss_fn is not None:

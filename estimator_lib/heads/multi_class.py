@@ -59,9 +59,11 @@ class MultiClassHead(SingleHead):
         """See base class."""
         return self._n_classes
 
+    @_utils.shared
     def _logits(self, logits):
         return _utils.check_logits(logits, self._n_classes, _utils.describe(self))
 
+    @_utils.shared
     def _labels(self, logits, labels):
         """int64 class ids `[batch, 1]`."""
         head = _utils.describe(self)
@@ -78,6 +80,7 @@ class MultiClassHead(SingleHead):
         return _utils.check_range(labels, 0, self._n_classes - 1, head, "class ids (labels)",
                                   f"n_classes is {self._n_classes}.")
 
+    @_utils.shared
     def _unweighted_loss_and_weights(self, logits, labels, features):
         head = _utils.describe(self)
         if self._loss_fn is not None:

@@ -99,9 +99,11 @@ class MultiLabelHead(SingleHead):
                    MetricKeys.AUC_PR_AT_NAME)
         return tuple(self._key(f % self._label_vocabulary[class_id]) for f in formats)
 
+    @_utils.shared
     def _logits(self, logits):
         return _utils.check_logits(logits, self._n_classes, _utils.describe(self))
 
+    @_utils.shared
     def _labels(self, logits, labels):
         """int64 multi-hot labels `[batch, n_classes]`."""
         head = _utils.describe(self)
@@ -135,6 +137,7 @@ class MultiLabelHead(SingleHead):
                                   "Dense labels are multi-hot 0/1; pass class ids as a "
                                   "tf.SparseTensor or tf.RaggedTensor.")
 
+    @_utils.shared
     def _unweighted_loss_and_weights(self, logits, labels, features):
         head = _utils.describe(self)
         if self._loss_fn is not None:

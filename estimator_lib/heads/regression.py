@@ -73,9 +73,11 @@ class RegressionHead(SingleHead):
         """See base class."""
         return self._label_dimension
 
+    @_utils.shared
     def _logits(self, logits):
         return _utils.check_logits(logits, self._label_dimension, _utils.describe(self))
 
+    @_utils.shared
     def _labels(self, logits, labels):
         head = _utils.describe(self)
         labels = _utils.dense_labels(labels, logits, self._label_dimension, head)
@@ -86,6 +88,7 @@ class RegressionHead(SingleHead):
             )
         return tf.cast(labels, tf.float32)
 
+    @_utils.shared
     def _unweighted_loss_and_weights(self, logits, labels, features):
         head = _utils.describe(self)
         if self._loss_fn is not None:

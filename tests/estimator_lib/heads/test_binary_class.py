@@ -170,8 +170,11 @@ def test_bad_labels_inside_tf_function_raise_at_run_time():
     head = BinaryClassHead()
     loss = tf.function(lambda labels, logits: head.loss(labels, logits))
     with pytest.raises(tf.errors.InvalidArgumentError, match=r"BinaryClassHead: labels must be "
-                                                             r"in \[0, 1\]"):
+                                                             r"in \[0, 1\]") as caught:
         loss(tf.constant(np.where(LABELS == 1, 3, 0)), tf.constant(LOGITS))
+    assert "out of range:] [3.000000 3.000000 3.000000" in str(caught.value)  # the bad ones
+    with pytest.raises(tf.errors.InvalidArgumentError, match=r"out of range:\] \[nan\]"):
+        loss(tf.constant([[np.nan], [1.0]]), tf.constant(LOGITS[:2]))
     labels = tf.constant([["yes"], ["maybe"]])
     vocabulary_loss = tf.function(
         lambda labels, logits: BinaryClassHead(label_vocabulary=["no", "yes"]).loss(labels, logits))
