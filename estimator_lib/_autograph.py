@@ -5,11 +5,13 @@ TensorFlow or Keras. Converting this library's heads, metrics, losses and featur
 columns on every trace is costly (seconds per model) and buys nothing: they are written
 with TensorFlow ops. The library is added to AutoGraph's do-not-convert modules, and the
 Estimator converts the user's model_fn explicitly, so Python control flow on tensors
-inside model_fn still works.
+inside model_fn still works. The canned estimators' model_fns are this library's code too,
+and are not converted.
 """
 
 from __future__ import annotations
 
+import inspect
 import logging
 
 import tensorflow as tf
@@ -28,12 +30,21 @@ def _skip_library() -> None:
 
 
 def convert(fn):
-    """The AutoGraph-converted `fn` (or `fn` itself where it cannot be converted)."""
+    """The AutoGraph-converted `fn` (or `fn` itself where it cannot be converted, or
+    where it is this library's own code)."""
+    if _in_library(fn):
+        return fn
     try:
         return tf.autograph.to_graph(fn)
     except Exception as error:  # noqa: BLE001 - unconvertible callables still run.
         logger.debug("AutoGraph could not convert %r (%s); calling it as is.", fn, error)
         return fn
+
+
+def _in_library(fn) -> bool:
+    fn = inspect.unwrap(getattr(fn, "func", fn))  # functools.partial, decorators
+    module = getattr(fn, "__module__", None) or ""
+    return module == "estimator_lib" or module.startswith("estimator_lib.")
 
 
 _skip_library()

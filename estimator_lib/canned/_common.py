@@ -10,6 +10,7 @@ import keras
 from estimator_lib import heads
 from estimator_lib.canned import _sparse_optimizers
 from estimator_lib.losses import Reduction
+from estimator_lib.spec import ModeKeys
 
 # Ftrl and Adagrad: Keras's, with sparse updates for sparse gradients (_sparse_optimizers).
 _OPTIMIZERS = {
@@ -112,3 +113,9 @@ def check_columns(columns, argument: str) -> list:
 
 DEFAULT_REDUCTION = Reduction.SUM_OVER_BATCH_SIZE
 OptimizerLike = str | keras.optimizers.Optimizer | Callable[[], keras.optimizers.Optimizer]
+
+
+def train_optimizer(mode, make):
+    """`make()` in TRAIN, else None: evaluate() and predict() never build an optimizer
+    (a Keras optimizer makes variables, which a fresh call would create for nothing)."""
+    return make() if mode == ModeKeys.TRAIN else None

@@ -30,7 +30,8 @@ def _baseline_model_fn(head, optimizer):
         logits = _Bias(head.logits_dimension, name="baseline")(_batch_size(features))
         return head.create_estimator_spec(
             features, mode, logits, labels,
-            optimizer=_common.make_optimizer(optimizer, learning_rate=0.3))
+            optimizer=_common.train_optimizer(
+                mode, lambda: _common.make_optimizer(optimizer, learning_rate=0.3)))
 
     return model_fn
 

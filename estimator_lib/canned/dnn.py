@@ -51,7 +51,8 @@ def _dnn_model_fn(head, columns, hidden_units, optimizer, activation_fn, dropout
                             dropout=dropout, batch_norm=batch_norm)
         return head.create_estimator_spec(
             features, mode, logits, labels,
-            optimizer=_common.make_optimizer(optimizer, _common.DNN_LEARNING_RATE))
+            optimizer=_common.train_optimizer(
+                mode, lambda: _common.make_optimizer(optimizer, _common.DNN_LEARNING_RATE)))
 
     return model_fn
 

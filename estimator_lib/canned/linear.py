@@ -15,7 +15,8 @@ def _linear_model_fn(head, feature_columns, optimizer, sparse_combiner):
                                 sparse_combiner=sparse_combiner, name="linear")(features)
         return head.create_estimator_spec(
             features, mode, logits, labels,
-            optimizer=_common.make_optimizer(optimizer, learning_rate))
+            optimizer=_common.train_optimizer(
+                mode, lambda: _common.make_optimizer(optimizer, learning_rate)))
 
     return model_fn
 

@@ -488,3 +488,13 @@ def test_python_control_flow_on_tensors_in_model_fn(tmp_path):
     estimator = make(tmp_path, model_fn=model_fn).train(toy.train_input_fn, steps=3)
     row = next(estimator.predict(toy.predict_input_fn))
     assert row["total"][0] == 3.0 and row["logits"][0] != 0.0
+
+
+def test_only_the_users_model_fn_is_autograph_converted(tmp_path):
+    """AutoGraph conversion costs time at construction and at every trace; the canned
+    estimators' model_fns are library code written with TensorFlow ops."""
+    user = make(tmp_path / "user")
+    assert user._converted_model_fn is not toy.model_fn
+    canned = el.DNNClassifier([4], [el.feature_column.numeric_column("x", shape=(3,))],
+                              model_dir=str(tmp_path / "canned"))
+    assert canned._converted_model_fn is canned._model_fn
