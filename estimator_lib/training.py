@@ -406,12 +406,19 @@ def _while_input(iterator, num_steps, body, initial, endless=False):
     def condition(steps, done, state):
         return tf.logical_and(steps < num_steps, tf.logical_not(done))
 
+    def run_body(element, state):
+        # At the root name scope: summaries model_fn writes (and the loss's) are tagged
+        # "loss", not "while/cond/loss", and op names read as in model_fn.
+        with tf.name_scope(""):
+            return body(element, state)
+
     def step(steps, done, state):
         if endless:
-            return steps + 1, done, body(iterator.get_next(), state)
+            return steps + 1, done, run_body(iterator.get_next(), state)
         optional = iterator.get_next_as_optional()
         return tf.cond(optional.has_value(),
-                       lambda: (steps + 1, tf.constant(False), body(optional.get_value(), state)),
+                       lambda: (steps + 1, tf.constant(False),
+                                run_body(optional.get_value(), state)),
                        lambda: (steps, tf.constant(True), state))
 
     invariants = tf.nest.map_structure(lambda t: tf.TensorShape(None), initial)

@@ -498,3 +498,27 @@ def test_only_the_users_model_fn_is_autograph_converted(tmp_path):
     canned = el.DNNClassifier([4], [el.feature_column.numeric_column("x", shape=(3,))],
                               model_dir=str(tmp_path / "canned"))
     assert canned._converted_model_fn is canned._model_fn
+
+
+@pytest.mark.parametrize("repeat", [True, False], ids=["endless_input", "finite_input"])
+def test_training_summaries_are_tagged_as_named(tmp_path, repeat):
+    """The loop's `while/` and `cond/` scopes do not leak into TensorBoard tags."""
+
+    def model_fn(features, labels, mode):
+        tf.summary.scalar("mean_x", tf.reduce_mean(features["x"]))
+        return toy.model_fn(features, labels, mode)
+
+    def input_fn():
+        dataset = tf.data.Dataset.from_tensor_slices(({"x": toy.X}, toy.Y)).batch(32)
+        return dataset.repeat() if repeat else dataset
+
+    config = el.RunConfig(log_step_count_steps=None, save_checkpoints_secs=None,
+                          save_summary_steps=2)
+    estimator = el.Estimator(model_fn, model_dir=str(tmp_path / "m"), config=config)
+    estimator.train(input_fn, steps=4)
+    tags = {value.tag
+            for path in tf.io.gfile.glob(str(tmp_path / "m" / "events.out.tfevents.*"))
+            for event in tf.compat.v1.train.summary_iterator(path)
+            for value in event.summary.value}
+    assert {"loss", "mean_x"} <= tags, tags
+    assert not [t for t in tags if "/" in t and t.split("/")[0] in ("while", "cond")], tags
