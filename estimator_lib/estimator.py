@@ -309,6 +309,8 @@ class Estimator:
                 {"loss": "loss", "step": "global_step"}, every_n_iter=config.log_step_count_steps))
             result.append(hooks_lib.StepCounterHook(every_n_steps=config.log_step_count_steps,
                                                     output_dir=self._model_dir))
+        if config.is_chief and config.save_summary_steps:
+            result.append(hooks_lib.LossSummaryHook(config.save_summary_steps))
         if config.is_chief:
             result.append(hooks_lib.CheckpointSaverHook(
                 self._model_dir, save_secs=config.save_checkpoints_secs,

@@ -377,6 +377,36 @@ class SummarySaverHook(Hook):
         return self._timer.next_boundary(global_step)
 
 
+class LossSummaryHook(Hook):
+    """The Estimator's default summary: the loss, written after each loop that reaches a
+    multiple of `save_steps` (at the loop's last step; loops are not shortened for it).
+
+    `RunConfig.save_summary_steps` sets it; model_fn's own summaries are recorded in-graph
+    at the same interval. A summary op inside the step would cost a conditional per step.
+    """
+
+    def __init__(self, save_steps: int, output_dir=None):
+        if save_steps <= 0:
+            raise ValueError(f"LossSummaryHook: save_steps must be positive; got {save_steps!r}.")
+        self._every = save_steps
+        self._output_dir = output_dir
+        self._triggered = False
+
+    def after_create(self, run_context):
+        self._output_dir = self._output_dir or run_context.model_dir
+
+    def before_run(self, run_context):
+        start = run_context.global_step
+        self._triggered = (start + run_context.loop_steps) // self._every > start // self._every
+        return RunArgs({"loss": "loss"}) if self._triggered else None
+
+    def after_run(self, run_context, run_values):
+        if self._triggered:
+            with summary_writer(self._output_dir).as_default():
+                tf.summary.scalar("loss", float(np.mean(run_values.results["loss"])),
+                                  step=run_context.global_step)
+
+
 class CheckpointSaverListener:
     """Called around each checkpoint save by `CheckpointSaverHook`.
 

@@ -522,3 +522,16 @@ def test_training_summaries_are_tagged_as_named(tmp_path, repeat):
             for value in event.summary.value}
     assert {"loss", "mean_x"} <= tags, tags
     assert not [t for t in tags if "/" in t and t.split("/")[0] in ("while", "cond")], tags
+
+
+def test_the_loss_summary_is_written_at_each_loop_reaching_a_multiple(tmp_path):
+    config = el.RunConfig(log_step_count_steps=None, save_checkpoints_secs=None,
+                          save_summary_steps=10, steps_per_loop=4)
+    model_dir = tmp_path / "m"
+    el.Estimator(toy.model_fn, model_dir=str(model_dir), config=config).train(
+        toy.train_input_fn, steps=30)  # Loops end at 4, 8, 12, ..., 28, 30.
+    steps = sorted(event.step
+                   for path in tf.io.gfile.glob(str(model_dir / "events.out.tfevents.*"))
+                   for event in tf.compat.v1.train.summary_iterator(path)
+                   for value in event.summary.value if value.tag == "loss")
+    assert steps == [12, 20, 30], steps
