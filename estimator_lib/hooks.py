@@ -377,7 +377,7 @@ class SummarySaverHook(Hook):
         return self._timer.next_boundary(global_step)
 
 
-class LossSummaryHook(Hook):
+class LossSummaryHook(SummarySaverHook):
     """The Estimator's default summary: the loss, written after each loop that reaches a
     multiple of `save_steps` (at the loop's last step; loops are not shortened for it).
 
@@ -386,25 +386,15 @@ class LossSummaryHook(Hook):
     """
 
     def __init__(self, save_steps: int, output_dir=None):
-        if save_steps <= 0:
-            raise ValueError(f"LossSummaryHook: save_steps must be positive; got {save_steps!r}.")
-        self._every = save_steps
-        self._output_dir = output_dir
-        self._triggered = False
-
-    def after_create(self, run_context):
-        self._output_dir = self._output_dir or run_context.model_dir
+        super().__init__(save_steps=save_steps, output_dir=output_dir, tensors=("loss",))
 
     def before_run(self, run_context):
-        start = run_context.global_step
-        self._triggered = (start + run_context.loop_steps) // self._every > start // self._every
+        start, every = run_context.global_step, self._timer.every_steps
+        self._triggered = (start + run_context.loop_steps) // every > start // every
         return RunArgs({"loss": "loss"}) if self._triggered else None
 
-    def after_run(self, run_context, run_values):
-        if self._triggered:
-            with summary_writer(self._output_dir).as_default():
-                tf.summary.scalar("loss", float(np.mean(run_values.results["loss"])),
-                                  step=run_context.global_step)
+    def next_boundary(self, global_step):
+        return None
 
 
 class CheckpointSaverListener:
