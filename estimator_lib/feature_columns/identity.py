@@ -6,6 +6,7 @@ import dataclasses
 
 import tensorflow as tf
 
+from estimator_lib import _checks
 from estimator_lib.feature_columns import _inputs
 from estimator_lib.feature_columns.base import CategoricalColumn, IdWeights
 
@@ -84,16 +85,9 @@ class IdentityColumn(CategoricalColumn):
         bad = tf.logical_not(in_range)
         if present is not None:
             bad = tf.logical_and(present, bad)
-        # String data keeps this a plain Assert op: with int64 data, tf.debugging.Assert
-        # puts it in a cond, which costs a branch per step and time at every trace.
-        first_bad = tf.strings.reduce_join(
-            tf.strings.as_string(tf.boolean_mask(ids, bad)[:10]), separator=" ")
-        check = tf.debugging.Assert(tf.logical_not(tf.reduce_any(bad)), [
+        return _checks.none_bad(ids, bad, (
             f"Categorical column {self.name!r} received ids outside [0, {self.num_buckets}) "
-            "(-1 means missing). Fix the input, raise `num_buckets`, or set `default_value`. "
-            "First values out of range:", first_bad])
-        with tf.control_dependencies([check]):
-            return tf.identity(ids)
+            "(-1 means missing). Fix the input, raise `num_buckets`, or set `default_value`."))
 
 
 def categorical_column_with_identity(key: str, num_buckets: int,

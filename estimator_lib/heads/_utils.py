@@ -21,6 +21,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from estimator_lib import _checks
 from estimator_lib import export as export_lib
 from estimator_lib.heads.keys import MetricKeys, PredictionKeys, SignatureKeys
 from estimator_lib.losses import Reduction, compute_weighted_loss
@@ -57,6 +58,7 @@ def shared(method):
         return memo[key][0]
 
     return wrapper
+
 
 _LOSS_FN_ARGS = ("labels", "logits", "features")
 
@@ -252,14 +254,7 @@ def check_range(values: tf.Tensor, low, high, head: str, what: str, fix: str) ->
         return values
     bad = tf.logical_not(tf.logical_and(values >= tf.cast(low, values.dtype),
                                         values <= tf.cast(high, values.dtype)))  # NaN is bad
-    # String data keeps this one plain Assert op (numeric data would put it in a cond,
-    # which costs a branch per step and time at every trace).
-    first_bad = tf.strings.reduce_join(
-        tf.strings.as_string(tf.boolean_mask(values, bad)[:10]), separator=" ")
-    check = tf.debugging.Assert(tf.logical_not(tf.reduce_any(bad)),
-                                [f"{message}. {fix} First values out of range:", first_bad])
-    with tf.control_dependencies([check]):
-        return tf.identity(values)
+    return _checks.none_bad(values, bad, f"{message}. {fix}")
 
 
 def vocabulary_ids(labels: tf.Tensor, vocabulary: Sequence[str], head: str) -> tf.Tensor:
