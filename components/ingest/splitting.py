@@ -4,7 +4,9 @@ A row's fingerprint (its raw CSV text, its TFRecord record, the repr of its Parq
 or the value of the split key column) is hashed with CRC-32 (zlib's: the same in every process, run and machine, unlike
 Python's `hash`), mixed with a 64-bit finalizer so that similar inputs spread evenly, and
 mapped to one of 10,000 buckets. Splits own consecutive bucket ranges in proportion to
-their weights.
+their weights, in the order of their names: the order the splits were given in does not
+matter (a KFP struct parameter does not keep it, so a run could otherwise split the same
+rows differently from the last).
 
 Example:
     >>> assigner = SplitAssigner({"train": 80, "eval": 20})
@@ -40,12 +42,12 @@ class SplitAssigner:
     """Maps fingerprints to split indices in proportion to the split weights.
 
     Args:
-        splits: {name: positive weight}, in output order.
+        splits: {name: positive weight}. `names` holds them sorted; bucket ranges follow it.
     """
 
     def __init__(self, splits: Mapping[str, float]):
-        self.names = tuple(splits)
-        weights = np.asarray([float(w) for w in splits.values()])
+        self.names = tuple(sorted(splits))
+        weights = np.asarray([float(splits[name]) for name in self.names])
         cumulative = np.cumsum(weights) / weights.sum()
         self._bounds = np.round(cumulative * NUM_BUCKETS).astype(np.int64)
         self._bounds[-1] = NUM_BUCKETS

@@ -32,20 +32,20 @@ def _ingested_train(taxi_run):
 
 def test_tfrecord_of_ingested_examples_round_trips(taxi_run, tmp_path):
     examples_uri, first = _ingested_train(taxi_run)
-    source_files = artifacts.examples_files(examples_uri, "train")
+    source_files = artifacts.examples_files(examples_uri, "eval")
     config = make_config(tmp_path, source_files[0], input_format="tfrecord")
     outcome = run(config)
-    assert outcome.result.rows_read == first.result.splits["train"]
+    assert outcome.result.rows_read == first.result.splits["eval"]
     assert outcome.result.bad_rows == 0
     # Features come in sorted order (tf.Examples name them; there is no header) and keep
-    # their types, except pickup_census_tract: its one value is in the eval split, and an
+    # their types, except pickup_census_tract: its one value is in the train split, and an
     # empty feature carries no type, so without a schema it reads as BYTES.
     columns = dict(outcome.result.columns)
     assert list(columns) == sorted(first.result.columns)
     assert columns.pop("pickup_census_tract") is FeatureType.BYTES
     assert columns == {k: v for k, v in first.result.columns.items()
                        if k != "pickup_census_tract"}
-    before = artifacts.read_statistics(taxi_run[0].statistics_uri)["train"]["features"]
+    before = artifacts.read_statistics(taxi_run[0].statistics_uri)["eval"]["features"]
     after = artifacts.read_statistics(config.statistics_uri)
     combined_missing = sum(s["features"]["company"]["num_missing"] for s in after.values())
     assert combined_missing == before["company"]["num_missing"]
