@@ -15,8 +15,10 @@ def none_bad(values: tf.Tensor, bad: tf.Tensor, message: str) -> tf.Tensor:
     Example:
         >>> ids = none_bad(ids, ids < 0, "Column 'a' received negative ids.")
     """
+    # gather_nd of `where`: boolean_mask is 27 ops to trace, for a message that is
+    # rarely shown.
     first_bad = tf.strings.reduce_join(
-        tf.strings.as_string(tf.boolean_mask(values, bad)[:10]), separator=" ")
+        tf.strings.as_string(tf.gather_nd(values, tf.where(bad)[:10])), separator=" ")
     check = tf.debugging.Assert(tf.logical_not(tf.reduce_any(bad)),
                                 [f"{message} First values out of range:", first_bad])
     with tf.control_dependencies([check]):

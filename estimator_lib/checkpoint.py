@@ -22,6 +22,7 @@ logger = logging.getLogger("estimator_lib")
 CHECKPOINT_NAME = "model.ckpt"
 _PREFIX = "variables/"
 _SUFFIX = "/.ATTRIBUTES/VARIABLE_VALUE"
+_OBJECT_GRAPH_KEY = "_CHECKPOINTABLE_OBJECT_GRAPH"
 
 
 def make_checkpoint(global_step: tf.Variable, variables: Mapping[str, tf.Variable]):
@@ -42,6 +43,10 @@ def _key_to_name(key: str) -> str | None:
     if key.startswith(_PREFIX) and key.endswith(_SUFFIX):
         escaped = key[len(_PREFIX):-len(_SUFFIX)]
         return escaped.replace(".S", "/").replace("..", ".")
+    if not any(mark in key for mark in ("/.ATTRIBUTES/", "/.OPTIMIZER_SLOT/", _OBJECT_GRAPH_KEY)):
+        # A name-based checkpoint (TF1, legacy tf.estimator): keys are variable names, so
+        # a warm start can map this model's names onto them (`var_name_to_prev_var_name`).
+        return key
     return None
 
 
@@ -107,7 +112,9 @@ class WarmStartSettings:
     """Which variables to initialize from another model's checkpoint.
 
     Args:
-        ckpt_to_initialize_from: A checkpoint prefix or a model_dir (its latest checkpoint).
+        ckpt_to_initialize_from: A checkpoint prefix or a model_dir (its latest checkpoint):
+            this library's, or a name-based one (TF1 `Saver`, legacy tf.estimator), whose
+            variables this model reaches through `var_name_to_prev_var_name`.
         vars_to_warm_start: A regex (matched at the start of the name) or a list of
             names/regexes. Default `'.*'`: every trainable variable, as the legacy
             Estimator did. None warm-starts nothing.
@@ -119,6 +126,9 @@ class WarmStartSettings:
 
     Example:
         >>> ws = WarmStartSettings("/tmp/old_model", vars_to_warm_start="dense.*")
+        >>> legacy = WarmStartSettings(  # from a tf.estimator model_dir
+        ...     "/tmp/tf1_model", vars_to_warm_start=["out/kernel"],
+        ...     var_name_to_prev_var_name={"out/kernel": "dnn/logits/kernel"})
     """
 
     ckpt_to_initialize_from: str

@@ -31,8 +31,13 @@ def shared_ids():
     A wide & deep model looks up the same categorical columns twice (the linear part's
     weights and the DNN part's embeddings); this shares the vocabulary lookups, range
     checks and `tf.unique` between the two, as one Keras preprocessing layer feeding two
-    embeddings would. Use it around one model_fn call (one batch).
+    embeddings would; crossed columns share their bucketized inputs' ids the same way.
+    Use it around one model_fn call (one batch). `LinearModel` and `DenseFeatures` use it
+    around their own call; inside an outer one, they share its cache.
     """
+    if _SHARED.get() is not None:
+        yield
+        return
     token = _SHARED.set({})
     try:
         yield
@@ -40,7 +45,8 @@ def shared_ids():
         _SHARED.reset(token)
 
 
-def _dense_ids(column: CategoricalColumn, features: Mapping[str, Any]) -> tf.Tensor | None:
+def dense_ids(column: CategoricalColumn, features: Mapping[str, Any]) -> tf.Tensor | None:
+    """`column.dense_ids(features)`, computed once per batch inside `shared_ids`."""
     cache = _SHARED.get()
     if cache is None:
         return column.dense_ids(features)
@@ -67,7 +73,7 @@ def lookup(table: tf.Tensor, column: CategoricalColumn, features: Mapping[str, A
         max_norm: If set, rows with a larger L2 norm are scaled down to it first.
     """
     if max_norm is None:
-        ids = _dense_ids(column, features)
+        ids = dense_ids(column, features)
         if ids is not None:
             return dense_lookup(table, ids, combiner)
     id_weights = column.sparse_ids(features)
@@ -80,10 +86,9 @@ def dense_lookup(table, ids: tf.Tensor, combiner: str) -> tf.Tensor:
     width = table.shape[1] if table.shape[1] is not None else tf.shape(table)[1]
     if ids.shape[1] == 1:  # One id per example (the usual case): nothing to combine.
         rows = _gather_unique(table, ids)  # [batch, width]
-        ids = tf.reshape(ids, [-1])
         # A select, not a product: a row holding inf or nan must not leak into examples
-        # without an id.
-        return tf.where((ids >= 0)[:, tf.newaxis], rows, tf.zeros([], rows.dtype))
+        # without an id. `ids >= 0` is [batch, 1] and broadcasts over the row.
+        return tf.where(ids >= 0, rows, tf.zeros([], rows.dtype))
     valid = (ids >= 0)[:, :, tf.newaxis]
     rows = tf.reshape(_gather_unique(table, ids),
                       [-1, ids.shape[1] if ids.shape[1] is not None else tf.shape(ids)[1], width])

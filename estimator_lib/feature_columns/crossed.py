@@ -6,7 +6,7 @@ import dataclasses
 
 import tensorflow as tf
 
-from estimator_lib.feature_columns import _inputs
+from estimator_lib.feature_columns import _id_lookup, _inputs
 from estimator_lib.feature_columns.base import CategoricalColumn, IdWeights
 
 
@@ -109,7 +109,7 @@ class CrossedColumn(CategoricalColumn):
                 values = _inputs.dense_categorical_values(features, key, self.name)
                 valid = None if values is None else _inputs.present(values)
             else:
-                values = key.dense_ids(features)
+                values = _id_lookup.dense_ids(key, features)  # Shared with other users.
                 valid = None if values is None else values >= 0
             if values is None or values.shape[1] != 1:
                 return None

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 import keras
 import tensorflow as tf
 
-from estimator_lib.feature_columns import _layers
+from estimator_lib.feature_columns import _id_lookup, _layers
 from estimator_lib.feature_columns.base import DenseColumn
 
 
@@ -72,10 +72,11 @@ class DenseFeatures(keras.layers.Layer):
             training: Unused; accepted for Keras.
         """
         outputs = []
-        for column in self._feature_columns:
-            scope = self._table_scopes.get(column.name)
-            table = None if scope is None else self._tables[scope].value
-            outputs.append(column.dense_tensor(features, table))
+        with _id_lookup.shared_ids():  # Columns over the same ids share their lookup.
+            for column in self._feature_columns:
+                scope = self._table_scopes.get(column.name)
+                table = None if scope is None else self._tables[scope].value
+                outputs.append(column.dense_tensor(features, table))
         return tf.concat(outputs, axis=1)
 
     def compute_output_shape(self, input_shape=None):

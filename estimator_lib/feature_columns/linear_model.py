@@ -96,14 +96,16 @@ class LinearModel(keras.layers.Layer):
             training: Unused; accepted for Keras.
         """
         terms = []
-        for column in self._feature_columns:
-            weights = self._column_weights[column.name].value
-            if isinstance(column, CategoricalColumn):
-                terms.append(_id_lookup.lookup(weights, column, features, self.sparse_combiner))
-            else:
-                scope = self._table_scopes.get(column.name)
-                table = None if scope is None else self._tables[scope].value
-                terms.append(tf.matmul(column.dense_tensor(features, table), weights))
+        with _id_lookup.shared_ids():  # Crossed columns share their inputs' ids.
+            for column in self._feature_columns:
+                weights = self._column_weights[column.name].value
+                if isinstance(column, CategoricalColumn):
+                    terms.append(_id_lookup.lookup(weights, column, features,
+                                                   self.sparse_combiner))
+                else:
+                    scope = self._table_scopes.get(column.name)
+                    table = None if scope is None else self._tables[scope].value
+                    terms.append(tf.matmul(column.dense_tensor(features, table), weights))
         return tf.ensure_shape(tf.add_n(terms) + self._bias_weights.value, [None, self.units])
 
     def compute_output_shape(self, input_shape=None):

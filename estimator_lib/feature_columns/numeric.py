@@ -124,11 +124,18 @@ class NumericColumn(DenseColumn):
         if self.normalizer_fn is not None:
             value = self.normalizer_fn(value)
         value = tf.cast(value, tf.float32)
+        # Reshape only when needed, and from static shapes when known: a trace costs per op.
+        if value.shape[1:] == self.shape:
+            return value
+        if value.shape[1:].num_elements() == self.output_dimension:
+            return tf.reshape(value, [-1, *self.shape])  # Examples cannot mix.
         return tf.reshape(value, tf.concat([tf.shape(value)[:1], self.shape], axis=0))
 
     def dense_tensor(self, features, weights=None) -> tf.Tensor:
         """See base class."""
         values = self.values(features)
+        if values.shape[1:] == (self.output_dimension,):
+            return values
         return tf.reshape(values, [-1, self.output_dimension])
 
 

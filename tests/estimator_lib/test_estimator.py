@@ -335,6 +335,33 @@ def test_warm_start_from_path_and_settings(tmp_path):
         bad.train(toy.train_input_fn, steps=1)
 
 
+def test_warm_start_from_a_legacy_name_based_checkpoint(tmp_path):
+    """A tf.estimator (TF1 Saver) checkpoint keys variables by name: a model migrating
+    from it maps its names onto them."""
+    kernel = np.arange(3, dtype=np.float32).reshape(3, 1) + 0.5  # toy features: 3 wide
+    with tf.Graph().as_default():
+        tf.compat.v1.get_variable("dnn/logits/kernel", initializer=kernel)
+        tf.compat.v1.get_variable("dnn/logits/bias", initializer=np.array([-3.0], np.float32))
+        tf.compat.v1.train.get_or_create_global_step()
+        with tf.compat.v1.Session() as session:
+            session.run(tf.compat.v1.global_variables_initializer())
+            legacy = tf.compat.v1.train.Saver().save(session, str(tmp_path / "legacy" / "model.ckpt"))
+
+    def model_fn(features, labels, mode):
+        logits = keras.layers.Dense(1, name="out")(features["x"])
+        loss = tf.reduce_mean(tf.square(logits - labels))
+        return el.EstimatorSpec(mode, loss=loss, predictions={"y": logits},
+                                train_op=keras.optimizers.SGD(0.0))
+
+    renames = {"out/kernel": "dnn/logits/kernel", "out/bias": "dnn/logits/bias"}
+    migrated = make(tmp_path / "migrated", model_fn=model_fn, warm_start_from=el.WarmStartSettings(
+        legacy, vars_to_warm_start=list(renames), var_name_to_prev_var_name=renames))
+    migrated.train(toy.train_input_fn, steps=1)
+    np.testing.assert_array_equal(migrated.get_variable_value("out/kernel"), kernel)
+    np.testing.assert_array_equal(migrated.get_variable_value("out/bias"), [-3.0])
+    assert el.checkpoint.load_variable(legacy, "dnn/logits/bias") == [-3.0]
+
+
 def test_warm_start_skips_variables_whose_shape_changed_only_when_asked(tmp_path, caplog):
     def model_fn(features, labels, mode, params):
         hidden = keras.layers.Dense(params["units"], name="hidden")(features["x"])

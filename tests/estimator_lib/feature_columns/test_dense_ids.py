@@ -252,3 +252,27 @@ def test_shared_ids_look_up_each_column_once_with_the_same_outputs_and_gradients
     plain_ops, shared_ops = op_types(False), op_types(True)
     assert plain_ops.count("LookupTableFindV2") == 2 and shared_ops.count("LookupTableFindV2") == 1
     assert plain_ops.count("Unique") == 4 and shared_ops.count("Unique") == 2
+
+
+def test_crossed_columns_share_their_inputs_ids_within_a_layer():
+    """Latitude and longitude buckets in the linear model and crossed into a cell: each is
+    bucketized once per call, and the logits are those of separate lookups."""
+    lat = fc.bucketized_column(fc.numeric_column("lat"), [41.8, 41.9])
+    lon = fc.bucketized_column(fc.numeric_column("lon"), [-87.7, -87.6])
+    cell = fc.crossed_column([lat, lon], 50)
+    features = {"lat": tf.constant([[41.7], [41.85], [42.0]]),
+                "lon": tf.constant([[-87.8], [-87.65], [-87.5]])}
+    shared = fc.LinearModel([lat, lon, cell], name="shared")
+    separate = [fc.LinearModel([column], name=f"alone_{i}")
+                for i, column in enumerate([lat, lon, cell])]
+    for model in [shared, *separate]:
+        model(features)
+        for variable in model.trainable_variables:  # Distinct weights per row, seeded.
+            variable.assign(tf.random.stateless_normal(variable.shape, seed=[1, variable.shape[0]]))
+    bias = shared.trainable_variables[-1]
+    expected = sum(model(features) - model.trainable_variables[-1] for model in separate) + bias
+    np.testing.assert_allclose(shared(features).numpy(), expected.numpy(), rtol=1e-6)
+
+    graph = tf.function(shared).get_concrete_function(
+        {k: tf.TensorSpec([None, 1], tf.float32) for k in features}).graph
+    assert [op.type for op in graph.get_operations()].count("Bucketize") == 2
