@@ -100,19 +100,37 @@ def columns(cfg):
     return linear, dnn
 
 
-def estimator(cfg, model_dir, seed, linear_lr=None, dnn_lr=None):
+def estimator(cfg, model_dir, seed, linear_lr=None, dnn_lr=None, warm_start=None):
     """Default optimizers ('Ftrl', 'Adagrad' at tf.estimator's default rates: linear
-    min(0.005, 1/sqrt(#columns)), dnn 0.001), or Ftrl/Adagrad at the rates given."""
+    min(0.005, 1/sqrt(#columns)), dnn 0.001), or Ftrl/Adagrad at the rates given.
+    `warm_start`: a checkpoint whose `dnn/` variables initialize the DNN part."""
     linear, dnn = columns(cfg)
     optimizers = {}
     if linear_lr is not None:
         optimizers["linear_optimizer"] = tf.keras.optimizers.legacy.Ftrl(learning_rate=linear_lr)
     if dnn_lr is not None:
         optimizers["dnn_optimizer"] = tf.keras.optimizers.legacy.Adagrad(learning_rate=dnn_lr)
+    if warm_start is not None:
+        optimizers["warm_start_from"] = tf.estimator.WarmStartSettings(
+            warm_start, vars_to_warm_start="dnn/.*")
     return tf.estimator.DNNLinearCombinedClassifier(
         model_dir=model_dir, linear_feature_columns=linear, dnn_feature_columns=dnn,
         dnn_hidden_units=cfg["hidden"], config=tf.estimator.RunConfig(tf_random_seed=seed),
         **optimizers)
+
+
+def write_dnn_init(cfg, model_dir, seed):
+    """A checkpoint holding the initial DNN variables legacy draws for `seed`: one step of
+    a DNNClassifier (same names under `dnn/`) at learning rate 0, which changes nothing."""
+    _, dnn = columns(cfg)
+    model = tf.estimator.DNNClassifier(
+        cfg["hidden"], dnn, model_dir=model_dir,
+        optimizer=tf.keras.optimizers.legacy.Adagrad(learning_rate=0.0),
+        config=tf.estimator.RunConfig(tf_random_seed=seed))
+    model.train(make_input_fn(cfg, cfg["train"], True, seed), steps=1)
+    reader = tf.train.load_checkpoint(model_dir)
+    return sorted(n for n in reader.get_variable_to_shape_map()
+                  if n.startswith("dnn/") and "Adagrad" not in n)
 
 
 class Timer(tf.estimator.SessionRunHook):
@@ -149,12 +167,21 @@ def main():
                         help="Adagrad learning rate (default: tf.estimator's)")
     parser.add_argument("--no-cost", action="store_true",
                         help="skip the evaluate()/predict() cost measurement")
+    parser.add_argument("--write-dnn-init", action="store_true",
+                        help="only write the DNN's initial variables for --seed into --model-dir")
+    parser.add_argument("--warm-start", default=None,
+                        help="initialize the DNN part from this checkpoint (--write-dnn-init's)")
     args = parser.parse_args()
     with open(args.config) as f:
         cfg = json.load(f)
     batch = cfg["batch"]
+    if args.write_dnn_init:
+        names = write_dnn_init(cfg, args.model_dir, args.seed)
+        print(json.dumps({"dnn_variables": names}), flush=True)
+        return 0
 
-    model = estimator(cfg, args.model_dir, args.seed, args.linear_lr, args.dnn_lr)
+    model = estimator(cfg, args.model_dir, args.seed, args.linear_lr, args.dnn_lr,
+                      args.warm_start)
     timer = Timer(args.warmup, args.steps)
     train_fn = make_input_fn(cfg, cfg["train"], True, args.seed)
     first, _ = timed(lambda: model.train(train_fn, hooks=[timer], steps=args.steps))

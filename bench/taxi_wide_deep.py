@@ -428,6 +428,16 @@ def run_keras(meta, spe, seed, args, labels) -> tuple[Sample, keras.Model]:
                   foreign_load(timer.c0, timer.c1), load, quality(labels, probabilities)), model
 
 
+def write_legacy_config(meta: dict, path: str) -> str:
+    """Writes everything the legacy peer must mirror (data, statistics, sizes) to `path`."""
+    with open(path, "w") as f:
+        json.dump({**meta, "batch": BATCH, "hidden": HIDDEN, "embed_dim": EMBED_DIM,
+                   "cross_buckets": CROSS_BUCKETS, "identity": IDENTITY_BUCKETS,
+                   "numeric_keys": NUMERIC_KEYS, "lat_long_keys": LAT_LONG_KEYS,
+                   "string_keys": STRING_KEYS, "label": LABEL}, f)
+    return path
+
+
 def run_legacy(python, config_path, model_dir, seed, args, labels, rates=None,
                cost=True) -> Sample | None:
     """rates: (linear, dnn) learning rates, or None for tf.estimator's own defaults."""
@@ -663,12 +673,7 @@ def main(argv=None) -> int:
     meta = ensure_data(args.data_dir)
     labels = np.asarray(meta["eval_labels"], np.float64)
     work = tempfile.mkdtemp(prefix="el_bench_taxi_")
-    config_path = os.path.join(work, "config.json")
-    with open(config_path, "w") as f:  # Everything the legacy peer must mirror.
-        json.dump({**meta, "batch": BATCH, "hidden": HIDDEN, "embed_dim": EMBED_DIM,
-                   "cross_buckets": CROSS_BUCKETS, "identity": IDENTITY_BUCKETS,
-                   "numeric_keys": NUMERIC_KEYS, "lat_long_keys": LAT_LONG_KEYS,
-                   "string_keys": STRING_KEYS, "label": LABEL}, f)
+    config_path = write_legacy_config(meta, os.path.join(work, "config.json"))
     el_rates, legacy_rates = el_default_rates(meta), legacy_default_rates(meta)
     log(f"learning rates (linear, dnn): el defaults {el_rates}, tf.estimator 2.15 defaults "
         f"{legacy_rates}")
