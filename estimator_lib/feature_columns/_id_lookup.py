@@ -11,53 +11,37 @@ looked-up rows are read and updated, so tables of millions of rows stay sparse.
 
 from __future__ import annotations
 
-import contextlib
-import contextvars
 from collections.abc import Mapping
 from typing import Any
 
 import tensorflow as tf
 
+from estimator_lib import _per_call
 from estimator_lib.feature_columns.base import CategoricalColumn
 
-_SHARED: contextvars.ContextVar[dict | None] = contextvars.ContextVar("shared_ids", default=None)
 
-
-@contextlib.contextmanager
 def shared_ids():
     """Within this, each column's dense ids are computed once per batch, and their
-    distinct values once.
+    distinct values once (a `_per_call.scope()`).
 
     A wide & deep model looks up the same categorical columns twice (the linear part's
     weights and the DNN part's embeddings); this shares the vocabulary lookups, range
     checks and `tf.unique` between the two, as one Keras preprocessing layer feeding two
     embeddings would; crossed columns share their bucketized inputs' ids the same way.
     Use it around one model_fn call (one batch). `LinearModel` and `DenseFeatures` use it
-    around their own call; inside an outer one, they share its cache.
+    around their own call; inside an outer one, they share its memo.
     """
-    if _SHARED.get() is not None:
-        yield
-        return
-    token = _SHARED.set({})
-    try:
-        yield
-    finally:
-        _SHARED.reset(token)
+    return _per_call.scope()
 
 
 def dense_ids(column: CategoricalColumn, features: Mapping[str, Any]) -> tf.Tensor | None:
     """`column.dense_ids(features)`, computed once per batch inside `shared_ids`."""
-    cache = _SHARED.get()
-    if cache is None:
-        return column.dense_ids(features)
     inputs = tuple(features.get(key) for key in sorted(column.parse_example_spec))
     try:
-        key = ("ids", hash(column), column, tuple(map(id, inputs)))
+        key = ("ids", hash(column), column, *map(id, inputs))
     except TypeError:  # An unhashable custom column: keyed by identity.
-        key = ("ids", id(column), None, tuple(map(id, inputs)))
-    if key not in cache:  # The inputs are kept with the ids, so their ids stay unique.
-        cache[key] = (column.dense_ids(features), inputs, column)
-    return cache[key][0]
+        key = ("ids", id(column), None, *map(id, inputs))
+    return _per_call.memoized(key, inputs, lambda: column.dense_ids(features))
 
 
 def lookup(table: tf.Tensor, column: CategoricalColumn, features: Mapping[str, Any],
@@ -113,10 +97,5 @@ def _gather_unique(table, ids: tf.Tensor) -> tf.Tensor:
 
 
 def _unique(ids: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-    cache = _SHARED.get()
-    if cache is None:
-        return tf.unique(tf.maximum(tf.reshape(ids, [-1]), 0))
-    key = ("unique", ids.ref())
-    if key not in cache:
-        cache[key] = tf.unique(tf.maximum(tf.reshape(ids, [-1]), 0))
-    return cache[key]
+    return _per_call.memoized(("unique", ids.ref()), ids,
+                              lambda: tf.unique(tf.maximum(tf.reshape(ids, [-1]), 0)))

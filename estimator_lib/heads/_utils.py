@@ -9,8 +9,6 @@ arrives.
 
 from __future__ import annotations
 
-import contextlib
-import contextvars
 import functools
 import inspect
 import numbers
@@ -21,41 +19,22 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from estimator_lib import _checks
+from estimator_lib import _checks, _per_call
 from estimator_lib import export as export_lib
 from estimator_lib.heads.keys import MetricKeys, PredictionKeys, SignatureKeys
 from estimator_lib.losses import Reduction, compute_weighted_loss
 
-_SHARED: contextvars.ContextVar[dict | None] = contextvars.ContextVar("head_shared", default=None)
-
-
-@contextlib.contextmanager
-def shared_computations():
-    """Within this, each `shared` method runs once per head and inputs.
-
-    `Head.create_estimator_spec` computes the loss and, in EVAL, the metrics: both check
-    the logits and labels and compute the per-example loss. Sharing those halves the
-    ops a head adds to a trace (and the time to trace them).
-    """
-    token = _SHARED.set({})
-    try:
-        yield
-    finally:
-        _SHARED.reset(token)
-
 
 def shared(method):
-    """Decorates a head method of tensors so `shared_computations` computes it once."""
+    """Decorates a head method of tensors so it runs once per head and inputs within a
+    `_per_call.scope()`, which `Head.create_estimator_spec` opens: the loss and, in EVAL,
+    the metrics both check the logits and labels and compute the per-example loss, and
+    sharing those halves the ops a head adds to a trace (and the time to trace them)."""
 
     @functools.wraps(method)
     def wrapper(self, *args):
-        memo = _SHARED.get()
-        if memo is None:
-            return method(self, *args)
-        key = (id(self), method.__name__, *map(id, args))
-        if key not in memo:  # The args are kept with the result, so their ids stay unique.
-            memo[key] = (method(self, *args), args)
-        return memo[key][0]
+        return _per_call.memoized((id(self), method.__name__, *map(id, args)), args,
+                                  lambda: method(self, *args))
 
     return wrapper
 

@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 import tensorflow as tf
 
+from estimator_lib import _per_call
 from estimator_lib import export as export_lib
 from estimator_lib.heads import _utils
 from estimator_lib.heads.keys import SignatureKeys
@@ -130,7 +131,7 @@ class Head(abc.ABC):
         # A mixed-precision network computes its logits in float16 or bfloat16; the loss,
         # predictions and metrics are float32 (Keras's advice for a model's outputs).
         logits = tf.nest.map_structure(_as_float32, logits)
-        with tf.name_scope(_utils.scope_name(self)), _utils.shared_computations():
+        with tf.name_scope(_utils.scope_name(self)), _per_call.scope():
             predictions = self.predictions(logits)
             if mode == ModeKeys.PREDICT:
                 return EstimatorSpec(mode, predictions=predictions,
