@@ -59,7 +59,9 @@ class IngestConfig:
             tf.Example). Default: ("",).
         label_column: a column that must not be missing; rows without it are quarantined.
             Default: None.
-        splits: {split name: weight}; rows go to splits in these proportions.
+        splits: {split name: weight}; rows go to splits in these proportions, by a hash of
+            the row (or `split_key`): the same row lands in the same split on every run,
+            whatever the order of the mapping.
             Default: {"train": 80, "eval": 20}.
         split_key: the column whose value decides a row's split (rows with the same key land
             together); None hashes the whole raw row. Default: None.
