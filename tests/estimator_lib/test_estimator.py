@@ -562,3 +562,29 @@ def test_the_loss_summary_is_written_at_each_loop_reaching_a_multiple(tmp_path):
                    for event in tf.compat.v1.train.summary_iterator(path)
                    for value in event.summary.value if value.tag == "loss")
     assert steps == [12, 20, 30], steps
+
+
+def test_a_seeded_estimator_predicts_the_same_random_draws_in_every_object(tmp_path):
+    """Random ops in model_fn follow tf_random_seed: a second Estimator object with the
+    same seed (which finds TensorFlow's global seed already set and leaves it, and TF's
+    caches, alone) draws the same values as the first; another seed draws others."""
+
+    def model_fn(features, labels, mode):
+        logits = keras.layers.Dense(1, name="out")(features["x"])
+        noise = tf.random.uniform(tf.shape(logits), seed=7)  # A user's sampling head.
+        if mode == el.ModeKeys.PREDICT:
+            return el.EstimatorSpec(mode, predictions={"noise": noise, "logits": logits})
+        loss = tf.reduce_mean(tf.square(logits - labels))
+        return el.EstimatorSpec(mode, loss=loss, train_op=keras.optimizers.SGD(0.1))
+
+    def draws(seed):
+        config = el.RunConfig(tf_random_seed=seed, log_step_count_steps=None)
+        estimator = el.Estimator(model_fn, model_dir=str(tmp_path / "model"), config=config)
+        return np.concatenate([p["noise"] for p in estimator.predict(
+            toy.predict_input_fn, yield_single_examples=False)])
+
+    el.Estimator(model_fn, model_dir=str(tmp_path / "model"),
+                 config=el.RunConfig(tf_random_seed=3)).train(toy.train_input_fn, steps=2)
+    first, second = draws(3), draws(3)
+    np.testing.assert_array_equal(first, second)
+    assert not np.array_equal(first, draws(4))
