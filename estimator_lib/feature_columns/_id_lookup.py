@@ -41,7 +41,8 @@ def dense_ids(column: CategoricalColumn, features: Mapping[str, Any]) -> tf.Tens
         key = ("ids", hash(column), column, *map(id, inputs))
     except TypeError:  # An unhashable custom column: keyed by identity.
         key = ("ids", id(column), None, *map(id, inputs))
-    return _per_call.memoized(key, inputs, lambda: column.dense_ids(features))
+    # The column is kept with the ids too: an unhashable one is keyed by its id.
+    return _per_call.memoized(key, (inputs, column), lambda: column.dense_ids(features))
 
 
 def lookup(table: tf.Tensor, column: CategoricalColumn, features: Mapping[str, Any],
