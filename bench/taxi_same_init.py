@@ -94,11 +94,10 @@ def run_pair(python: str, config: str, meta: dict, seed: int, steps: int,
     theirs = np.array(legacy["probabilities"], np.float64)
     labels = np.asarray(meta["eval_labels"], np.float64)
     gap = np.abs(ours - theirs)
+    el_quality, legacy_quality = twd.quality(labels, ours), twd.quality(labels, theirs)
     return {"seed": seed, "steps": steps, "rates": rates,
-            "el_auc": twd.quality(labels, ours)["auc"],
-            "legacy_auc": twd.quality(labels, theirs)["auc"],
-            "el_log_loss": twd.quality(labels, ours)["log_loss"],
-            "legacy_log_loss": twd.quality(labels, theirs)["log_loss"],
+            "el_auc": el_quality["auc"], "legacy_auc": legacy_quality["auc"],
+            "el_log_loss": el_quality["log_loss"], "legacy_log_loss": legacy_quality["log_loss"],
             "max_abs_diff": float(gap.max()), "mean_abs_diff": float(gap.mean())}
 
 
