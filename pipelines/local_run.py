@@ -81,7 +81,8 @@ def run_local(config: PipelineConfig, *, pipeline_root: str | None = None,
     """
     from kfp import local
 
-    from pipelines.pipeline import build_pipeline, data_fingerprint
+    from pipelines.caching import cache_environment
+    from pipelines.pipeline import build_pipeline
     from pipelines.records import nothing_new
 
     root = os.path.abspath(pipeline_root or config.root)
@@ -95,9 +96,9 @@ def run_local(config: PipelineConfig, *, pipeline_root: str | None = None,
                               pipeline_root=root, skipped=reason)
     os.makedirs(os.path.join(root, "logs"), exist_ok=True)
     log_path = os.path.join(root, "logs", time.strftime("run-%Y%m%d-%H%M%S.log"))
-    fingerprint = data_fingerprint(pattern) if enable_caching else None
-    pipeline_fn = build_pipeline(config, concurrent_evaluation=False,
-                                 data_fingerprint=fingerprint)
+    pipeline_fn = build_pipeline(
+        config, concurrent_evaluation=False,
+        cache_environment=cache_environment(pattern) if enable_caching else None)
     local.init(runner=local.SubprocessRunner(use_venv=False), pipeline_root=root,
                enable_caching=enable_caching, raise_on_error=True)
     start = time.time()

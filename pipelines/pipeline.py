@@ -20,7 +20,7 @@ Example:
 
 
 import dataclasses
-import os
+from collections.abc import Mapping
 from typing import NamedTuple
 
 from kfp import dsl
@@ -38,13 +38,17 @@ from pipelines.records import NEW_SPAN, records_uri
 
 SPAN_PLACEHOLDER = "{SPAN}"
 
-__all__ = ["STEPS", "Outputs", "build_pipeline", "config_digest", "data_fingerprint",
-           "plan_model_dir"]
+__all__ = ["STEPS", "Outputs", "build_pipeline", "config_digest", "plan_model_dir"]
 
 # The steps in order, by display name: `check-new-span` and `plan-model-dir` only on a
 # cluster (`check-new-span` for a `{SPAN}` input), `resolve-base-model` with warm start.
 STEPS = ("check-new-span", "ingest", "transform", "plan-model-dir", "resolve-base-model",
          "trainer", "evaluator", "pusher", "record-run")
+
+
+class _Built(NamedTuple):
+    outputs: "Outputs"
+    tasks: list
 
 
 class Outputs(NamedTuple):
@@ -63,7 +67,7 @@ def plan_model_dir(pipeline_root: str, run_id: str) -> str:
 
 
 def build_pipeline(config: PipelineConfig, *, concurrent_evaluation: bool = True,
-                   data_fingerprint: "str | None" = None):
+                   cache_environment: "Mapping[str, str] | None" = None):
     """The KFP pipeline function for `config`.
 
     Args:
@@ -72,8 +76,9 @@ def build_pipeline(config: PipelineConfig, *, concurrent_evaluation: bool = True
             it after the trainer (kfp.local, which runs one step at a time). On a cluster, a
             `{SPAN}` input is first checked for a span no recorded run has taken
             (`check-new-span`); the other steps run only when there is one.
-        data_fingerprint: A fingerprint of the input files (see `data_fingerprint`). Given,
-            the ingest step is cached under it, so unchanged data reuses every step's
+        cache_environment: Variables set on every step so that they join its cache key
+            (`pipelines.caching.cache_environment`: the input data's fingerprint and the
+            code's version). Given, unchanged data, settings and code reuse every step's
             outputs; None never caches ingest (files can change under the same pattern,
             e.g. a new drop of data for a scheduled run).
 
@@ -84,6 +89,13 @@ def build_pipeline(config: PipelineConfig, *, concurrent_evaluation: bool = True
                                            config.serving)
 
     def steps(input_pattern, span, serving_base_uri, model_name, train_steps) -> Outputs:
+        outputs = _steps(input_pattern, span, serving_base_uri, model_name, train_steps)
+        for task in outputs.tasks:
+            for name, value in (cache_environment or {}).items():
+                task.set_env_variable(name, value)
+        return outputs.outputs
+
+    def _steps(input_pattern, span, serving_base_uri, model_name, train_steps):
         ingested = ingest(
             input_pattern=input_pattern, span=span, input_format=data.format,
             label_column=data.label_column, splits=dict(data.splits),
@@ -91,7 +103,7 @@ def build_pipeline(config: PipelineConfig, *, concurrent_evaluation: bool = True
             column_types=dict(data.column_types) or None,
             beam_pipeline_args=list(data.beam_pipeline_args))
         ingested.set_display_name("ingest")
-        ingested.set_caching_options(data_fingerprint is not None, cache_key=data_fingerprint)
+        ingested.set_caching_options(cache_environment is not None)
         transformed = transform(
             examples=ingested.outputs["examples"], schema=ingested.outputs["schema"],
             spec_file=config.transform.spec, module_file=config.transform.module,
@@ -152,9 +164,11 @@ def build_pipeline(config: PipelineConfig, *, concurrent_evaluation: bool = True
             warm_started_from=base_model if base_model is not None else "")
         recorded.set_caching_options(False)
         recorded.set_display_name("record-run")
-        return Outputs(model=trained.outputs["model"], blessing=evaluated.outputs["blessing"],
-                       evaluation=evaluated.outputs["evaluation"],
-                       pushed_model=pushed.outputs["pushed_model"])
+        tasks = [ingested, transformed, trained, evaluated, pushed, recorded]
+        outputs = Outputs(model=trained.outputs["model"], blessing=evaluated.outputs["blessing"],
+                          evaluation=evaluated.outputs["evaluation"],
+                          pushed_model=pushed.outputs["pushed_model"])
+        return _Built(outputs, tasks)
 
     decorate = dsl.pipeline(name=config.name, description=f"{config.name}: ingest -> "
                             "transform -> trainer + evaluator -> pusher (estimator-pipelines)",
@@ -205,24 +219,3 @@ def config_digest(config: PipelineConfig) -> str:
     content = dataclasses.asdict(dataclasses.replace(config, source=""))
     return hashlib.sha256(json.dumps(content, sort_keys=True, default=str).encode()
                           ).hexdigest()[:16]
-
-
-def data_fingerprint(input_pattern: str) -> str | None:
-    """A fingerprint of the local files `input_pattern` matches (names, sizes, times).
-
-    None for remote patterns (object stores: no cheap listing here) or when nothing matches.
-    A `{SPAN}` pattern is fingerprinted over every span's files.
-    """
-    import glob
-    import hashlib
-
-    if "://" in input_pattern:
-        return None
-    files = sorted(glob.glob(input_pattern.replace("{SPAN}", "*")))
-    if not files:
-        return None
-    digest = hashlib.sha256()
-    for path in files:
-        stat = os.stat(path)
-        digest.update(f"{os.path.abspath(path)}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
-    return digest.hexdigest()[:32]

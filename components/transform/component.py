@@ -31,7 +31,7 @@ from components.transform.python_spec import python_spec_from_source
 from components.transform.spec import dump_spec, is_python_spec, parse_spec
 
 
-@dsl.component(base_image=PIPELINE_IMAGE)
+@dsl.component(base_image=PIPELINE_IMAGE, install_kfp_package=False)
 def transform_op(
     examples: Input[Dataset],
     schema: Input[Artifact],

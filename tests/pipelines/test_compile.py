@@ -47,6 +47,19 @@ def test_every_step_is_there_and_runs_in_the_given_image(compiled):
     assert spec["defaultPipelineRoot"] == config.root
 
 
+def test_no_step_installs_anything_when_its_container_starts(compiled):
+    # A cluster without internet runs each step with what its image holds: kfp's default
+    # command for a Python component begins with `pip install kfp==...`.
+    spec, _ = compiled
+    executors = spec["deploymentSpec"]["executors"]
+    assert executors
+    for name, executor in executors.items():
+        command = " ".join(executor["container"].get("command", []) +
+                           executor["container"].get("args", []))
+        assert "pip install" not in command and "pip3 install" not in command, name
+        assert "ensurepip" not in command, name
+
+
 def test_the_evaluator_runs_beside_the_trainer_on_the_same_planned_model_dir(compiled):
     spec, _ = compiled
     tasks = _tasks(spec)
