@@ -113,7 +113,9 @@ _STEPS = {"pandas": _step_pandas, "ingest": _step_ingest, "transform": _step_tra
 
 def _child(step: str, source: str, out: str, args: list[str]) -> None:
     if step == "transform":
-        import estimator_lib  # noqa: F401  (quiet TensorFlow start-up, as the CLI does)
+        from console import quiet_tensorflow
+
+        quiet_tensorflow()  # as the CLI does
     start_cpu, start = _cpu_seconds(), time.perf_counter()
     rows = _STEPS[step](source, out, tuple(args))
     seconds = time.perf_counter() - start

@@ -24,8 +24,8 @@ import tempfile
 import time
 
 import estimator_lib as el  # first: quiets TensorFlow's start-up
-from components.common.model_inputs import make_input_fn
-from components.common.recipe import ModelRecipe
+from components.model.inputs import make_input_fn
+from components.model.recipe import ModelRecipe
 from pipelines.config import load_config
 from pipelines.local_run import run_local
 from pipelines.summary import read_outcome
@@ -40,13 +40,13 @@ def _train_alone(trainer: dict, transform_graph: str, transformed: str, config) 
     model_dir = tempfile.mkdtemp(prefix="train-alone-")
     recipe = ModelRecipe.read(trainer["model_dir"])
     estimator = recipe.build_estimator(model_dir, el.RunConfig(
-        tf_random_seed=config.training.seed, save_checkpoints_steps=config.training.train_steps,
+        tf_random_seed=config.trainer.seed, save_checkpoints_steps=config.trainer.train_steps,
         save_checkpoints_secs=None))
     train_fn = make_input_fn(transformed, "train", transform_graph,
-                             label_key=trainer["label_key"], batch_size=config.training.batch_size,
-                             train=True, seed=config.training.seed)
+                             label_key=trainer["label_key"], batch_size=config.trainer.batch_size,
+                             train=True, seed=config.trainer.seed)
     start = time.time()
-    estimator.train(train_fn, max_steps=config.training.train_steps)
+    estimator.train(train_fn, max_steps=config.trainer.train_steps)
     return time.time() - start
 
 
@@ -58,8 +58,8 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     config = load_config(args.config)
     if args.train_steps:
-        config = dataclasses.replace(config, training=dataclasses.replace(
-            config.training, train_steps=args.train_steps))
+        config = dataclasses.replace(config, trainer=dataclasses.replace(
+            config.trainer, train_steps=args.train_steps))
     root = tempfile.mkdtemp(prefix="bench-pipeline-")
     config = dataclasses.replace(config, root=os.path.join(root, "runs"),
                                  serving=dataclasses.replace(config.serving,
@@ -73,7 +73,7 @@ def main(argv=None) -> int:
     alone = _train_alone(trainer, transform_graph, transformed, config)
     lines = [
         f"Machine: {platform.machine()}, {os.cpu_count()} CPUs; taxi data, "
-        f"{config.training.train_steps} steps of {config.model.estimator}",
+        f"{config.trainer.train_steps} steps of {config.trainer.estimator}",
         "",
         "| step | seconds |",
         "|---|---:|",

@@ -27,11 +27,12 @@ import tempfile
 import threading
 import time
 
-import estimator_lib  # noqa: F401  (first: quiets TensorFlow's start-up)
+from console import quiet_tensorflow
 
-# isort: split
-import tensorflow as tf
-from tensorflow_serving.apis import predict_pb2, prediction_service_pb2_grpc
+quiet_tensorflow()  # a script: quiet before TensorFlow is imported below
+
+import tensorflow as tf  # noqa: E402
+from tensorflow_serving.apis import predict_pb2, prediction_service_pb2_grpc  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

@@ -6,7 +6,6 @@ Example:
 """
 
 from estimator_lib import (
-    _quiet,  # noqa: F401  (keeps TensorFlow's start-up noise down)
     checkpoint,
     distribute,
     early_stopping,

@@ -18,12 +18,10 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import sys
 
-from components.pusher.cli import add_rollback_command
-from pipelines.schedule_cli import add_schedule_command
-from serving.cli import add_serve_command
+from console import quiet_tensorflow
+from pipelines.cli_arguments import add_config, add_overrides, load, run_arguments
 
 
 def _configure_logging(verbose: bool) -> None:
@@ -33,7 +31,6 @@ def _configure_logging(verbose: bool) -> None:
 
 
 def _estimator_demo(args) -> int:
-    import estimator_lib  # noqa: F401  (first: quiets TensorFlow's start-up)
     from examples.chicago_taxi import estimator_demo
 
     result = estimator_demo.run(model_dir=args.model_dir, steps=args.steps)
@@ -48,30 +45,13 @@ def _estimator_demo(args) -> int:
     return 0
 
 
-DEFAULT_CONFIG = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-                              "examples", "chicago_taxi", "pipeline.yaml")
-
-
-def _load(path: str):
-    from pipelines.config import load_config
-
-    return load_config(path)
-
-
-def _arguments(args) -> dict:
-    overrides = {"input_pattern": args.input_pattern, "train_steps": args.train_steps,
-                 "serving_base_uri": args.serving_base, "model_name": args.model_name}
-    return {k: v for k, v in overrides.items() if v is not None}
-
-
 def _run(args) -> int:
-    import estimator_lib  # noqa: F401  (first: quiets TensorFlow's start-up)
     from pipelines.local_run import run_local
     from pipelines.summary import summarize
 
-    config = _load(args.config)
+    config = load(args.config)
     result = run_local(config, pipeline_root=args.root, enable_caching=not args.no_cache,
-                       arguments=_arguments(args), verbose=args.verbose)
+                       arguments=run_arguments(args), verbose=args.verbose)
     print(summarize(result))
     return 0
 
@@ -79,7 +59,7 @@ def _run(args) -> int:
 def _compile(args) -> int:
     from pipelines.compile import compile_pipeline
 
-    config = _load(args.config)
+    config = load(args.config)
     path = compile_pipeline(config, args.output, image=args.image)
     print(f"Wrote Kubeflow IR YAML for {config.name!r} to {path}")
     return 0
@@ -88,10 +68,10 @@ def _compile(args) -> int:
 def _submit(args) -> int:
     from pipelines.compile import submit_pipeline
 
-    config = _load(args.config)
+    config = load(args.config)
     run_id = submit_pipeline(config, host=args.host, image=args.image,
                              experiment=args.experiment, run_name=args.run_name,
-                             arguments=_arguments(args))
+                             arguments=run_arguments(args))
     print(f"Submitted run {run_id} of {config.name!r} to {args.host}")
     return 0
 
@@ -99,7 +79,7 @@ def _submit(args) -> int:
 def _runs(args) -> int:
     from pipelines.records import list_runs
 
-    config = _load(args.config)
+    config = load(args.config)
     root = args.root or config.root
     records = list_runs(root)
     if not records:
@@ -118,7 +98,7 @@ def _runs(args) -> int:
 def _lineage(args) -> int:
     from pipelines.records import lineage
 
-    config = _load(args.config)
+    config = load(args.config)
     try:
         found = lineage(args.root or config.root, args.serving_base or config.serving.base_dir,
                         args.model_name or config.serving.model_name, args.version)
@@ -133,57 +113,46 @@ def _cell(value) -> str:
     return "-" if value is None else str(value)
 
 
-def _add_config(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("config", nargs="?", default=DEFAULT_CONFIG,
-                        help="pipeline config YAML (default: the Chicago taxi pipeline)")
-
-
-def _add_overrides(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--input-pattern", help="override data.input_pattern for this run")
-    parser.add_argument("--train-steps", type=int, help="override training.train_steps")
-    parser.add_argument("--serving-base", help="override serving.base_dir")
-    parser.add_argument("--model-name", help="override serving.model_name")
-
-
 def main(argv: list[str] | None = None) -> int:
     """Entry point of `estpipe`."""
+    quiet_tensorflow()  # first: the serving and pusher commands import TensorFlow
     parser = argparse.ArgumentParser(prog="estpipe", description=__doc__.split("\n")[0])
     parser.add_argument("-v", "--verbose", action="store_true",
                         help="debug logging; `run` also streams every step's log")
     commands = parser.add_subparsers(dest="command", required=True)
 
     run = commands.add_parser("run", help="run the pipeline end to end on this machine")
-    _add_config(run)
+    add_config(run)
     run.add_argument("--root", help="pipeline root for this run (default: the config's)")
     run.add_argument("--no-cache", action="store_true",
                      help="run every step, even those whose inputs did not change")
-    _add_overrides(run)
+    add_overrides(run)
     run.set_defaults(handler=_run)
 
     compile_ = commands.add_parser("compile", help="write the pipeline as Kubeflow IR YAML")
-    _add_config(compile_)
+    add_config(compile_)
     compile_.add_argument("-o", "--output", default="pipeline.yaml", help="output file")
     compile_.add_argument("--image", help="container image every step runs in")
     compile_.set_defaults(handler=_compile)
 
     submit = commands.add_parser("submit", help="create a run on a Kubeflow Pipelines endpoint")
-    _add_config(submit)
+    add_config(submit)
     submit.add_argument("--host", required=True, help="the KFP API endpoint URL")
     submit.add_argument("--image", help="container image every step runs in")
     submit.add_argument("--experiment", default=None, help="KFP experiment name")
     submit.add_argument("--run-name", default=None, help="run name")
-    _add_overrides(submit)
+    add_overrides(submit)
     submit.set_defaults(handler=_submit)
 
     runs = commands.add_parser("runs", help="list the recorded pipeline runs")
-    _add_config(runs)
+    add_config(runs)
     runs.add_argument("--root", help="pipeline root (default: the config's)")
     runs.set_defaults(handler=_runs)
 
     lineage = commands.add_parser("lineage",
                                   help="which run, span, config and model made a served version")
     lineage.add_argument("version", type=int, help="the served version")
-    _add_config(lineage)
+    add_config(lineage)
     lineage.add_argument("--root", help="pipeline root (default: the config's)")
     lineage.add_argument("--serving-base", help="serving base (default: the config's)")
     lineage.add_argument("--model-name", help="model name (default: the config's)")
@@ -194,6 +163,10 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--model-dir", default=None, help="model directory (default: a temp dir)")
     demo.add_argument("--steps", type=int, default=2000, help="training steps (default 2000)")
     demo.set_defaults(handler=_estimator_demo)
+
+    from components.pusher.cli import add_rollback_command
+    from pipelines.schedule_cli import add_schedule_command
+    from serving.cli import add_serve_command
 
     add_rollback_command(commands)
     add_schedule_command(commands)

@@ -39,15 +39,17 @@ from typing import Any
 
 import yaml
 
+from components.common.resources import Resources
+from components.common.settings import check_settings
+from components.evaluator.config import EvaluatorSettings
+from components.trainer.config import TrainerSettings
+
 __all__ = [
+    "DEFAULT_RESOURCES",
     "ConfigError",
     "DataConfig",
-    "EvaluationConfig",
-    "ModelConfig",
     "PipelineConfig",
-    "ResourcesConfig",
     "ServingConfig",
-    "TrainingConfig",
     "TransformConfig",
     "load_config",
     "parse_config",
@@ -55,7 +57,6 @@ __all__ = [
 
 _NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")  # a Kubernetes-safe run name
 _MODEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
-THRESHOLD_KEYS = ("lower_bound", "upper_bound", "max_decrease", "max_increase")
 
 
 class ConfigError(ValueError):
@@ -96,51 +97,6 @@ class TransformConfig:
 
 
 @dataclasses.dataclass(frozen=True)
-class ModelConfig:
-    """The trainer's model: a canned estimator by name or a module with model_fn."""
-
-    estimator: str | None = None
-    module: str | None = None
-    params: Mapping[str, Any] = dataclasses.field(default_factory=dict)
-    label_key: str | None = None
-
-
-@dataclasses.dataclass(frozen=True)
-class ResourcesConfig:
-    """Kubernetes resources of the trainer: requests, and the accelerator node pool."""
-
-    cpu: str | None = None
-    memory: str | None = None
-    accelerator_type: str | None = None
-    accelerator_count: int = 0
-
-
-@dataclasses.dataclass(frozen=True)
-class TrainingConfig:
-    """How long and how the trainer trains."""
-
-    train_steps: int = 2000
-    eval_steps: int | None = None
-    batch_size: int = 256
-    save_checkpoints_steps: int | None = None
-    keep_checkpoint_max: int = 10
-    seed: int = 42
-    warm_start: bool = False
-    strategy: str = "auto"
-    steps_per_loop: int = 100
-    resources: ResourcesConfig = ResourcesConfig()
-
-
-@dataclasses.dataclass(frozen=True)
-class EvaluationConfig:
-    """The evaluator: slices, thresholds that decide the blessing, and its time limit."""
-
-    slices: tuple[str, ...] = ()
-    thresholds: Mapping[str, Mapping[str, float]] = dataclasses.field(default_factory=dict)
-    timeout_seconds: int = 3600
-
-
-@dataclasses.dataclass(frozen=True)
 class ServingConfig:
     """Where the pusher publishes: `<base_dir>/<model_name>/<version>/`."""
 
@@ -149,18 +105,36 @@ class ServingConfig:
     keep_versions: int = 5
 
 
+# Kubernetes requests of each step unless its section's `resources:` says otherwise.
+DEFAULT_RESOURCES = {
+    "trainer": Resources(cpu="4", memory="8G"),
+    "evaluator": Resources(cpu="2", memory="4G"),
+}
+
+
 @dataclasses.dataclass(frozen=True)
 class PipelineConfig:
-    """The whole pipeline config; see the module docstring for the file format."""
+    """The whole pipeline config: the composition of the steps' settings.
+
+    Attributes:
+        trainer: The trainer's settings (the YAML's `model:` and `training:` sections).
+        evaluator: The evaluator's settings (the YAML's `evaluation:` section).
+        resources: Each step's Kubernetes requests, by step name (`DEFAULT_RESOURCES`
+            where a section gives none).
+        warm_start: Start each run's model from the latest blessed run's
+            (`training.warm_start`).
+    """
 
     name: str
     root: str
     data: DataConfig
     transform: TransformConfig
-    model: ModelConfig
-    training: TrainingConfig
-    evaluation: EvaluationConfig
+    trainer: TrainerSettings
+    evaluator: EvaluatorSettings
     serving: ServingConfig
+    resources: Mapping[str, Resources] = dataclasses.field(
+        default_factory=lambda: dict(DEFAULT_RESOURCES))
+    warm_start: bool = False
     source: str = "<dict>"
 
 
@@ -200,15 +174,31 @@ def parse_config(raw: Any, *, base_dir: str = ".", origin: str = "<dict>") -> Pi
     evaluation = checker.section(raw, "evaluation")
     serving = checker.section(raw, "serving", required=True)
 
+    resources = {}
+    for step, section, where in (("trainer", training, "training"),
+                                 ("evaluator", evaluation, "evaluation")):
+        given = section.get("resources") if isinstance(section, Mapping) else None
+        resources[step] = (checker.settings(Resources, {f"{where}.resources": given})
+                           if given is not None else DEFAULT_RESOURCES[step])
+    warm_start = training.get("warm_start", False)
+    if not isinstance(warm_start, bool):
+        checker.problem("training.warm_start", f"must be true or false; got {warm_start!r}")
+    trainer = checker.settings(
+        TrainerSettings, {"model": model, "training": _without(training, _TRAINING_EXTRAS)},
+        rename={"module": "module_file"})
+    if trainer is not None and trainer.module_file is not None:
+        module = checker.path(model, "model.module")
+        trainer = dataclasses.replace(trainer, module_file=module) if module else None
     config = PipelineConfig(
         name=checker.string(pipeline, "pipeline.name", required=True, pattern=_NAME,
                             hint="lower-case letters, digits and '-', e.g. chicago-taxi"),
         root=checker.path(pipeline, "pipeline.root", required=True, must_exist=False),
         data=_data(checker, data),
         transform=_transform(checker, transform),
-        model=_model(checker, model),
-        training=_training(checker, training),
-        evaluation=_evaluation(checker, evaluation),
+        trainer=trainer,
+        evaluator=checker.settings(EvaluatorSettings,
+                                   {"evaluation": _without(evaluation, ("resources",))}),
+        resources=resources, warm_start=warm_start is True,
         serving=ServingConfig(
             model_name=checker.string(serving, "serving.model_name", required=True,
                                       pattern=_MODEL_NAME, hint="letters, digits, '_', '.', '-'"),
@@ -271,105 +261,13 @@ def _transform(checker: _Checker, transform: Mapping) -> TransformConfig:
                                                               "transform.beam_pipeline_args"))
 
 
-def _model(checker: _Checker, model: Mapping) -> ModelConfig:
-    checker.unknown_keys(model, "model", ("estimator", "module", "params", "label_key"))
-    if ("estimator" in model) == ("module" in model):
-        checker.problem("model", "give exactly one of `estimator` (a canned estimator's name) "
-                                 "and `module` (a Python file with model_fn)")
-    estimator = checker.string(model, "model.estimator")
-    params = model.get("params") or {}
-    if not isinstance(params, Mapping):
-        checker.problem("model.params", f"must be a mapping of hyperparameters; got {params!r}")
-        params = {}
-    if estimator is not None:
-        from components.common.recipe import CANNED_ESTIMATORS, CANNED_PARAMS
-        if estimator not in CANNED_ESTIMATORS:
-            checker.problem("model.estimator", f"unknown canned estimator {estimator!r}; choose "
-                                               f"one of {sorted(CANNED_ESTIMATORS)}")
-        unknown = sorted(set(params) - set(CANNED_PARAMS))
-        if unknown:
-            checker.problem("model.params", f"unknown hyperparameters {unknown} for a canned "
-                                            f"estimator; it takes {sorted(CANNED_PARAMS)}")
-    return ModelConfig(estimator=estimator, module=checker.path(model, "model.module"),
-                       params=dict(params), label_key=checker.string(model, "model.label_key"))
+_TRAINING_EXTRAS = ("resources", "warm_start")  # training keys that are not trainer settings
 
 
-def _training(checker: _Checker, training: Mapping) -> TrainingConfig:
-    fields = ("train_steps", "eval_steps", "batch_size", "save_checkpoints_steps",
-              "keep_checkpoint_max", "seed", "warm_start", "strategy", "steps_per_loop",
-              "resources")
-    checker.unknown_keys(training, "training", fields)
-    from components.trainer.config import STRATEGIES
-    strategy = checker.string(training, "training.strategy") or "auto"
-    if strategy not in STRATEGIES:
-        checker.problem("training.strategy", f"{strategy!r} is not one of {list(STRATEGIES)}")
-        strategy = "auto"
-    resources = checker.section(training, "resources", where="training.resources")
-    checker.unknown_keys(resources, "training.resources",
-                         ("cpu", "memory", "accelerator_type", "accelerator_count"))
-    count = checker.integer(resources, "training.resources.accelerator_count", default=0,
-                            minimum=0)
-    accelerator = checker.string(resources, "training.resources.accelerator_type")
-    warm_start = training.get("warm_start", False)
-    if not isinstance(warm_start, bool):
-        checker.problem("training.warm_start", f"must be true or false; got {warm_start!r}")
-        warm_start = False
-    if count and not accelerator:
-        checker.problem("training.resources.accelerator_count",
-                        f"is {count} but no accelerator_type says which (e.g. NVIDIA_TESLA_T4)")
-    return TrainingConfig(
-        train_steps=checker.integer(training, "training.train_steps", default=2000, minimum=1),
-        eval_steps=checker.integer(training, "training.eval_steps", default=None, minimum=1),
-        batch_size=checker.integer(training, "training.batch_size", default=256, minimum=1),
-        save_checkpoints_steps=checker.integer(training, "training.save_checkpoints_steps",
-                                               default=None, minimum=1),
-        keep_checkpoint_max=checker.integer(training, "training.keep_checkpoint_max", default=10,
-                                            minimum=1),
-        seed=checker.integer(training, "training.seed", default=42, minimum=0),
-        warm_start=warm_start, strategy=strategy,
-        steps_per_loop=checker.integer(training, "training.steps_per_loop", default=100,
-                                       minimum=1),
-        resources=ResourcesConfig(
-            cpu=_quantity(checker, resources, "cpu"), memory=_quantity(checker, resources, "memory"),
-            accelerator_type=accelerator, accelerator_count=count or 0))
-
-
-def _quantity(checker: _Checker, resources: Mapping, key: str) -> str | None:
-    value = resources.get(key)
-    if value is None:
-        return None
-    text = str(value)
-    if not re.fullmatch(r"\d+(\.\d+)?(m|k|M|G|T|Ki|Mi|Gi|Ti)?", text):
-        checker.problem(f"training.resources.{key}",
-                        f"{value!r} is not a Kubernetes quantity (e.g. '4', '500m', '16G')")
-    return text
-
-
-def _evaluation(checker: _Checker, evaluation: Mapping) -> EvaluationConfig:
-    checker.unknown_keys(evaluation, "evaluation", ("slices", "thresholds", "timeout_seconds"))
-    thresholds = evaluation.get("thresholds") or {}
-    checked: dict[str, dict[str, float]] = {}
-    if not isinstance(thresholds, Mapping):
-        checker.problem("evaluation.thresholds", "must map metric names to bounds, e.g. "
-                                                 "{auc: {lower_bound: 0.7}}")
-        thresholds = {}
-    for metric, bounds in thresholds.items():
-        where = f"evaluation.thresholds.{metric}"
-        if not isinstance(bounds, Mapping) or not bounds:
-            checker.problem(where, f"must map some of {list(THRESHOLD_KEYS)} to numbers; got "
-                                   f"{bounds!r}")
-            continue
-        for key, value in bounds.items():
-            if key not in THRESHOLD_KEYS:
-                checker.problem(f"{where}.{key}", f"unknown bound; use {list(THRESHOLD_KEYS)}")
-            elif not isinstance(value, int | float) or isinstance(value, bool):
-                checker.problem(f"{where}.{key}", f"must be a number; got {value!r}")
-        checked[str(metric)] = {k: float(v) for k, v in bounds.items()
-                                if k in THRESHOLD_KEYS and isinstance(v, int | float)}
-    return EvaluationConfig(
-        slices=checker.strings(evaluation, "evaluation.slices"), thresholds=checked,
-        timeout_seconds=checker.integer(evaluation, "evaluation.timeout_seconds", default=3600,
-                                        minimum=1))
+def _without(section: Any, keys: tuple[str, ...]) -> Any:
+    if not isinstance(section, Mapping):
+        return section
+    return {k: v for k, v in section.items() if k not in keys}
 
 
 class _Checker:
@@ -381,6 +279,12 @@ class _Checker:
 
     def problem(self, where: str, what: str) -> None:
         self.problems.append(f"{where}: {what}")
+
+    def settings(self, cls, sections: Mapping[str, Any], rename=None):
+        """A step's settings from its sections (`check_settings`), or None with problems."""
+        settings, problems = check_settings(cls, sections, rename=rename)
+        self.problems.extend(problems)
+        return settings
 
     def section(self, raw: Mapping, key: str, *, required: bool = False,
                 where: str | None = None) -> Mapping:

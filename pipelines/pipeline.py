@@ -85,8 +85,7 @@ def build_pipeline(config: PipelineConfig, *, concurrent_evaluation: bool = True
     Returns:
         A `@dsl.pipeline` function; its parameters default to the config's values.
     """
-    data, training, evaluation, serving = (config.data, config.training, config.evaluation,
-                                           config.serving)
+    data, serving = config.data, config.serving
 
     def steps(input_pattern, span, serving_base_uri, model_name, train_steps) -> Outputs:
         outputs = _steps(input_pattern, span, serving_base_uri, model_name, train_steps)
@@ -117,25 +116,16 @@ def build_pipeline(config: PipelineConfig, *, concurrent_evaluation: bool = True
             plan.set_display_name("plan-model-dir")
             model_dir = plan.output
         base_model = None
-        if training.warm_start:
+        if config.warm_start:
             resolved = resolve_base_model(pipeline_root=config.root)
             resolved.set_caching_options(False)  # the answer changes as runs are blessed
             resolved.set_display_name("resolve-base-model")
             base_model = resolved.output
-        resources = training.resources
         trained = trainer(
             examples=transformed.outputs["transformed_examples"],
             transform_graph=transformed.outputs["transform_graph"],
-            estimator=config.model.estimator, module_file=config.model.module,
-            params=dict(config.model.params), label_key=config.model.label_key,
-            train_steps=train_steps, eval_steps=training.eval_steps,
-            batch_size=training.batch_size, save_checkpoints_steps=training.save_checkpoints_steps,
-            keep_checkpoint_max=training.keep_checkpoint_max, seed=training.seed,
-            model_dir=model_dir, warm_start_from=base_model,
-            strategy=training.strategy, steps_per_loop=training.steps_per_loop,
-            cpu=resources.cpu, memory=resources.memory,
-            accelerator_type=resources.accelerator_type,
-            accelerator_count=resources.accelerator_count)
+            settings=config.trainer, train_steps=train_steps, model_dir=model_dir,
+            warm_start_from=base_model, resources=config.resources["trainer"])
         trained.set_display_name("trainer")
         # Beside the trainer, the evaluator finds the model_dir by the planned URI; after it,
         # by the trainer's model artifact (which also orders the two steps).
@@ -145,9 +135,8 @@ def build_pipeline(config: PipelineConfig, *, concurrent_evaluation: bool = True
             examples=ingested.outputs["examples"],
             transformed_examples=transformed.outputs["transformed_examples"],
             transform_graph=transformed.outputs["transform_graph"], **placement,
-            thresholds={k: dict(v) for k, v in evaluation.thresholds.items()},
-            slices=list(evaluation.slices), serving_base_uri=serving_base_uri,
-            model_name=model_name, timeout_seconds=evaluation.timeout_seconds)
+            settings=config.evaluator, serving_base_uri=serving_base_uri,
+            model_name=model_name, resources=config.resources["evaluator"])
         evaluated.set_display_name("evaluator")
         pushed = pusher(
             model=trained.outputs["model"], blessing=evaluated.outputs["blessing"],
@@ -176,7 +165,7 @@ def build_pipeline(config: PipelineConfig, *, concurrent_evaluation: bool = True
     defaults = dict(input_pattern=data.input_pattern,
                     span=-1 if data.span is None else data.span,
                     serving_base_uri=serving.base_dir, model_name=serving.model_name,
-                    train_steps=training.train_steps)
+                    train_steps=config.trainer.train_steps)
     if not (concurrent_evaluation and SPAN_PLACEHOLDER in data.input_pattern):
         @decorate
         def pipeline(

@@ -60,6 +60,10 @@ def record_run(
 
     import tensorflow as tf
 
+    from components.artifacts.blessing import BLESSING_FILE
+    from components.artifacts.examples import INGEST_RESULT_FILE
+    from components.artifacts.model import TRAINER_RESULT_FILE
+    from components.artifacts.push import PUSH_RECORD_FILE
     from components.common.kfp_values import whole_numbers  # metadata numbers are floats
 
     def read(folder, name):
@@ -69,10 +73,10 @@ def record_run(
         with tf.io.gfile.GFile(path) as f:
             return json.loads(f.read())
 
-    trainer = read(model.path, "trainer_result.json")
-    verdict = read(blessing.path, "blessing.json")
-    push = read(pushed_model.path, "push_record.json")
-    ingest = read(examples.path, "ingest_result.json")
+    trainer = read(model.path, TRAINER_RESULT_FILE)
+    verdict = read(blessing.path, BLESSING_FILE)
+    push = read(pushed_model.path, PUSH_RECORD_FILE)
+    ingest = read(examples.path, INGEST_RESULT_FILE)
     record = {
         "run_id": run_id,
         "finished_at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),

@@ -48,14 +48,14 @@ def add_schedule_command(subparsers: argparse._SubParsersAction) -> argparse.Arg
     Returns:
         The `schedule` parser.
     """
-    from pipelines.cli import _add_config, _add_overrides
+    from pipelines.cli_arguments import add_config, add_overrides
 
     parser = subparsers.add_parser(
         "schedule", help="run the pipeline on a cron schedule (Kubeflow, or here with --local)",
         description="Creates a recurring run on a Kubeflow Pipelines endpoint (--host), or runs "
                     "the schedule on this machine (--local): one run at a time, each fire time "
                     "at most once, at most one catch-up run after downtime.")
-    _add_config(parser)
+    add_config(parser)
     parser.add_argument("--cron", required=True, metavar="EXPR",
                         help="'MIN HOUR DOM MONTH DOW' or six fields with seconds first, "
                              "e.g. '0 3 * * *' (03:00 daily) or '*/10 * * * * *'")
@@ -89,7 +89,7 @@ def add_schedule_command(subparsers: argparse._SubParsersAction) -> argparse.Arg
     local.add_argument("--stop-grace", type=float, metavar="SECONDS",
                        help="on SIGTERM/Ctrl-C, abandon the run in progress after this long "
                             "(default: wait for it)")
-    _add_overrides(parser)
+    add_overrides(parser)
     parser.set_defaults(handler=_schedule)
     return parser
 
@@ -116,13 +116,13 @@ def _schedule(args: argparse.Namespace) -> int:
 
 
 def _kfp(args, schedule, until) -> int:
-    from pipelines.cli import _arguments, _load
+    from pipelines.cli_arguments import load, run_arguments
     from pipelines.scheduling import create_recurring_run
 
-    config = _load(args.config)
+    config = load(args.config)
     recurring = create_recurring_run(config, host=args.host, cron=schedule, image=args.image,
                                      experiment=args.experiment, name=args.name,
-                                     arguments=_arguments(args), until=until)
+                                     arguments=run_arguments(args), until=until)
     print(f"Created recurring run {recurring.recurring_run_id} ({recurring.name!r}) of "
           f"{config.name!r} on {args.host}: cron {recurring.cron!r}"
           f"{f' (from {schedule.expression!r})' if recurring.cron != schedule.expression else ''}"
@@ -132,10 +132,10 @@ def _kfp(args, schedule, until) -> int:
 
 
 def _local(args, schedule, until) -> int:
-    from pipelines.cli import _arguments, _load
+    from pipelines.cli_arguments import load, run_arguments
     from pipelines.scheduling import LocalScheduler, SchedulerLockedError, SchedulerOptions
 
-    config = _load(args.config)
+    config = load(args.config)
     root = args.root or config.root
     state_dir = args.state_dir
     if state_dir is None:
@@ -147,7 +147,7 @@ def _local(args, schedule, until) -> int:
     options = SchedulerOptions(catchup=args.catchup, max_runs=args.max_runs, until=until,
                                timezone=args.timezone, stop_grace_seconds=args.stop_grace)
     runs = _PipelineRuns({"config": os.path.abspath(args.config), "root": args.root,
-                          "enable_caching": not args.no_cache, "arguments": _arguments(args),
+                          "enable_caching": not args.no_cache, "arguments": run_arguments(args),
                           "verbose": args.verbose})
     scheduler = LocalScheduler(schedule=schedule, run_fn=runs, state_dir=state_dir,
                                options=options)
@@ -217,7 +217,6 @@ def _run_once(argv: list[str]) -> int:
     """One scheduled run, in the child process: `run_local`, then the run's summary."""
     import logging
 
-    import estimator_lib  # noqa: F401  (first: quiets TensorFlow's start-up)
     from pipelines.config import load_config
     from pipelines.local_run import run_local
     from pipelines.summary import summarize

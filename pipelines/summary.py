@@ -15,6 +15,9 @@ import json
 import os
 from typing import Any
 
+from components.artifacts.blessing import BLESSING_FILE
+from components.artifacts.model import TRAINER_RESULT_FILE
+from components.artifacts.push import PUSH_RECORD_FILE
 from pipelines.local_run import LocalRunResult
 
 __all__ = ["read_outcome", "summarize"]
@@ -41,9 +44,9 @@ def read_outcome(result: LocalRunResult) -> dict[str, Any]:
     """The trainer result, blessing and push record of a local run (None where absent)."""
     outputs = result.outputs
     return {
-        "trainer": _read_json(_path(outputs.get("model")), "trainer_result.json"),
-        "blessing": _read_json(_path(outputs.get("blessing")), "blessing.json"),
-        "push": _read_json(_path(outputs.get("pushed_model")), "push_record.json"),
+        "trainer": _read_json(_path(outputs.get("model")), TRAINER_RESULT_FILE),
+        "blessing": _read_json(_path(outputs.get("blessing")), BLESSING_FILE),
+        "push": _read_json(_path(outputs.get("pushed_model")), PUSH_RECORD_FILE),
         "evaluation_uri": _path(outputs.get("evaluation")),
     }
 

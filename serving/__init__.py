@@ -9,8 +9,6 @@ Example:
     ...     client.classify("taxi", [{"fare": 12.5, "company": "Flash Cab"}])
 """
 
-import estimator_lib  # noqa: F401, I001  (first: quiets TensorFlow's start-up)
-
 from serving.batching import BatchingOptions
 from serving.client import ServingClient
 from serving.errors import ServingError

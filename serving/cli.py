@@ -153,7 +153,6 @@ def _batching(args):
 
 
 def _serve(args: argparse.Namespace) -> int:
-    import estimator_lib  # noqa: F401  (first: quiets TensorFlow's start-up)
     from serving.server import ModelServer, ServerOptions
 
     try:

@@ -16,7 +16,6 @@ import argparse
 import json
 import urllib.request
 
-import estimator_lib  # noqa: F401  (first: quiets TensorFlow's start-up)
 from serving.client import ServingClient
 
 

@@ -1,3 +1,5 @@
-"""Shared test setup: estimator_lib is imported first so TensorFlow starts quietly."""
+"""Shared test setup: TensorFlow starts quietly, as in the command-line entry points."""
 
-import estimator_lib  # noqa: F401
+from console import quiet_tensorflow
+
+quiet_tensorflow()

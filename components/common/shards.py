@@ -30,7 +30,8 @@ from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.transforms.window import GlobalWindows
 
-from components.common import artifacts, io
+from components import artifacts
+from components.artifacts import io
 from components.common.tfrecord import encode_records
 
 __all__ = ["CountMismatchError", "ShardFile", "ShardFormat", "WriteShards", "publish_shards",

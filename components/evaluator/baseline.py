@@ -16,10 +16,11 @@ import os
 
 import tensorflow as tf
 
+from components.artifacts import model
+
 __all__ = ["Baseline", "resolve_baseline_uri", "resolve_served_model"]
 
 _SAVED_MODEL_FILES = ("saved_model.pb", "saved_model.pbtxt")
-_SERVING_MODEL_DIR = "serving_model"  # inside a trainer's model artifact
 
 
 @dataclasses.dataclass(frozen=True)
@@ -60,7 +61,7 @@ def resolve_baseline_uri(uri: str) -> Baseline:
     """
     if _is_saved_model(uri):
         return Baseline(uri)
-    nested = _join(uri, _SERVING_MODEL_DIR)
+    nested = _join(uri, model.SERVING_MODEL_DIR)
     if _is_saved_model(nested):
         return Baseline(nested)
     version = _highest_version(uri)
@@ -68,7 +69,7 @@ def resolve_baseline_uri(uri: str) -> Baseline:
         return Baseline(_join(uri, str(version)), version)
     raise FileNotFoundError(
         f"`baseline_model_uri` ({uri!r}) is not a SavedModel folder, a model artifact with "
-        f"{_SERVING_MODEL_DIR}/, or a folder of integer versions holding SavedModels.")
+        f"{model.SERVING_MODEL_DIR}/, or a folder of integer versions holding SavedModels.")
 
 
 def _highest_version(base: str) -> int | None:

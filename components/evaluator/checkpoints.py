@@ -10,7 +10,7 @@ deleted them meanwhile; the caller sees that as a missing checkpoint).
 It stops once the training-done mark is present and a checkpoint at (or past) its final
 step was yielded, and raises `TimeoutError` when no new checkpoint appeared for
 `timeout_seconds` while training is not done. The mark is estimator_lib's (`training_done`,
-written by the chief in `el.train_and_evaluate`), read through `components.common.recipe`.
+written by the chief in `el.train_and_evaluate`), read through `components.model.recipe`.
 
 Example:
     >>> watcher = CheckpointWatcher(model_dir, poll_seconds=5, timeout_seconds=3600)
@@ -28,7 +28,8 @@ from collections.abc import Iterable, Iterator
 
 import tensorflow as tf
 
-from components.common import recipe
+import estimator_lib as el
+from components.model import recipe
 from estimator_lib import training_status
 
 __all__ = ["Checkpoint", "CheckpointWatcher", "TrainingDone", "list_checkpoints",
@@ -54,7 +55,7 @@ class TrainingDone:
 
 
 def read_training_done(model_dir: str) -> TrainingDone | None:
-    """The training-done mark (`components.common.recipe`), or None while training runs.
+    """The training-done mark (`components.model.recipe`), or None while training runs.
 
     Example:
         >>> read_training_done("/runs/1/model/model_dir").final_step
@@ -179,7 +180,7 @@ class CheckpointWatcher:
                 raise TimeoutError(
                     f"No new checkpoint in {self.model_dir!r} for {waited:.0f} s "
                     f"(`timeout_seconds` {self.timeout_seconds:g}) and training is not marked "
-                    f"done (no {recipe.DONE_FILE}); steps handled: {sorted(self._handled)}.")
+                    f"done (no {el.TRAINING_DONE_FILENAME}); steps handled: {sorted(self._handled)}.")
             if not announced:
                 _LOGGER.info("Waiting for checkpoints in %s (every %g s, up to %g s).",
                              self.model_dir, self.poll_seconds, self.timeout_seconds)

@@ -21,9 +21,10 @@ Example:
     ...                  transformed_examples=transform.outputs["transformed_examples"],
     ...                  transform_graph=transform.outputs["transform_graph"],
     ...                  model=trainer_task.outputs["model"],
-    ...                  thresholds={"auc": {"lower_bound": 0.7, "max_decrease": 0.01}},
-    ...                  slices=["payment_type"], serving_base_uri=serving_base,
-    ...                  model_name="chicago_taxi")
+    ...                  settings=EvaluatorSettings(
+    ...                      thresholds={"auc": {"lower_bound": 0.7, "max_decrease": 0.01}},
+    ...                      slices=("payment_type",)),
+    ...                  serving_base_uri=serving_base, model_name="chicago_taxi")
     >>> pusher(model=trainer_task.outputs["model"], blessing=task.outputs["blessing"], ...)
 """
 
@@ -31,7 +32,6 @@ Example:
 # and it stores mutable defaults. Hence these exemptions.
 # ruff: noqa: UP045, B006
 
-from collections.abc import Mapping, Sequence
 from typing import Any, Optional
 
 from kfp import dsl
@@ -39,7 +39,8 @@ from kfp.dsl import HTML, Artifact, ClassificationMetrics, Dataset, Input, Metri
 from kfp.dsl.pipeline_channel import PipelineChannel
 
 from components.common.images import PIPELINE_IMAGE
-from components.evaluator.config import EvaluatorConfig
+from components.common.resources import Resources
+from components.evaluator.config import EvaluatorConfig, EvaluatorSettings
 
 __all__ = ["evaluator", "evaluator_op"]
 
@@ -54,38 +55,34 @@ def evaluator_op(
     metrics: Output[Metrics],
     classification_metrics: Output[ClassificationMetrics],
     report: Output[HTML],
+    settings: dict,
     model_dir: str = "",
     model: Optional[Input[Model]] = None,
-    thresholds: dict = {},
-    slices: list = [],
     serving_base_uri: str = "",
     model_name: str = "",
     baseline_model_uri: str = "",
-    eval_split: str = "eval",
-    eval_steps: int = 0,
-    eval_batch_size: int = 1024,
-    timeout_seconds: float = 3600.0,
-    poll_seconds: float = 5.0,
 ):
     """Runs the evaluator; call it through `evaluator(...)`, which checks arguments."""
     import os
 
-    from components.evaluator.executor import EvaluatorConfig, run
+    from console import quiet_tensorflow
+
+    quiet_tensorflow()  # the step's log starts with its own lines
+    from components.artifacts.model import MODEL_DIR
+    from components.evaluator.executor import EvaluatorConfig, EvaluatorSettings, run
     from components.evaluator.kfp_outputs import log_classification_metrics, log_metrics
 
     if not model_dir:
         if model is None:
             raise ValueError("Give `model_dir` or a `model` input.")
-        model_dir = model.metadata.get("model_dir") or os.path.join(model.path, "model_dir")
+        model_dir = model.metadata.get("model_dir") or os.path.join(model.path, MODEL_DIR)
     result = run(EvaluatorConfig(
-        model_dir=model_dir, examples_uri=examples.path,
-        transformed_examples_uri=transformed_examples.path,
+        **EvaluatorSettings.from_json(settings).to_json(), model_dir=model_dir,
+        examples_uri=examples.path, transformed_examples_uri=transformed_examples.path,
         transform_graph_uri=transform_graph.path, evaluation_uri=evaluation.path,
-        blessing_uri=blessing.path, report_uri=report.path, thresholds=thresholds,
-        slices=tuple(slices), serving_base_uri=serving_base_uri or None,
-        model_name=model_name or None, baseline_model_uri=baseline_model_uri or None,
-        eval_split=eval_split, eval_steps=eval_steps or None, eval_batch_size=eval_batch_size,
-        timeout_seconds=timeout_seconds, poll_seconds=poll_seconds))
+        blessing_uri=blessing.path, report_uri=report.path,
+        serving_base_uri=serving_base_uri or None, model_name=model_name or None,
+        baseline_model_uri=baseline_model_uri or None))
     log_metrics(result, metrics)
     log_classification_metrics(result, classification_metrics)
     blessing.metadata["blessed"] = result.blessed
@@ -102,20 +99,13 @@ def evaluator(
     examples: PipelineChannel,
     transformed_examples: PipelineChannel,
     transform_graph: PipelineChannel,
+    settings: EvaluatorSettings | None = None,
     model_dir: Any = None,
     model: PipelineChannel | None = None,
-    thresholds: Mapping[str, Mapping[str, float]] | None = None,
-    slices: Sequence[str] = (),
     serving_base_uri: Any = None,
     model_name: Any = None,
     baseline_model_uri: Any = None,
-    eval_split: str = "eval",
-    eval_steps: int | None = None,
-    eval_batch_size: int = 1024,
-    timeout_seconds: float = 3600.0,
-    poll_seconds: float = 5.0,
-    cpu: str | None = None,
-    memory: str | None = None,
+    resources: Resources | None = None,
 ) -> dsl.PipelineTask:
     """Adds the evaluator step to the pipeline being built, after checking its arguments.
 
@@ -123,13 +113,14 @@ def evaluator(
         examples: The ingest step's `examples` (raw; the final analysis and baseline read it).
         transformed_examples: The transform step's `transformed_examples`.
         transform_graph: The transform step's `transform_graph`.
+        settings: What to judge and how (thresholds, slices, ...). Defaults to
+            `EvaluatorSettings()`.
         model_dir: The trainer's model_dir URI (a constant or pipeline parameter), to run
             beside the trainer. Exactly one of `model_dir` and `model`.
         model: The trainer's `model` output, to run after it.
-        thresholds / slices / serving_base_uri / model_name / baseline_model_uri /
-            eval_split / eval_steps / eval_batch_size / timeout_seconds / poll_seconds:
-            as in `EvaluatorConfig`.
-        cpu / memory: Kubernetes requests, e.g. "2" and "8G".
+        serving_base_uri / model_name / baseline_model_uri: the baseline, as in
+            `EvaluatorConfig` (constants or pipeline parameters).
+        resources: The step's Kubernetes requests (none by default).
 
     Returns:
         The task; its outputs are `evaluation`, `blessing`, `metrics`,
@@ -143,8 +134,9 @@ def evaluator(
         ...           transformed_examples=t.outputs["transformed_examples"],
         ...           transform_graph=t.outputs["transform_graph"],
         ...           model_dir="gs://bucket/runs/1/model_dir",
-        ...           thresholds={"auc": {"lower_bound": 0.7}})
+        ...           settings=EvaluatorSettings(thresholds={"auc": {"lower_bound": 0.7}}))
     """
+    settings = settings or EvaluatorSettings()
     no_model_dir = model_dir is None or (isinstance(model_dir, str) and not model_dir)
     if no_model_dir == (model is None):
         raise ValueError("Give exactly one of `model_dir` (a URI shared with the trainer, to "
@@ -155,28 +147,19 @@ def evaluator(
     def known(value, stand_in="known-at-run-time"):
         return stand_in if isinstance(value, PipelineChannel) else value
 
-    config = EvaluatorConfig(  # every check the executor makes on the values known now
-        model_dir="known-at-run-time" if no_model_dir else known(model_dir),
+    EvaluatorConfig(  # the checks of the baseline's arguments that can be made now
+        **settings.to_json(), model_dir="known-at-run-time" if no_model_dir else known(model_dir),
         examples_uri="known-at-run-time", transformed_examples_uri="known-at-run-time",
         transform_graph_uri="known-at-run-time", evaluation_uri="known-at-run-time",
-        blessing_uri="known-at-run-time", thresholds=thresholds or {}, slices=slices,
-        serving_base_uri=known(serving_base_uri), model_name=known(model_name),
-        baseline_model_uri=known(baseline_model_uri), eval_split=eval_split,
-        eval_steps=eval_steps, eval_batch_size=eval_batch_size,
-        timeout_seconds=timeout_seconds, poll_seconds=poll_seconds)
+        blessing_uri="known-at-run-time", serving_base_uri=known(serving_base_uri),
+        model_name=known(model_name), baseline_model_uri=known(baseline_model_uri))
     arguments: dict[str, Any] = dict(
         examples=examples, transformed_examples=transformed_examples,
-        transform_graph=transform_graph, model_dir="" if no_model_dir else model_dir,
-        thresholds={metric: t.to_json() for metric, t in config.thresholds.items()},
-        slices=list(config.slices), serving_base_uri=serving_base_uri or "",
-        model_name=model_name or "", baseline_model_uri=baseline_model_uri or "",
-        eval_split=eval_split, eval_steps=eval_steps or 0, eval_batch_size=eval_batch_size,
-        timeout_seconds=float(timeout_seconds), poll_seconds=float(poll_seconds))
+        transform_graph=transform_graph, settings=settings.to_json(),
+        model_dir="" if no_model_dir else model_dir, serving_base_uri=serving_base_uri or "",
+        model_name=model_name or "", baseline_model_uri=baseline_model_uri or "")
     if model is not None:
         arguments["model"] = model
     task = evaluator_op(**arguments)
-    if cpu:
-        task.set_cpu_request(cpu).set_cpu_limit(cpu)
-    if memory:
-        task.set_memory_request(memory).set_memory_limit(memory)
+    (resources or Resources()).apply(task)
     return task

@@ -14,7 +14,8 @@
 4. checks the thresholds (`validation.py`) and writes the blessing, the HTML report and,
    last, `evaluation.json`.
 
-It imports no KFP. See `config.py` for the files written.
+It imports no KFP. The files it writes: `components/artifacts/evaluation.py` and
+`blessing.py`.
 
 Example:
     >>> result = run(EvaluatorConfig(model_dir=..., examples_uri=..., ...,
@@ -34,14 +35,14 @@ from typing import Any
 import tensorflow as tf
 
 import estimator_lib as el
-from components.common import artifacts, io
-from components.common.model_export import EVAL_MODEL_DIR, export_models
-from components.common.recipe import ModelRecipe
+from components import artifacts
+from components.artifacts import evaluation, io
+from components.artifacts import model as model_artifact
+from components.artifacts.blessing import Blessing, write_blessing
 from components.evaluator import baseline as baseline_lib
 from components.evaluator.analysis import Analysis, analyze
-from components.evaluator.blessing import write_blessing
 from components.evaluator.checkpoints import resolve_checkpoint
-from components.evaluator.config import CANDIDATE_DIR, EVALUATION_FILE, EvaluatorConfig, join
+from components.evaluator.config import EvaluatorConfig, EvaluatorSettings
 from components.evaluator.metrics import TASK_METRICS, TaskKind
 from components.evaluator.metrics_log import CheckpointEvaluation
 from components.evaluator.predictions import score_eval_model, score_serving_model
@@ -49,11 +50,12 @@ from components.evaluator.raw_examples import feature_values, read_serialized
 from components.evaluator.report import render_report, write_report
 from components.evaluator.streaming import evaluate_checkpoints
 from components.evaluator.validation import Validation, validate
+from components.model.export import export_models
+from components.model.recipe import ModelRecipe
 
-__all__ = ["EvaluatorConfig", "EvaluatorResult", "run"]
+__all__ = ["EvaluatorConfig", "EvaluatorResult", "EvaluatorSettings", "run"]
 
 _LOGGER = logging.getLogger(__name__)
-_EXPORT_RECORD = "export.json"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -121,7 +123,7 @@ def run(config: EvaluatorConfig) -> EvaluatorResult:
     recipe = ModelRecipe.read(config.model_dir)
     _check_threshold_metrics(config, recipe.task())
 
-    candidate_uri = join(config.evaluation_uri, CANDIDATE_DIR)
+    candidate_uri = io.join(config.evaluation_uri, evaluation.CANDIDATE_DIR)
     eval_model_dir = _export_candidate(config, recipe, final, candidate_uri)
     serialized = read_serialized(config.examples_uri, config.eval_split)
     _LOGGER.info("Scoring %d raw %r examples with the step-%d model.", len(serialized),
@@ -153,7 +155,9 @@ def run(config: EvaluatorConfig) -> EvaluatorResult:
                           baseline=baseline_analysis.metrics if baseline_analysis else None,
                           no_baseline_reason=no_baseline_reason, baseline_error=baseline_error)
 
-    blessing_path = write_blessing(config.blessing_uri, validation, analysis.metrics)
+    blessing_path = write_blessing(config.blessing_uri, Blessing(
+        blessed=validation.blessed, reasons=tuple(validation.reasons),
+        metrics=analysis.metrics))
     details = {
         "model_dir": config.model_dir, "final step": final.step,
         "final checkpoint": final.checkpoint,
@@ -174,9 +178,9 @@ def run(config: EvaluatorConfig) -> EvaluatorResult:
         new_steps=stream.new_steps, missed_steps=tuple(c.step for c in stream.missed),
         paths={"metrics_log": config.metrics_log_uri, "report": report_path,
                "blessing": blessing_path, "candidate": candidate_uri,
-               "tensorboard": join(config.model_dir, "eval")},
+               "tensorboard": io.join(config.model_dir, evaluation.TENSORBOARD_EVAL_DIR)},
         seconds=time.time() - start)
-    io.write_json_atomic(join(config.evaluation_uri, EVALUATION_FILE), result.to_json())
+    io.write_json_atomic(io.join(config.evaluation_uri, evaluation.EVALUATION_FILE), result.to_json())
     _LOGGER.info("%s at step %d (%d checks, %d failed); report: %s",
                  "BLESSED" if result.blessed else "NOT_BLESSED", final.step,
                  len(validation.checks), len(validation.failed), report_path)
@@ -211,8 +215,8 @@ def _check_threshold_metrics(config: EvaluatorConfig, task: str) -> None:
 def _export_candidate(config: EvaluatorConfig, recipe: ModelRecipe, final: CheckpointEvaluation,
                       candidate_uri: str) -> str:
     """Exports the final checkpoint, or reuses the export a previous attempt made of it."""
-    record_path = join(candidate_uri, _EXPORT_RECORD)
-    eval_dir = join(candidate_uri, EVAL_MODEL_DIR)
+    record_path = io.join(candidate_uri, evaluation.EXPORT_RECORD_FILE)
+    eval_dir = io.join(candidate_uri, model_artifact.EVAL_MODEL_DIR)
     if io.exists(record_path) and tf.io.gfile.exists(eval_dir):
         record = io.read_json(record_path)
         if record.get("step") == final.step:
@@ -237,7 +241,7 @@ def _find_baseline(config: EvaluatorConfig) -> tuple[baseline_lib.Baseline | Non
     found = baseline_lib.resolve_served_model(config.serving_base_uri, config.model_name)
     if found is None:
         return None, (f"no version is served under "
-                      f"{join(config.serving_base_uri, config.model_name)!r} yet: the first "
+                      f"{io.join(config.serving_base_uri, config.model_name)!r} yet: the first "
                       "push")
     _LOGGER.info("Baseline: version %d, %s.", found.version, found.saved_model_dir)
     return found, ""

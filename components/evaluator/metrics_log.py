@@ -24,7 +24,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from components.common import io
+from components.artifacts import io
 
 __all__ = ["CheckpointEvaluation", "MetricsLog"]
 

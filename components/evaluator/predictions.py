@@ -1,6 +1,6 @@
 """Scoring raw examples with SavedModels: the candidate's eval model and the baseline.
 
-The candidate's eval model (`components.common.model_export`) returns its predictions and
+The candidate's eval model (`components.model.export`) returns its predictions and
 the label the transform graph computes from the raw columns. The baseline, a served model,
 returns predictions only; it is judged against the candidate's labels, on the same rows.
 Predictions are read by their estimator_lib names: `logistic` (binary), `probabilities`
@@ -20,9 +20,9 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import tensorflow as tf
 
-from components.common.model_export import EVAL_SIGNATURE
 from components.evaluator.metrics import ModelOutputs, TaskKind
 from components.evaluator.raw_examples import batches
+from components.model.export import EVAL_SIGNATURE
 
 __all__ = ["Scored", "score_eval_model", "score_serving_model", "to_model_outputs"]
 

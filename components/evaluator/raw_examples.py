@@ -12,7 +12,7 @@ from collections.abc import Iterator, Sequence
 
 import tensorflow as tf
 
-from components.common import artifacts
+from components import artifacts
 
 __all__ = ["MISSING", "batches", "feature_values", "read_serialized"]
 

@@ -21,7 +21,7 @@ import html
 import io as _bytes_io
 from collections.abc import Mapping, Sequence
 
-from components.common import io
+from components.artifacts import io
 from components.evaluator.analysis import Analysis
 from components.evaluator.metrics import TaskKind
 from components.evaluator.metrics_log import CheckpointEvaluation

@@ -24,10 +24,10 @@ import numpy as np
 import tensorflow as tf
 
 import estimator_lib as el
-from components.common.recipe import ModelRecipe
 from components.evaluator.checkpoints import Checkpoint, CheckpointWatcher, TrainingDone
 from components.evaluator.config import EvaluatorConfig
 from components.evaluator.metrics_log import CheckpointEvaluation, MetricsLog
+from components.model.recipe import ModelRecipe
 
 __all__ = ["StreamResult", "evaluate_checkpoints"]
 

@@ -29,8 +29,8 @@ from typing import Any
 
 from tensorflow_metadata.proto.v0 import schema_pb2
 
-from components.common import artifacts, io
-from components.common.artifacts import FeatureType
+from components import artifacts
+from components.artifacts import FeatureType, io
 from components.ingest.parsing import ObservedType
 from components.ingest.schema import combined_feature_stats
 from components.ingest.statistics import feature_distribution

@@ -66,6 +66,9 @@ def ingest_component(
     baseline_statistics: Optional[Input[Artifact]] = None,
 ):
     """Ingests raw files into validated tf.Example shards; see components/ingest/executor.py."""
+    from console import quiet_tensorflow
+
+    quiet_tensorflow()  # the step's log starts with its own lines
     from components.ingest import IngestConfig, run
 
     outcome = run(IngestConfig(

@@ -9,7 +9,7 @@ import types
 from collections.abc import Mapping
 from typing import Any
 
-from components.common.artifacts import FeatureType
+from components.artifacts import FeatureType
 
 __all__ = ["SPAN_PLACEHOLDER", "InputFormat", "IngestConfig"]
 

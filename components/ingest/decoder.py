@@ -24,7 +24,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from components.common.artifacts import FeatureType
+from components.artifacts import FeatureType
 from components.ingest.parsing import LIST_TYPES, coerce
 from components.ingest.quarantine import BadRow, ReasonCode
 from components.ingest.sources.base import RawBatch

@@ -37,8 +37,8 @@ from apache_beam.metrics.metric import MetricsFilter
 from apache_beam.runners.runner import PipelineState
 from tensorflow_metadata.proto.v0 import schema_pb2
 
-from components.common import artifacts, io
-from components.common.artifacts import FeatureType, IngestResult
+from components import artifacts
+from components.artifacts import FeatureType, IngestResult, io
 from components.common.runner import create_pipeline
 from components.common.shards import (
     CountMismatchError,

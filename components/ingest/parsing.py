@@ -27,7 +27,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from components.common.artifacts import FeatureType
+from components.artifacts import FeatureType
 
 __all__ = ["ARROW_TYPES", "Coerced", "ObservedType", "coerce", "native_type", "observe"]
 

@@ -36,7 +36,7 @@ import pyarrow as pa
 from apache_beam.metrics import Metrics
 from tfx_bsl.coders.example_coder import RecordBatchToExamplesEncoder
 
-from components.common import io
+from components.artifacts import io
 from components.common.shards import ShardFormat, WriteShards
 from components.ingest.decoder import BatchDecoder
 from components.ingest.parsing import ObservedType, observe

@@ -18,7 +18,8 @@ import enum
 import json
 from collections.abc import Iterable, Mapping
 
-from components.common import artifacts, io
+from components import artifacts
+from components.artifacts import io
 
 __all__ = [
     "BadRow",

@@ -19,7 +19,7 @@ from typing import Any
 
 from tensorflow_metadata.proto.v0 import schema_pb2
 
-from components.common.artifacts import FeatureType
+from components.artifacts import FeatureType
 
 __all__ = ["MIN_DOMAIN_MASS", "combined_feature_stats", "infer_schema", "schema_types"]
 

@@ -17,7 +17,7 @@ import dataclasses
 import os
 import re
 
-from components.common import io
+from components.artifacts import io
 from components.ingest.config import SPAN_PLACEHOLDER
 
 __all__ = ["EmptyInputError", "ResolvedInput", "resolve_input"]

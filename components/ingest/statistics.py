@@ -40,8 +40,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from tfx_bsl import sketches
 
-from components.common import io
-from components.common.artifacts import FeatureType
+from components.artifacts import FeatureType, io
 
 __all__ = ["ComputeStatistics", "StatisticsCombineFn", "feature_distribution"]
 

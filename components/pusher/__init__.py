@@ -6,11 +6,12 @@ a pipeline does not load TensorFlow and running the step does not load KFP:
 
     from components.pusher.executor import run              # push (TensorFlow)
     from components.pusher.rollback import rollback         # serve an older version again
-    from components.pusher.record import read_push_record   # what a push did
+    from components.artifacts.push import read_push_record  # what a push did
     from components.pusher.component import pusher          # the KFP component
     from components.pusher.cli import add_rollback_command  # `estpipe rollback`
 
-See `layout.py` for the files the step reads and writes.
+The files it reads and writes are laid out in `components/artifacts/` (model, blessing,
+push, serving).
 """
 
 from components.pusher.config import InfraValidation, PusherConfig, validate_model_name

@@ -40,7 +40,6 @@ def add_rollback_command(subparsers: argparse._SubParsersAction) -> argparse.Arg
 
 
 def _rollback(args: argparse.Namespace) -> int:
-    import estimator_lib  # noqa: F401  (first: quiets TensorFlow's start-up)
     from components.pusher.rollback import rollback
 
     try:

@@ -54,6 +54,9 @@ def pusher_op(
     examples: Optional[Input[Dataset]] = None,
 ):
     """Pushes a blessed model to TF Serving's layout; see components/pusher/executor.py."""
+    from console import quiet_tensorflow
+
+    quiet_tensorflow()  # the step's log starts with its own lines
     from components.pusher.executor import InfraValidation, PusherConfig, run
 
     record = run(PusherConfig(

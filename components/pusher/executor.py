@@ -34,14 +34,14 @@ from typing import Any
 
 import tensorflow as tf
 
-from components.pusher import layout
-from components.pusher.blessing import read_blessing
+from components.artifacts import io, model, serving
+from components.artifacts.blessing import read_blessing
+from components.artifacts.push import PushOutcome, PushRecord, write_push_record
 from components.pusher.config import InfraValidation, PusherConfig
 from components.pusher.fingerprint import fingerprint
 from components.pusher.history import HistoryEntry, HistoryEvent, append_history, read_history
 from components.pusher.history import utc_now as _utc_now
 from components.pusher.infra_validation import load_samples, validate_model
-from components.pusher.record import PushOutcome, PushRecord
 from components.pusher.versions import (
     VersionExistsError,
     next_version,
@@ -79,7 +79,7 @@ def run(config: PusherConfig) -> PushRecord:
     serving_model = resolve_serving_model(config.model_uri)
     trainer_result = _read_trainer_result(config.model_uri)
     blessing = read_blessing(config.blessing_uri) if config.blessing_uri is not None else None
-    base = layout.model_base(config.serving_base_uri, config.model_name)
+    base = serving.model_base(config.serving_base_uri, config.model_name)
     record = PushRecord(
         outcome=PushOutcome.NOT_BLESSED, reason="", model_name=config.model_name,
         serving_base_uri=config.serving_base_uri, model_uri=config.model_uri,
@@ -100,7 +100,7 @@ def run(config: PusherConfig) -> PushRecord:
     model_fingerprint = fingerprint(serving_model)
     record = dataclasses.replace(record, fingerprint=model_fingerprint)
     history = read_history(base)
-    existing = layout.list_versions(base)
+    existing = serving.list_versions(base)
     published = _find_published(base, model_fingerprint, history, existing)
     if published is not None:
         latest = existing[-1]
@@ -110,7 +110,7 @@ def run(config: PusherConfig) -> PushRecord:
                    f"To serve it, run `estpipe rollback {config.model_name} --serving-base "
                    f"{config.serving_base_uri} --to {published}`.")
         return _finish(config, record, outcome=PushOutcome.ALREADY_PUSHED, reason=reason,
-                       version=published, destination=layout.version_dir(base, published))
+                       version=published, destination=serving.version_dir(base, published))
 
     if config.infra_validation is not None:
         options = config.infra_validation
@@ -129,7 +129,7 @@ def run(config: PusherConfig) -> PushRecord:
                         serving_model)
 
     version, destination = _publish(serving_model, base, history)
-    protect = {version} | protected_versions(history, layout.list_versions(base))
+    protect = {version} | protected_versions(history, serving.list_versions(base))
     pruned = prune_versions(base, config.keep_versions, protect)
     append_history(base, [HistoryEntry(
         event=HistoryEvent.PUSH, version=version, fingerprint=model_fingerprint,
@@ -152,28 +152,28 @@ def resolve_serving_model(model_uri: str) -> str:
         >>> resolve_serving_model("/pipeline/trainer/model")
         '/pipeline/trainer/model/serving_model'
     """
-    folder = layout.join(model_uri, layout.SERVING_MODEL_DIR)
+    folder = io.join(model_uri, model.SERVING_MODEL_DIR)
     if _is_saved_model(folder):
         return folder
-    exports = [v for v in layout.list_versions(folder)
-               if _is_saved_model(layout.version_dir(folder, v))]
+    exports = [v for v in serving.list_versions(folder)
+               if _is_saved_model(serving.version_dir(folder, v))]
     if exports:
-        return layout.version_dir(folder, exports[-1])
+        return serving.version_dir(folder, exports[-1])
     raise FileNotFoundError(
         f"No serving SavedModel in the model artifact {model_uri!r}: expected "
         f"{folder!r} to hold saved_model.pb (the trainer's serving export).")
 
 
 def _is_saved_model(folder: str) -> bool:
-    return any(tf.io.gfile.exists(layout.join(folder, name)) for name in layout.SAVED_MODEL_FILES)
+    return any(tf.io.gfile.exists(io.join(folder, name)) for name in serving.SAVED_MODEL_FILES)
 
 
 def _read_trainer_result(model_uri: str) -> dict[str, Any] | None:
-    path = layout.join(model_uri, layout.TRAINER_RESULT_FILE)
+    path = io.join(model_uri, model.TRAINER_RESULT_FILE)
     if not tf.io.gfile.exists(path):
         return None
     try:
-        value = layout.read_json(path)
+        value = io.read_json(path)
     except json.JSONDecodeError as error:
         _LOGGER.warning("%s is not JSON (%s); the push record leaves it out.", path, error)
         return None
@@ -191,7 +191,7 @@ def _find_published(base: str, model_fingerprint: str, history: Sequence[History
     for version in sorted(existing, reverse=True):
         found = known.get(version)
         if found is None:
-            found = fingerprint(layout.version_dir(base, version))
+            found = fingerprint(serving.version_dir(base, version))
         if found == model_fingerprint:
             return version
     return None
@@ -213,8 +213,7 @@ def _publish(serving_model: str, base: str, history: Sequence[HistoryEntry]) -> 
 
 def _finish(config: PusherConfig, record: PushRecord, **changes: Any) -> PushRecord:
     record = dataclasses.replace(record, finished_at=_utc_now(), **changes)
-    layout.write_json_atomic(layout.join(config.pushed_model_uri, layout.PUSH_RECORD_FILE),
-                             record.to_json())
+    write_push_record(config.pushed_model_uri, record)
     log = _LOGGER.info if record.outcome is PushOutcome.PUSHED else _LOGGER.warning
     log("Pusher: %s. %s", record.outcome, record.reason)
     return record

@@ -6,7 +6,7 @@ import hashlib
 
 import tensorflow as tf
 
-from components.pusher import layout
+from components.artifacts import io, serving
 
 __all__ = ["fingerprint"]
 
@@ -33,11 +33,11 @@ def fingerprint(saved_model_dir: str) -> str:
         'sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08'
     """
     digest = hashlib.sha256()
-    files = list(layout.walk_files(saved_model_dir))
+    files = list(serving.walk_files(saved_model_dir))
     if not files:
         raise FileNotFoundError(f"{saved_model_dir!r} holds no file to fingerprint.")
     for relative in files:
-        path = layout.join(saved_model_dir, relative)
+        path = io.join(saved_model_dir, relative)
         digest.update(f"{relative}\0{tf.io.gfile.stat(path).length}\0".encode())
         with tf.io.gfile.GFile(path, "rb") as f:
             while chunk := f.read(_CHUNK):

@@ -23,7 +23,7 @@ from typing import Any
 
 import tensorflow as tf
 
-from components.pusher import layout
+from components.artifacts import io, serving
 
 __all__ = ["HistoryEntry", "HistoryEvent", "append_history", "history_path", "read_history",
            "utc_now"]
@@ -87,7 +87,7 @@ def utc_now() -> str:
 
 def history_path(model_base_uri: str) -> str:
     """`<model_base_uri>/_pushes.jsonl`."""
-    return layout.join(model_base_uri, layout.HISTORY_FILE)
+    return io.join(model_base_uri, serving.HISTORY_FILE)
 
 
 def read_history(model_base_uri: str) -> list[HistoryEntry]:
@@ -128,4 +128,4 @@ def append_history(model_base_uri: str, entries: Iterable[HistoryEntry]) -> None
         if text and not text.endswith("\n"):
             text += "\n"
     text += "".join(json.dumps(e.to_json()) + "\n" for e in entries)
-    layout.write_text_atomic(path, text)
+    io.write_text_atomic(path, text)

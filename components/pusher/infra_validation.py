@@ -30,7 +30,7 @@ from typing import Any
 
 import tensorflow as tf
 
-from components.common import artifacts
+from components import artifacts
 
 __all__ = ["InfraValidationResult", "load_samples", "validate_model"]
 

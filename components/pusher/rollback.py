@@ -18,7 +18,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 
-from components.pusher import layout
+from components.artifacts import serving
 from components.pusher.config import validate_model_name
 from components.pusher.fingerprint import fingerprint
 from components.pusher.history import HistoryEntry, HistoryEvent, append_history, read_history
@@ -74,8 +74,8 @@ def rollback(serving_base_uri: str, model_name: str, to_version: int | None = No
         '/srv/models/chicago_taxi/7'
     """
     validate_model_name(model_name)
-    base = layout.model_base(serving_base_uri, model_name)
-    versions = layout.list_versions(base)
+    base = serving.model_base(serving_base_uri, model_name)
+    versions = serving.list_versions(base)
     if not versions:
         raise FileNotFoundError(f"Model {model_name!r} has no published version under "
                                 f"{base!r}; nothing to roll back.")
@@ -94,11 +94,11 @@ def rollback(serving_base_uri: str, model_name: str, to_version: int | None = No
         raise ValueError(f"Version {to_version} is already the latest version of "
                          f"{model_name!r}; choose an earlier one of {versions[:-1]}.")
 
-    source = layout.version_dir(base, to_version)
+    source = serving.version_dir(base, to_version)
     content = fingerprint(source)
     history = read_history(base)
     known = {e.version: e.fingerprint for e in history}
-    if content == (known.get(latest) or fingerprint(layout.version_dir(base, latest))):
+    if content == (known.get(latest) or fingerprint(serving.version_dir(base, latest))):
         raise ValueError(f"Version {to_version} of {model_name!r} has the same content as the "
                          f"latest version {latest}: it is already served.")
     for _ in range(_PUBLISH_ATTEMPTS):

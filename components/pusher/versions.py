@@ -21,7 +21,7 @@ from collections.abc import Collection, Iterable
 
 import tensorflow as tf
 
-from components.pusher import layout
+from components.artifacts import io, serving
 from components.pusher.history import HistoryEntry, HistoryEvent
 
 __all__ = ["VersionExistsError", "next_version", "protected_versions", "prune_versions",
@@ -40,7 +40,7 @@ def next_version(model_base_uri: str, history: Iterable[HistoryEntry] = ()) -> i
     Counting the history too means a number is never reused after its folder was pruned, so
     a client that cached a version number never gets different content under it.
     """
-    versions = [*layout.list_versions(model_base_uri), *(e.version for e in history)]
+    versions = [*serving.list_versions(model_base_uri), *(e.version for e in history)]
     return max(versions, default=0) + 1
 
 
@@ -63,12 +63,12 @@ def publish_version(source_dir: str, model_base_uri: str, version: int) -> str:
         >>> publish_version("/pipeline/model/serving_model", "/srv/models/taxi", 3)
         '/srv/models/taxi/3'
     """
-    destination = layout.version_dir(model_base_uri, version)
+    destination = serving.version_dir(model_base_uri, version)
     if tf.io.gfile.exists(destination):
         raise VersionExistsError(f"Version folder {destination!r} already exists.")
     tf.io.gfile.makedirs(model_base_uri)
-    if layout.is_local(model_base_uri):
-        staging = layout.staging_dir(model_base_uri, version)
+    if io.is_local(model_base_uri):
+        staging = serving.staging_dir(model_base_uri, version)
         try:
             _copy_tree(source_dir, staging)
             if tf.io.gfile.exists(destination):
@@ -114,29 +114,29 @@ def prune_versions(model_base_uri: str, keep: int, protect: Collection[int] = ()
     """
     if keep < 1:
         raise ValueError(f"`keep` ({keep!r}) must be at least 1.")
-    versions = layout.list_versions(model_base_uri)
+    versions = serving.list_versions(model_base_uri)
     doomed = [v for v in versions[:-keep] if v not in protect]
     for version in doomed:
         _LOGGER.info("Pruning version %d of %s.", version, model_base_uri)
-        tf.io.gfile.rmtree(layout.version_dir(model_base_uri, version))
+        tf.io.gfile.rmtree(serving.version_dir(model_base_uri, version))
     return doomed
 
 
 def _copy_tree(source_dir: str, destination: str) -> None:
     """Copies every file, the root's saved_model.pb(txt) last."""
-    files = list(layout.walk_files(source_dir))
-    if not any(name in files for name in layout.SAVED_MODEL_FILES):
+    files = list(serving.walk_files(source_dir))
+    if not any(name in files for name in serving.SAVED_MODEL_FILES):
         raise FileNotFoundError(f"{source_dir!r} is not a SavedModel folder: it holds no "
-                                f"{' or '.join(layout.SAVED_MODEL_FILES)}.")
-    files.sort(key=lambda name: name in layout.SAVED_MODEL_FILES)
+                                f"{' or '.join(serving.SAVED_MODEL_FILES)}.")
+    files.sort(key=lambda name: name in serving.SAVED_MODEL_FILES)
     made = set()
     for relative in files:
-        target = layout.join(destination, relative)
+        target = io.join(destination, relative)
         parent = target.rsplit("/", 1)[0]
         if parent not in made:
             tf.io.gfile.makedirs(parent)
             made.add(parent)
-        tf.io.gfile.copy(layout.join(source_dir, relative), target, overwrite=False)
+        tf.io.gfile.copy(io.join(source_dir, relative), target, overwrite=False)
 
 
 def _remove(path: str) -> None:

@@ -8,8 +8,9 @@ parts are imported by module:
     python -m components.trainer --examples-uri ...          # the CLI (cli.py), a TFJob's command
     from components.trainer.tfjob import trainer_job       # the TFJob of a TrainerConfig
 
-The model_dir it writes (checkpoints, the model recipe, the training-done mark) is described in
-`components/common/recipe.py`; the exports in `components/common/model_export.py`.
+What it writes (the model artifact, the model_dir with checkpoints, the model recipe and the
+training-done mark) is laid out in `components/artifacts/model.py`; the model it builds
+comes from `components/model/` (recipe, inputs, export).
 """
 
 from components.trainer.config import TrainerConfig

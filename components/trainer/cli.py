@@ -156,6 +156,9 @@ def main(argv: Sequence[str] | None = None) -> None:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     config = _config(parser, args)
 
+    from console import quiet_tensorflow
+
+    quiet_tensorflow()
     from components.trainer import executor  # TensorFlow: after the flags are checked
 
     print(json.dumps(executor.run(config).to_json()), flush=True)

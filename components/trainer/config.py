@@ -1,4 +1,5 @@
-"""The trainer's configuration: one flat, frozen dataclass, checked at construction."""
+"""The trainer's settings (`TrainerSettings`) and its executor config (`TrainerConfig`: the
+settings plus the artifact URIs), frozen and checked at construction."""
 
 from __future__ import annotations
 
@@ -8,28 +9,27 @@ from collections.abc import Mapping
 from typing import Any
 
 import estimator_lib as el
-from components.common.recipe import CANNED_ESTIMATORS, ModelRecipe, RecipeError
+from components.artifacts import model
+from components.common.settings import Settings
+from components.model.recipe import CANNED_ESTIMATORS, CANNED_PARAMS, ModelRecipe, RecipeError
 
-MODEL_DIR = "model_dir"  # under the model artifact, when no model_dir is given
 # "auto" picks from TF_CONFIG (see `executor.strategy_kind`); the others are
 # `el.distribute.make_strategy`'s kinds.
 STRATEGIES = ("auto", *el.distribute.STRATEGY_KINDS)
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
-class TrainerConfig:
-    """What the trainer reads, trains and writes.
+class TrainerSettings(Settings):
+    """What the trainer trains and how: the trainer's settings, each declared once here.
+
+    The pipeline YAML's `model:` and `training:` sections, the KFP component's `settings`
+    parameter and the trainer's command-line flags all come from these fields.
 
     Args:
-        examples_uri: The transform step's transformed examples (`Split-<name>/` shards).
-        transform_graph_uri: The transform graph (with `feature_columns.json`).
-        model_uri: The model artifact to write: `serving_model/`, `eval_model/`,
-            `trainer_result.json`.
-        model_dir: Where checkpoints and TensorBoard logs go. The evaluator, running beside
-            the trainer, watches the same folder. Defaults to `<model_uri>/model_dir`.
-        estimator: A canned estimator's name (see `components.common.recipe`). Exactly one of
+        estimator: A canned estimator's name (see `components.model.recipe`). Exactly one of
             `estimator` and `module_file`.
-        module_file: A Python file defining `model_fn(features, labels, mode, params)`.
+        module_file: A Python file defining `model_fn(features, labels, mode, params)` (the
+            YAML's `model.module`).
         params: Hyperparameters (the canned estimator's, or the module's `params`).
         label_key: The label feature; defaults to the transform step's label.
         train_steps: Global steps to train to. Defaults to 2000.
@@ -42,9 +42,9 @@ class TrainerConfig:
         keep_checkpoint_max: Checkpoints to keep. Defaults to 10.
         steps_per_loop: Training steps per compiled loop. Defaults to 100.
         seed: The random seed (initialization and shuffling). Defaults to 42.
-        warm_start_from: A base model to warm-start from: a model_dir, a checkpoint, or a
-            trainer's model artifact (its `model_dir/`). Variables whose shape changed (a
-            vocabulary that grew) start fresh. Defaults to None.
+        log_every_steps: Steps between the trainer's progress lines (global step and
+            steps per second). Defaults to None: a tenth of `train_steps`, and at least
+            `steps_per_loop`.
         eval_throttle_secs: While training, the trainer evaluates a new checkpoint at most
             this often (the evaluator step evaluates every one); the final checkpoint is
             always evaluated. Defaults to 600.
@@ -62,14 +62,9 @@ class TrainerConfig:
         TypeError, ValueError: For a bad field, naming it.
 
     Example:
-        >>> TrainerConfig(examples_uri=t, transform_graph_uri=g, model_uri=m,
-        ...               estimator="DNNLinearCombinedClassifier", train_steps=5000)
+        >>> TrainerSettings(estimator="DNNLinearCombinedClassifier", train_steps=5000)
     """
 
-    examples_uri: str
-    transform_graph_uri: str
-    model_uri: str
-    model_dir: str | None = None
     estimator: str | None = None
     module_file: str | None = None
     params: Mapping[str, Any] = dataclasses.field(default_factory=dict)
@@ -84,24 +79,20 @@ class TrainerConfig:
     keep_checkpoint_max: int = 10
     steps_per_loop: int = 100
     seed: int = 42
-    warm_start_from: str | None = None
+    log_every_steps: int | None = None
     eval_throttle_secs: int = 600
     strategy: str = "auto"
     startup_timeout_secs: float = 300
 
     def __post_init__(self):
-        for name in ("examples_uri", "transform_graph_uri", "model_uri"):
-            value = getattr(self, name)
-            if not isinstance(value, str) or not value:
-                raise TypeError(f"`{name}` must be a non-empty string (a path or URI); "
-                                f"received {value!r}.")
         if self.estimator is not None and self.estimator not in CANNED_ESTIMATORS:
-            raise ValueError(f"Unknown canned estimator {self.estimator!r}; choose one of "
-                             f"{sorted(CANNED_ESTIMATORS)}, or give a `module_file`.")
+            raise ValueError(f"`estimator` {self.estimator!r} is not a canned estimator; "
+                             f"choose one of {sorted(CANNED_ESTIMATORS)}, or give a "
+                             "`module_file`.")
         for name in ("train_steps", "batch_size", "eval_batch_size", "keep_checkpoint_max",
                      "steps_per_loop", "eval_throttle_secs"):
             _positive_int(name, getattr(self, name))
-        for name in ("eval_steps", "save_checkpoints_steps"):
+        for name in ("eval_steps", "save_checkpoints_steps", "log_every_steps"):
             if getattr(self, name) is not None:
                 _positive_int(name, getattr(self, name))
         if self.strategy not in STRATEGIES:
@@ -117,26 +108,76 @@ class TrainerConfig:
             if not isinstance(getattr(self, name), str) or not getattr(self, name):
                 raise ValueError(f"`{name}` must be a split name; received "
                                  f"{getattr(self, name)!r}.")
+        if (self.estimator is None) == (self.module_file is None):
+            raise ValueError("`estimator`: give a canned estimator's name, or a Python file "
+                             "with model_fn as the module (`module_file`): exactly one of the "
+                             f"two; received estimator={self.estimator!r}, "
+                             f"module_file={self.module_file!r}.")
+        if not isinstance(self.params, Mapping):
+            raise TypeError(f"`params` must be a mapping of hyperparameters; received "
+                            f"{self.params!r}.")
+        if self.estimator is not None and (unknown := sorted(set(self.params) - set(CANNED_PARAMS))):
+            raise ValueError(f"`params` has unknown hyperparameters {unknown} for a canned "
+                             f"estimator; it takes {sorted(CANNED_PARAMS)}.")
         try:
-            self.recipe()  # checks estimator/module and params together
+            self.recipe("<known at run time>")  # the recipe's own checks of the values
         except RecipeError as error:
-            raise ValueError(str(error)) from None
-
-    @property
-    def resolved_model_dir(self) -> str:
-        """`model_dir`, or `<model_uri>/model_dir`."""
-        return self.model_dir or os.path.join(self.model_uri, MODEL_DIR)
+            raise ValueError(f"`params` {error}") from None
 
     @property
     def checkpoint_every(self) -> int:
         """Steps between checkpoints."""
         return self.save_checkpoints_steps or max(1, self.train_steps // 5)
 
-    def recipe(self) -> ModelRecipe:
-        """The model recipe this config trains."""
-        return ModelRecipe(transform_graph_uri=self.transform_graph_uri,
+    def recipe(self, transform_graph_uri: str) -> ModelRecipe:
+        """The model recipe these settings train over `transform_graph_uri`."""
+        return ModelRecipe(transform_graph_uri=transform_graph_uri,
                            estimator=self.estimator, module_file=self.module_file,
                            params=self.params, label_key=self.label_key)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class TrainerConfig(TrainerSettings):
+    """The trainer's settings plus where it reads and writes: what `executor.run` takes.
+
+    Args:
+        examples_uri: The transform step's transformed examples (`Split-<name>/` shards).
+        transform_graph_uri: The transform graph (with `feature_columns.json`).
+        model_uri: The model artifact to write (`components.artifacts.model`).
+        model_dir: Where checkpoints and TensorBoard logs go. The evaluator, running beside
+            the trainer, watches the same folder. Defaults to `<model_uri>/model_dir`.
+        warm_start_from: A base model to warm-start from: a model_dir, a checkpoint, or a
+            trainer's model artifact (its `model_dir/`). Variables whose shape changed (a
+            vocabulary that grew) start fresh. Defaults to None.
+        **settings: `TrainerSettings`.
+
+    Example:
+        >>> TrainerConfig(examples_uri=t, transform_graph_uri=g, model_uri=m,
+        ...               estimator="DNNLinearCombinedClassifier", train_steps=5000)
+    """
+
+    examples_uri: str
+    transform_graph_uri: str
+    model_uri: str
+    model_dir: str | None = None
+    warm_start_from: str | None = None
+
+    def __post_init__(self):
+        for name in ("examples_uri", "transform_graph_uri", "model_uri"):
+            value = getattr(self, name)
+            if not isinstance(value, str) or not value:
+                raise TypeError(f"`{name}` must be a non-empty string (a path or URI); "
+                                f"received {value!r}.")
+        super().__post_init__()
+
+    @property
+    def resolved_model_dir(self) -> str:
+        """`model_dir`, or `<model_uri>/model_dir`."""
+        return self.model_dir or os.path.join(self.model_uri, model.MODEL_DIR)
+
+    def recipe(self, transform_graph_uri: str | None = None) -> ModelRecipe:
+        """The model recipe this config trains (over its own transform graph)."""
+        return super().recipe(transform_graph_uri or self.transform_graph_uri)
 
 
 def _positive_int(name: str, value: Any) -> None:

@@ -33,53 +33,18 @@ import logging
 import os
 import time
 from collections.abc import Mapping
-from typing import Any
 
 import tensorflow as tf
 
 import estimator_lib as el
-from components.common import io
-from components.common.model_export import export_models
-from components.common.recipe import MODULE_FILE
-from components.trainer.config import MODEL_DIR, TrainerConfig
+from components.artifacts import model
+from components.artifacts.model import TrainerResult, write_trainer_result
+from components.model.export import export_models
+from components.trainer.config import TrainerConfig, TrainerSettings
 
-__all__ = ["RESULT_FILE", "TrainerConfig", "TrainerResult", "run", "strategy_kind"]
+__all__ = ["TrainerConfig", "TrainerResult", "TrainerSettings", "run", "strategy_kind"]
 
-RESULT_FILE = "trainer_result.json"
 _LOGGER = logging.getLogger(__name__)
-
-
-@dataclasses.dataclass(frozen=True)
-class TrainerResult:
-    """What a trainer run did; also written as `<model_uri>/trainer_result.json`.
-
-    Attributes:
-        model_dir: Where the checkpoints are.
-        final_step: The global step training ended at.
-        final_checkpoint: The checkpoint exported.
-        metrics: The final checkpoint's evaluation on the eval split.
-        serving_model_dir / eval_model_dir: The exports (None on a non-chief task).
-        label_key: The label feature.
-        task: "classification" or "regression".
-        train_seconds / seconds: Wall time of training, and of the whole run.
-        cluster_task: This task in TF_CONFIG ("chief:0", "worker:1", ...), or "local".
-    """
-
-    model_dir: str
-    final_step: int
-    final_checkpoint: str
-    metrics: Mapping[str, float]
-    serving_model_dir: str | None
-    eval_model_dir: str | None
-    label_key: str
-    task: str
-    train_seconds: float
-    seconds: float
-    cluster_task: str = "local"
-
-    def to_json(self) -> dict[str, Any]:
-        """The result as JSON data."""
-        return dataclasses.asdict(self) | {"metrics": dict(self.metrics)}
 
 
 def run(config: TrainerConfig) -> TrainerResult:
@@ -102,13 +67,14 @@ def run(config: TrainerConfig) -> TrainerResult:
         recipe.write(model_dir)
         if recipe.module_file is not None:  # build from the copy, as the evaluator will
             recipe = dataclasses.replace(recipe,
-                                         module_file=os.path.join(model_dir, MODULE_FILE))
+                                         module_file=os.path.join(model_dir, model.MODULE_FILE))
     label_key = recipe.resolved_label_key()
     run_config = el.RunConfig(
         tf_random_seed=config.seed, save_checkpoints_steps=config.checkpoint_every,
         save_checkpoints_secs=None, keep_checkpoint_max=config.keep_checkpoint_max,
         steps_per_loop=min(config.steps_per_loop, config.checkpoint_every),
-        log_step_count_steps=max(config.steps_per_loop, config.train_steps // 10),
+        log_step_count_steps=(config.log_every_steps
+                              or max(config.steps_per_loop, config.train_steps // 10)),
         train_distribute=strategy, cluster=cluster)
     base = _warm_start_path(config.warm_start_from)
     # A base model trained on an earlier span may have smaller vocabularies: tables whose
@@ -153,7 +119,7 @@ def run(config: TrainerConfig) -> TrainerResult:
         label_key=label_key, task=recipe.task(), train_seconds=round(train_seconds, 3),
         seconds=round(time.time() - start, 3), cluster_task=_task_name(cluster))
     if run_config.is_chief:
-        io.write_json_atomic(os.path.join(config.model_uri, RESULT_FILE), result.to_json())
+        write_trainer_result(config.model_uri, result)
     return result
 
 
@@ -203,7 +169,7 @@ def _warm_start_path(base: str | None) -> str | None:
     """A model artifact holds its checkpoints under `model_dir/`; anything else is used as is."""
     if base is None:
         return None
-    nested = os.path.join(base, MODEL_DIR)
+    nested = os.path.join(base, model.MODEL_DIR)
     if tf.io.gfile.isdir(nested) and tf.train.latest_checkpoint(nested):
         return nested
     if tf.io.gfile.isdir(base) and not tf.train.latest_checkpoint(base):
@@ -214,9 +180,3 @@ def _warm_start_path(base: str | None) -> str | None:
 
 def _format(metrics: Mapping[str, float]) -> str:
     return ", ".join(f"{k}={v:.4f}" for k, v in sorted(metrics.items()) if k != "global_step")
-
-
-if __name__ == "__main__":  # `python -m components.trainer.executor`, as `python -m components.trainer`
-    from components.trainer.cli import main
-
-    main()

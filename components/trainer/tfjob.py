@@ -20,7 +20,7 @@ Example:
     ...                   replicas={"worker": 2, "evaluator": 1})
     >>> manifest_yaml(job)
     >>> config = TFJobConfig(name="taxi-trainer", image="gcr.io/p/trainer:1",
-    ...                      command=["python", "-m", "components.trainer.executor"],
+    ...                      command=["python", "-m", "components.trainer"],
     ...                      replicas={"chief": 1, "worker": 2, "ps": 1, "evaluator": 1},
     ...                      resources={"worker": ReplicaResources(gpus=1)})
     >>> tfjob_manifest(config)["spec"]["tfReplicaSpecs"]["Worker"]["replicas"]
@@ -244,7 +244,7 @@ class TFJobConfig:
                 self.command and all(isinstance(c, str) for c in self.command)):
             raise TypeError(
                 "`TFJobConfig.command` must be a non-empty list of strings, e.g. ['python', "
-                f"'-m', 'components.trainer.executor']; received {self.command!r}."
+                f"'-m', 'components.trainer']; received {self.command!r}."
             )
         object.__setattr__(self, "command", list(self.command))
         object.__setattr__(self, "replicas", _checked_replicas(self.replicas))

@@ -8,7 +8,7 @@ load Beam and running the step does not load KFP:
     from components.transform.component import transform       # the KFP component
 
 A spec is YAML (`spec.py`) or Python with estimator_lib feature columns (`python_spec.py`).
-See `layout.py` for the files the step reads and writes.
+See `transform_graph.py` for the files the step reads and writes.
 """
 
 from components.transform.config import TransformConfig

@@ -48,6 +48,9 @@ def transform_op(
     import os
     import tempfile
 
+    from console import quiet_tensorflow
+
+    quiet_tensorflow()  # the step's log starts with its own lines
     from components.transform.executor import TransformConfig, run
 
     workdir = tempfile.mkdtemp(prefix="transform_")

@@ -28,7 +28,7 @@ from tensorflow_metadata.proto.v0 import schema_pb2
 from tfx_bsl.coders import example_coder
 from tfx_bsl.tfxio import tensor_representation_util
 
-from components.common import io
+from components.artifacts import io
 from components.common.tfrecord import iter_records
 
 __all__ = ["DEFAULT_BATCH_SIZE", "ReadExampleBatches", "decoding_schema"]

@@ -3,7 +3,7 @@
 `run(config)` reads the raw splits with TFXIO, analyzes the analyze splits, transforms every
 transform split with the same graph, writes transformed tf.Example shards and the transform
 graph, checks that every row made it through (`counts.py`), and describes the features for
-the trainer. See `layout.py` for the files it reads and writes. It imports no KFP.
+the trainer. See `transform_graph.py` for the files it reads and writes. It imports no KFP.
 
 Example:
     >>> from components.transform.executor import TransformConfig, run
@@ -35,10 +35,11 @@ from apache_beam.options.pipeline_options import StandardOptions
 from tensorflow_metadata.proto.v0 import schema_pb2
 from tensorflow_transform.tf_metadata import dataset_metadata, metadata_io
 
-from components.common import artifacts, io
+from components import artifacts
+from components.artifacts import io, transform_graph
 from components.common.runner import create_pipeline, is_direct
 from components.common.shards import ShardFile, ShardFormat, publish_shards, read_manifest
-from components.transform import counts, layout
+from components.transform import counts
 from components.transform.config import TransformConfig
 from components.transform.feature_columns import describe_features, feature_spec_to_json
 from components.transform.pipeline import build_pipeline
@@ -130,10 +131,10 @@ def run(config: TransformConfig) -> TransformResult:
     schema = load_schema(config.schema_uri)
     plan = _plan(config, schema)
     _clear_outputs(config, plan.transform_splits)
-    temp_dir = os.path.join(config.transform_graph_uri, layout.TEMP_DIR)
+    temp_dir = os.path.join(config.transform_graph_uri, transform_graph.TEMP_DIR)
     staging = io.join(config.transformed_examples_uri,
-                      f"{layout.STAGING_PREFIX}{uuid.uuid4().hex}")
-    manifests = {s: io.join(staging, f"{s}{layout.MANIFEST_SUFFIX}")
+                      f"{transform_graph.STAGING_PREFIX}{uuid.uuid4().hex}")
+    manifests = {s: io.join(staging, f"{s}{transform_graph.MANIFEST_SUFFIX}")
                  for s in plan.transform_splits}
     try:
         with tft_beam.Context(temp_dir=temp_dir):
@@ -164,16 +165,16 @@ def run(config: TransformConfig) -> TransformResult:
                             {s: len(shard_files[s]) for s in plan.transform_splits})
         _check_against_ingest(config.examples_uri, split_counts)
         written_files = {
-            s: publish_shards(shard_files[s], {s: layout.split_dir(config.transformed_examples_uri,
+            s: publish_shards(shard_files[s], {s: transform_graph.split_dir(config.transformed_examples_uri,
                                                                    s)},
-                              expected={s: split_counts[s].written}, prefix=layout.SHARD_PREFIX,
+                              expected={s: split_counts[s].written}, prefix=transform_graph.SHARD_PREFIX,
                               shard_format=ShardFormat.TFRECORD_GZIP)[s]
             for s in plan.transform_splits}
     finally:
         io.delete([staging])
 
     _write_graph_extras(config, plan, schema)
-    layout.remove_if_exists(temp_dir)
+    transform_graph.remove_if_exists(temp_dir)
     result = TransformResult(
         transformed_examples_uri=config.transformed_examples_uri,
         transform_graph_uri=config.transform_graph_uri,
@@ -183,7 +184,7 @@ def run(config: TransformConfig) -> TransformResult:
         analyzed_rows=sum(split_counts[s].analyzed for s in plan.analyze_splits),
         label_key=plan.label_key, runner=runner, seconds=time.monotonic() - start)
     # Last: its presence says the outputs are complete.
-    io.write_json_atomic(os.path.join(config.transformed_examples_uri, layout.RESULT_FILE),
+    io.write_json_atomic(os.path.join(config.transformed_examples_uri, transform_graph.RESULT_FILE),
                          result.to_json())
     _LOGGER.info("Transform: wrote %s rows in %.1f s.", dict(result.rows), result.seconds)
     return result
@@ -204,7 +205,7 @@ def _plan(config: TransformConfig, schema: schema_pb2.Schema) -> _Plan:
         spec, preprocessing_fn = None, module.preprocessing_fn
         columns_to_read, label_key = None, module.label_key
 
-    available = layout.list_splits(config.examples_uri)
+    available = transform_graph.list_splits(config.examples_uri)
     transform_splits = config.transform_splits or tuple(available)
     if not transform_splits:
         raise FileNotFoundError(f"No Split-<name> folder under {config.examples_uri!r}; the "
@@ -216,21 +217,21 @@ def _plan(config: TransformConfig, schema: schema_pb2.Schema) -> _Plan:
             raise FileNotFoundError(f"`{field}` names {unknown}, but the splits under "
                                     f"{config.examples_uri!r} are {available}.")
     to_read = list(dict.fromkeys([*config.analyze_splits, *transform_splits]))
-    split_files = {s: layout.raw_split_files(config.examples_uri, s) for s in to_read}
+    split_files = {s: transform_graph.raw_split_files(config.examples_uri, s) for s in to_read}
     return _Plan(preprocessing_fn, spec, columns_to_read, label_key, config.analyze_splits,
                  tuple(transform_splits), split_files)
 
 
 def _clear_outputs(config: TransformConfig, transform_splits: Sequence[str]) -> None:
     """Removes what an earlier (failed or retried) run left in this run's output URIs."""
-    for name in layout.GRAPH_OUTPUTS:
-        layout.remove_if_exists(os.path.join(config.transform_graph_uri, name))
+    for name in transform_graph.GRAPH_OUTPUTS:
+        transform_graph.remove_if_exists(os.path.join(config.transform_graph_uri, name))
     for split in transform_splits:
-        layout.remove_if_exists(layout.split_dir(config.transformed_examples_uri, split))
+        transform_graph.remove_if_exists(transform_graph.split_dir(config.transformed_examples_uri, split))
     for stale in tf.io.gfile.glob(os.path.join(config.transformed_examples_uri,
-                                               f"{layout.STAGING_PREFIX}*")):
-        layout.remove_if_exists(stale)  # an interrupted run's staged shards
-    layout.remove_if_exists(os.path.join(config.transformed_examples_uri, layout.RESULT_FILE))
+                                               f"{transform_graph.STAGING_PREFIX}*")):
+        transform_graph.remove_if_exists(stale)  # an interrupted run's staged shards
+    transform_graph.remove_if_exists(os.path.join(config.transformed_examples_uri, transform_graph.RESULT_FILE))
 
 
 def _write_graph_extras(config: TransformConfig, plan: _Plan, schema: schema_pb2.Schema) -> None:
@@ -243,20 +244,20 @@ def _write_graph_extras(config: TransformConfig, plan: _Plan, schema: schema_pb2
         raw_schema.ClearField("tensor_representation_group")
         raw_schema.feature.extend(f for f in schema.feature if f.name in plan.columns_to_read)
     metadata_io.write_metadata(dataset_metadata.DatasetMetadata(raw_schema),
-                               os.path.join(graph_uri, layout.RAW_METADATA_DIR))
+                               os.path.join(graph_uri, transform_graph.RAW_METADATA_DIR))
     tft_output = tft.TFTransformOutput(graph_uri)
-    io.write_json_atomic(os.path.join(graph_uri, layout.TRANSFORMED_FEATURE_SPEC_FILE),
+    io.write_json_atomic(os.path.join(graph_uri, transform_graph.TRANSFORMED_FEATURE_SPEC_FILE),
                          feature_spec_to_json(tft_output.transformed_feature_spec()))
-    io.write_json_atomic(os.path.join(graph_uri, layout.FEATURE_COLUMNS_FILE),
+    io.write_json_atomic(os.path.join(graph_uri, transform_graph.FEATURE_COLUMNS_FILE),
                          describe_features(tft_output, spec=plan.spec, columns=columns_of(schema),
                                            label_key=plan.label_key))
     if plan.spec is not None and is_python_spec(config.spec_file):
         # A Python spec is kept as the YAML it converts to: one format for readers.
-        with tf.io.gfile.GFile(os.path.join(graph_uri, layout.SPEC_COPY_FILE), "w") as f:
+        with tf.io.gfile.GFile(os.path.join(graph_uri, transform_graph.SPEC_COPY_FILE), "w") as f:
             f.write(dump_spec(plan.spec))
         return
-    source, copy_name = ((config.spec_file, layout.SPEC_COPY_FILE) if plan.spec is not None
-                         else (config.module_file, layout.MODULE_COPY_FILE))
+    source, copy_name = ((config.spec_file, transform_graph.SPEC_COPY_FILE) if plan.spec is not None
+                         else (config.module_file, transform_graph.MODULE_COPY_FILE))
     tf.io.gfile.copy(source, os.path.join(graph_uri, copy_name), overwrite=True)
 
 

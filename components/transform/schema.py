@@ -56,7 +56,7 @@ def load_schema(schema_uri: str) -> schema_pb2.Schema:
         ValueError: If the file is not a Schema text proto or declares no features.
     """
     # Lazily: specs are checked when pipelines are built, without Beam or TensorFlow.
-    from components.common import artifacts
+    from components import artifacts
 
     schema = artifacts.read_schema(schema_uri)
     if not schema.feature:

@@ -18,7 +18,11 @@ import argparse
 import json
 import time
 
-import estimator_lib as el  # First: quiets TensorFlow's start-up.
+from console import quiet_tensorflow
+
+quiet_tensorflow()  # a task script: quiet before TensorFlow is imported
+
+import estimator_lib as el  # noqa: E402
 
 GLOBAL_BATCH = 32
 

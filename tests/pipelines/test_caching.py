@@ -120,8 +120,8 @@ def test_each_transform_setting_reruns_transform_and_not_ingest(taxi, baseline, 
 
 
 def test_a_model_setting_reruns_the_trainer_but_not_the_data_steps(taxi, baseline, tmp_path):
-    config = dataclasses.replace(taxi, model=dataclasses.replace(
-        taxi.model, params={"dnn_hidden_units": [32, 16]}))
+    config = dataclasses.replace(taxi, trainer=dataclasses.replace(
+        taxi.trainer, params={"dnn_hidden_units": [32, 16]}))
     changed = _changed(baseline, _step_keys(config, tmp_path))
     assert {"trainer-op", "evaluator-op", "pusher-op"} <= changed
     assert not changed & {"ingest-component", "transform-op"}

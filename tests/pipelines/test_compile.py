@@ -6,8 +6,11 @@ import os
 import pytest
 import yaml
 
+from components.common.resources import Resources
+from components.evaluator.config import EvaluatorSettings
+from components.trainer.config import TrainerSettings
 from pipelines.compile import compile_pipeline, submit_pipeline
-from pipelines.config import ResourcesConfig, load_config
+from pipelines.config import load_config
 
 TAXI_CONFIG = os.path.join(os.path.dirname(__file__), "..", "..", "examples", "chicago_taxi",
                            "pipeline.yaml")
@@ -17,11 +20,11 @@ IMAGE = "registry.example.com/ml/estimator-pipelines:0.1.0-gpu"
 @pytest.fixture(scope="module")
 def compiled(tmp_path_factory):
     config = load_config(TAXI_CONFIG)
-    gpu = dataclasses.replace(config.training, strategy="mirrored", steps_per_loop=50,
-                              resources=ResourcesConfig(cpu="8", memory="32G",
-                                                        accelerator_type="NVIDIA_TESLA_T4",
-                                                        accelerator_count=2))
-    config = dataclasses.replace(config, training=gpu)
+    gpu = dataclasses.replace(config.trainer, strategy="mirrored", steps_per_loop=50)
+    config = dataclasses.replace(config, trainer=gpu, resources=dict(
+        config.resources, trainer=Resources(cpu="8", memory="32G",
+                                            accelerator_type="NVIDIA_TESLA_T4",
+                                            accelerator_count=2)))
     path = str(tmp_path_factory.mktemp("compiled") / "taxi.yaml")
     assert compile_pipeline(config, path, image=IMAGE) == path
     with open(path) as f:
@@ -96,13 +99,19 @@ def test_the_steps_carry_their_config_in_the_spec(compiled):
     constant = lambda task, name: tasks[task]["inputs"]["parameters"][name]["runtimeValue"]["constant"]  # noqa: E731
     with open(config.transform.spec) as f:
         assert constant("transform-op", "spec_yaml") == f.read()
-    assert constant("trainer-op", "estimator") == "DNNLinearCombinedClassifier"
-    assert constant("trainer-op", "params") == {"dnn_hidden_units": [64, 32]}
-    assert constant("trainer-op", "strategy") == "mirrored"  # the node's 2 GPUs
-    assert constant("trainer-op", "steps_per_loop") == 50
-    assert constant("evaluator-op", "thresholds") == {
-        "auc": {"lower_bound": 0.7, "max_decrease": 0.01}}
-    assert constant("evaluator-op", "slices") == ["trip_start_hour", "payment_type"]
+    trainer = constant("trainer-op", "settings")
+    assert trainer["estimator"] == "DNNLinearCombinedClassifier"
+    assert trainer["params"] == {"dnn_hidden_units": [64, 32]}
+    assert trainer["strategy"] == "mirrored"  # the node's 2 GPUs
+    assert trainer["steps_per_loop"] == 50
+    assert trainer["save_checkpoints_steps"] == 500
+    assert "module_file" not in trainer  # a module travels as its source
+    # What the step's container does with it: the same settings back.
+    assert TrainerSettings.from_json(dict(trainer, train_steps=2000)) == config.trainer
+    evaluator = constant("evaluator-op", "settings")
+    assert evaluator["thresholds"] == {"auc": {"lower_bound": 0.7, "max_decrease": 0.01}}
+    assert evaluator["slices"] == ["trip_start_hour", "payment_type"]
+    assert EvaluatorSettings.from_json(evaluator) == config.evaluator
     assert constant("ingest-component", "label_column") == "tips"
     outputs = spec["components"]["comp-evaluator-op"]["outputDefinitions"]["artifacts"]
     assert outputs["metrics"]["artifactType"]["schemaTitle"] == "system.Metrics"
@@ -122,8 +131,7 @@ def test_a_bad_image_reference_and_an_unreachable_endpoint_are_clear_errors(tmp_
 
 def test_every_run_is_recorded_and_warm_start_resolves_the_latest_blessed_model(tmp_path):
     config = load_config(TAXI_CONFIG)
-    config = dataclasses.replace(config, training=dataclasses.replace(config.training,
-                                                                     warm_start=True))
+    config = dataclasses.replace(config, warm_start=True)
     path = compile_pipeline(config, str(tmp_path / "warm.yaml"))
     with open(path) as f:
         tasks = _tasks(yaml.safe_load(f))

@@ -5,7 +5,7 @@ import os
 import pytest
 import yaml
 
-from pipelines.config import ConfigError, load_config, parse_config
+from pipelines.config import DEFAULT_RESOURCES, ConfigError, load_config, parse_config
 
 TAXI_CONFIG = os.path.join(os.path.dirname(__file__), "..", "..", "examples", "chicago_taxi",
                            "pipeline.yaml")
@@ -28,10 +28,13 @@ def test_the_bundled_taxi_config_loads_with_paths_resolved_against_its_folder():
     assert config.data.input_pattern == os.path.join(example_dir, "data", "data.csv")
     assert os.path.isfile(config.data.input_pattern)
     assert config.transform.spec == os.path.join(example_dir, "transform_spec.yaml")
-    assert config.model.estimator == "DNNLinearCombinedClassifier"
-    assert config.training.train_steps == 2000 and config.training.resources.cpu == "2"
-    assert config.training.strategy == "auto" and config.training.steps_per_loop == 100
-    assert config.evaluation.thresholds == {"auc": {"lower_bound": 0.7, "max_decrease": 0.01}}
+    assert config.trainer.estimator == "DNNLinearCombinedClassifier"
+    assert config.trainer.train_steps == 2000 and config.resources["trainer"].cpu == "2"
+    assert config.trainer.strategy == "auto" and config.trainer.steps_per_loop == 100
+    assert config.trainer.save_checkpoints_steps == 500
+    assert {k: t.to_json() for k, t in config.evaluator.thresholds.items()} == {
+        "auc": {"lower_bound": 0.7, "max_decrease": 0.01}}
+    assert config.resources["evaluator"] == DEFAULT_RESOURCES["evaluator"]
     assert config.serving.model_name == "chicago_taxi"
     assert config.root.endswith(os.path.join("runs", "chicago-taxi"))
 
@@ -54,13 +57,14 @@ def test_every_problem_is_reported_at_once_with_its_place():
     for expected in ("pipeline.name: 'Chicago Taxi' is not a valid name",
                      "data.splits: needs a 'train' and an 'eval' split",
                      "transform: give exactly one of `spec`",
-                     "model.params: unknown hyperparameters ['hiden_units']",
-                     "training.train_steps: must be >= 1; got 0",
-                     "training.strategy: 'horovod' is not one of ['auto', 'default', "
-                     "'mirrored', 'multi_worker_mirrored', 'parameter_server', 'tpu']",
+                     "model.params: has unknown hyperparameters ['hiden_units']",
+                     "training.train_steps: must be >= 1; received 0",
+                     "training.strategy: 'horovod' is unknown; choose one of ('auto', "
+                     "'default', 'mirrored', 'multi_worker_mirrored', 'parameter_server', "
+                     "'tpu')",
                      "training.resources.cpu: 'two' is not a Kubernetes quantity",
-                     "training.resources.accelerator_count: is 1 but no accelerator_type",
-                     "evaluation.thresholds.auc.lower: unknown bound",
+                     "training.resources.accelerator_count: is 1 but no `accelerator_type`",
+                     "evaluation.thresholds: Unknown keys ['lower'] in `thresholds.auc`",
                      "serving.model_name: '../escape' is not a valid name",
                      "extra: unknown section"):
         assert expected in problems

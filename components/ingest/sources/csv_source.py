@@ -30,7 +30,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 
-from components.common import io
+from components.artifacts import io
 from components.ingest.config import InputFormat
 from components.ingest.quarantine import BadRow, ReasonCode
 from components.ingest.sources.base import RawBatch, RawKind, Source, SourcePlan

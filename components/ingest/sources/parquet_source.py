@@ -12,7 +12,7 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 import pyarrow.parquet as pq
 
-from components.common import io
+from components.artifacts import io
 from components.ingest.config import InputFormat
 from components.ingest.parsing import ObservedType, native_type
 from components.ingest.sources.base import RawBatch, RawKind, Source, SourcePlan

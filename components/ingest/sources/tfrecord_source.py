@@ -16,7 +16,7 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 from tfx_bsl.coders.example_coder import ExamplesToRecordBatchDecoder
 
-from components.common import io
+from components.artifacts import io
 from components.common.tfrecord import iter_records
 from components.ingest.config import InputFormat
 from components.ingest.quarantine import BadRow, ReasonCode

@@ -10,7 +10,7 @@ import shutil
 import pytest
 import tensorflow as tf
 
-from components.common.recipe import RECIPE_FILE
+from components.artifacts.model import RECIPE_FILE
 from components.evaluator.config import EvaluatorConfig
 from components.trainer.config import TrainerConfig
 from components.trainer.executor import run as train

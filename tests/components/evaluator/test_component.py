@@ -5,7 +5,9 @@ import yaml
 from kfp import compiler, dsl
 from kfp.dsl import Artifact, Dataset, Model, Output
 
+from components.common.resources import Resources
 from components.evaluator.component import evaluator
+from components.evaluator.config import EvaluatorSettings
 
 
 @dsl.component(base_image="python:3.11")
@@ -28,7 +30,8 @@ def _compile(tmp_path, *, with_model=False, **kwargs) -> dict:
             arguments["model_dir"] = model_dir
         if kwargs.pop("serving_from_parameter", False):
             kwargs["serving_base_uri"] = serving_base
-        evaluator(**arguments, **kwargs)
+        chosen = {k: kwargs.pop(k) for k in list(kwargs) if k in EvaluatorSettings.names()}
+        evaluator(**arguments, settings=EvaluatorSettings(**chosen), **kwargs)
 
     path = str(tmp_path / "pipeline.yaml")
     compiler.Compiler().compile(pipeline, path)
@@ -39,7 +42,7 @@ def _compile(tmp_path, *, with_model=False, **kwargs) -> dict:
 def test_compiles_with_typed_inputs_outputs_and_parameters(tmp_path):
     ir = _compile(tmp_path, thresholds={"auc": {"lower_bound": 0.7, "max_decrease": 0.01}},
                   slices=["payment_type"], serving_from_parameter=True, model_name="taxi",
-                  timeout_seconds=600, cpu="2", memory="8G")
+                  timeout_seconds=600, resources=Resources(cpu="2", memory="8G"))
     component = ir["components"]["comp-evaluator-op"]
     inputs = component["inputDefinitions"]["artifacts"]
     assert {name: a["artifactType"]["schemaTitle"] for name, a in inputs.items()} == {
@@ -55,10 +58,11 @@ def test_compiles_with_typed_inputs_outputs_and_parameters(tmp_path):
     parameters = task["inputs"]["parameters"]
     assert parameters["model_dir"]["componentInputParameter"] == "model_dir"
     assert parameters["serving_base_uri"]["componentInputParameter"] == "serving_base"
-    assert parameters["thresholds"]["runtimeValue"]["constant"] == {
-        "auc": {"lower_bound": 0.7, "max_decrease": 0.01}}
-    assert parameters["slices"]["runtimeValue"]["constant"] == ["payment_type"]
-    assert parameters["timeout_seconds"]["runtimeValue"]["constant"] == 600.0
+    settings = parameters["settings"]["runtimeValue"]["constant"]
+    assert settings["thresholds"] == {"auc": {"lower_bound": 0.7, "max_decrease": 0.01}}
+    assert settings["slices"] == ["payment_type"]
+    assert settings["timeout_seconds"] == 600.0
+    assert EvaluatorSettings.from_json(settings).timeout_seconds == 600
     assert "model" not in task["inputs"].get("artifacts", {})  # runs beside the trainer
     container = ir["deploymentSpec"]["executors"]["exec-evaluator-op"]["container"]
     assert container["resources"]["cpuRequest"] == 2

@@ -12,11 +12,11 @@ import pytest
 import tensorflow as tf
 from kfp.dsl import ClassificationMetrics, Metrics
 
-from components.common import artifacts
+from components import artifacts
+from components.artifacts.blessing import read_blessing
 from components.evaluator.executor import run
 from components.evaluator.kfp_outputs import log_classification_metrics, log_metrics
 from components.evaluator.validation import NO_THRESHOLDS
-from components.pusher.blessing import read_blessing
 from tests.components.evaluator.conftest import make_config, model_dir_with, tensorboard_steps
 
 THRESHOLDS = {"auc": {"lower_bound": 0.7, "max_decrease": 0.01},

@@ -14,7 +14,8 @@ import pandas as pd
 import pytest
 from tfx_bsl.coders.example_coder import ExamplesToRecordBatchDecoder
 
-from components.common import artifacts, io
+from components import artifacts
+from components.artifacts import io
 from components.common.tfrecord import iter_records
 from components.ingest import IngestConfig, run
 

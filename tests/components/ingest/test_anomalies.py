@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from tensorflow_metadata.proto.v0 import schema_pb2
 
-from components.common import artifacts
-from components.common.artifacts import FeatureType
+from components import artifacts
+from components.artifacts import FeatureType
 from components.ingest import AnomaliesFoundError, AnomalyKind, run
 from components.ingest.anomalies import find_anomalies, summarize
 from components.ingest.parsing import ObservedType

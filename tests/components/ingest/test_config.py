@@ -6,7 +6,7 @@ import dataclasses
 
 import pytest
 
-from components.common.artifacts import FeatureType
+from components.artifacts import FeatureType
 from components.ingest import IngestConfig, InputFormat
 
 URIS = {"examples_uri": "/o/e", "schema_uri": "/o/s", "statistics_uri": "/o/t",

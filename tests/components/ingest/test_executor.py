@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from google.protobuf import text_format
 
-from components.common import artifacts
-from components.common.artifacts import FeatureType
+from components import artifacts
+from components.artifacts import FeatureType
 from components.ingest import run
 from tests.components.ingest.conftest import (
     GOLDEN_SCHEMA,

@@ -8,7 +8,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from components.common.artifacts import FeatureType
+from components.artifacts import FeatureType
 from components.ingest.parsing import ObservedType, coerce, native_type, observe
 
 

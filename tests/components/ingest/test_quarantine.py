@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from components.common import artifacts
+from components import artifacts
 from components.ingest import BadRowsError, ReasonCode, run
 from components.ingest.quarantine import BadRow, BadRowSummary
 from tests.components.ingest.conftest import (

@@ -11,8 +11,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from components.common import artifacts
-from components.common.artifacts import FeatureType
+from components import artifacts
+from components.artifacts import FeatureType
 from components.common.tfrecord import CorruptRecordError, encode_record
 from components.ingest import InputFormat, ReasonCode, run
 from components.ingest.sources import CsvSource, ParquetSource, TFRecordSource

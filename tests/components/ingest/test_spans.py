@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from components.common import artifacts
+from components import artifacts
 from components.ingest import EmptyInputError, run
 from components.ingest.spans import resolve_input
 from tests.components.ingest.conftest import GOLDEN_SCHEMA, make_config, write_spans

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from components.common import artifacts
+from components import artifacts
 from components.ingest import run
 from components.ingest.statistics_html import render_statistics
 from tests.components.ingest.conftest import GOLDEN_SCHEMA, TAXI_CSV, TAXI_ROWS, make_config

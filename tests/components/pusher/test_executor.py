@@ -6,10 +6,11 @@ import shutil
 
 import pytest
 
-from components.pusher import InfraValidation, PusherConfig, layout
+from components.artifacts import serving
+from components.artifacts.push import PushOutcome, read_push_record
+from components.pusher import InfraValidation, PusherConfig
 from components.pusher.executor import resolve_serving_model, run
 from components.pusher.history import read_history
-from components.pusher.record import PushOutcome, read_push_record
 from components.pusher.rollback import rollback
 from tests.components.pusher.conftest import make_blessing, make_model_artifact
 
@@ -23,7 +24,7 @@ def _config(tmp_path, model_uri, blessing_uri, examples_uri=None, **kwargs):
 
 
 def _versions(tmp_path):
-    return layout.list_versions(str(tmp_path / "serving" / "taxi"))
+    return serving.list_versions(str(tmp_path / "serving" / "taxi"))
 
 
 def test_a_blessed_model_is_validated_and_pushed_once(model_uri, examples_uri, tmp_path):

@@ -8,12 +8,11 @@ import pytest
 
 import components.pusher as pusher
 
-MODULES = ["components.pusher", "components.pusher.blessing", "components.pusher.cli",
+MODULES = ["components.pusher", "components.pusher.cli",
            "components.pusher.component", "components.pusher.config",
            "components.pusher.executor", "components.pusher.fingerprint",
            "components.pusher.history", "components.pusher.infra_validation",
-           "components.pusher.layout", "components.pusher.record", "components.pusher.rollback",
-           "components.pusher.versions"]
+           "components.pusher.rollback", "components.pusher.versions"]
 
 
 @pytest.mark.parametrize("module", MODULES)

@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-from components.pusher import layout
+from components.artifacts import serving as serving_layout
 from components.pusher.cli import add_rollback_command
 from components.pusher.fingerprint import fingerprint
 from components.pusher.history import read_history
@@ -26,14 +26,14 @@ def serving(exports, tmp_path):
 
 
 def test_default_is_the_version_before_the_latest(serving):
-    base = layout.model_base(serving, "taxi")
+    base = serving_layout.model_base(serving, "taxi")
     result = rollback(serving, "taxi")
     assert (result.version, result.source_version, result.rolled_back_from) == (4, 2, 3)
     assert result.destination == os.path.join(base, "4")
     assert fingerprint(result.destination) == fingerprint(os.path.join(base, "2"))
     assert result.fingerprint == fingerprint(os.path.join(base, "2"))
-    assert layout.list_versions(base) == [1, 2, 3, 4]  # nothing deleted
-    assert not [n for n in os.listdir(base) if n.startswith(layout.STAGING_PREFIX)]
+    assert serving_layout.list_versions(base) == [1, 2, 3, 4]  # nothing deleted
+    assert not [n for n in os.listdir(base) if n.startswith(serving_layout.STAGING_PREFIX)]
     (entry,) = read_history(base)
     assert (entry.event, entry.version, entry.source_version, entry.rolled_back_from) == (
         "rollback", 4, 2, 3)

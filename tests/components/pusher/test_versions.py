@@ -6,7 +6,7 @@ import shutil
 import pytest
 import tensorflow as tf
 
-from components.pusher import layout
+from components.artifacts import serving
 from components.pusher.fingerprint import fingerprint
 from components.pusher.history import HistoryEntry, HistoryEvent
 from components.pusher.versions import (
@@ -27,16 +27,16 @@ def test_only_integer_folders_are_versions(tmp_path):
     for name in ("1", "12", "3", "_staging-13-abc", ".hidden", "latest", "7x"):
         (tmp_path / name).mkdir()
     (tmp_path / "5").write_text("a file, not a version folder")
-    (tmp_path / layout.HISTORY_FILE).write_text("")
-    assert layout.list_versions(str(tmp_path)) == [1, 3, 12]
-    assert layout.list_versions(str(tmp_path / "missing")) == []
+    (tmp_path / serving.HISTORY_FILE).write_text("")
+    assert serving.list_versions(str(tmp_path)) == [1, 3, 12]
+    assert serving.list_versions(str(tmp_path / "missing")) == []
 
 
 def test_staging_names_are_ignored_by_tf_serving(tmp_path):
     # TF Serving takes a child as a version only if its whole name parses as an integer.
-    name = os.path.basename(layout.staging_dir(str(tmp_path), 4))
-    assert name.startswith(layout.STAGING_PREFIX)
-    for ignored in (name, layout.HISTORY_FILE):
+    name = os.path.basename(serving.staging_dir(str(tmp_path), 4))
+    assert name.startswith(serving.STAGING_PREFIX)
+    for ignored in (name, serving.HISTORY_FILE):
         with pytest.raises(ValueError):
             int(ignored)
 
@@ -89,7 +89,7 @@ def test_prune_keeps_the_newest_and_the_protected(tmp_path):
     for version in range(1, 8):
         (tmp_path / str(version)).mkdir()
     assert prune_versions(str(tmp_path), keep=3, protect={2, 7}) == [1, 3, 4]
-    assert layout.list_versions(str(tmp_path)) == [2, 5, 6, 7]
+    assert serving.list_versions(str(tmp_path)) == [2, 5, 6, 7]
     assert prune_versions(str(tmp_path), keep=10) == []
     with pytest.raises(ValueError, match="`keep`"):
         prune_versions(str(tmp_path), keep=0)
@@ -117,7 +117,7 @@ def test_publish_to_a_non_local_file_system(exports):
     base = "ram://pusher-test/serving/taxi"
     destination = publish_version(exports["good"], base, 1)
     assert destination == base + "/1"
-    assert layout.list_versions(base) == [1]
+    assert serving.list_versions(base) == [1]
     assert fingerprint(destination) == fingerprint(exports["good"])
 
 
@@ -126,7 +126,7 @@ def test_the_projects_model_server_sees_only_published_versions(exports, tmp_pat
 
     base = str(tmp_path / "taxi")
     publish_version(exports["good"], base, 1)
-    staging = layout.staging_dir(base, 2)
+    staging = serving.staging_dir(base, 2)
     shutil.copytree(exports["good"], staging)  # a push caught mid-copy
-    (tmp_path / "taxi" / layout.HISTORY_FILE).write_text("")
+    (tmp_path / "taxi" / serving.HISTORY_FILE).write_text("")
     assert list_versions(base) == {1: os.path.join(base, "1")}

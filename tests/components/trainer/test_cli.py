@@ -10,9 +10,10 @@ import pytest
 import tensorflow as tf
 
 import estimator_lib as el
+from components.artifacts.model import TRAINER_RESULT_FILE as RESULT_FILE
 from components.trainer import cli
 from components.trainer.config import STRATEGIES, TrainerConfig
-from components.trainer.executor import RESULT_FILE, strategy_kind
+from components.trainer.executor import strategy_kind
 from tests.components.taxi_pipeline_data import TRAINER_MODULE
 
 BASE = dict(examples_uri="gs://b/run/examples", transform_graph_uri="gs://b/run/graph",
@@ -55,12 +56,12 @@ def test_every_config_field_has_a_flag_and_only_required_ones_are_required():
 def test_bad_flags_are_usage_errors_naming_the_problem(capsys):
     required = ["--examples-uri", "e", "--transform-graph-uri", "g", "--model-uri", "m"]
     for extra, message in (
-            (["--estimator", "DNNClassifer"], "Unknown canned estimator 'DNNClassifer'"),
+            (["--estimator", "DNNClassifer"], "`estimator` 'DNNClassifer' is not a canned estimator"),
             (["--estimator", "DNNClassifier", "--params", "[1]"], "must be a JSON object"),
             (["--estimator", "DNNClassifier", "--params", "{x"], "not JSON"),
             (["--estimator", "DNNClassifier", "--strategy", "mirored"], "invalid choice"),
             (["--estimator", "DNNClassifier", "--train-steps", "0"], "`train_steps` must be >= 1"),
-            ([], "exactly one of `estimator`")):
+            ([], "`estimator`: give a canned estimator's name, or a Python file")):
         with pytest.raises(SystemExit):
             cli.parse_config(required + extra)
         assert message in capsys.readouterr().err

@@ -17,8 +17,8 @@ import pytest
 import tensorflow as tf
 
 import estimator_lib as el
+from components.artifacts.model import TRAINER_RESULT_FILE as RESULT_FILE
 from components.trainer.config import TrainerConfig
-from components.trainer.executor import RESULT_FILE
 from components.trainer.tfjob import tfjob_manifest, trainer_job
 from tests.estimator_lib.test_distributed_cluster import Cluster, checkpoints_are_whole
 

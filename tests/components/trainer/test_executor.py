@@ -7,17 +7,14 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from components.common import artifacts
-from components.common.model_inputs import make_input_fn
-from components.common.recipe import (
-    DONE_FILE,
-    MODULE_FILE,
-    RECIPE_FILE,
-    ModelRecipe,
-    read_training_done,
-)
+import estimator_lib as el
+from components import artifacts
+from components.artifacts.model import MODULE_FILE, RECIPE_FILE
+from components.artifacts.model import TRAINER_RESULT_FILE as RESULT_FILE
+from components.model.inputs import make_input_fn
+from components.model.recipe import ModelRecipe, read_training_done
 from components.trainer.config import TrainerConfig
-from components.trainer.executor import RESULT_FILE, run
+from components.trainer.executor import run
 from tests.components.taxi_pipeline_data import TRAINER_MODULE
 
 STEPS = 300
@@ -58,7 +55,7 @@ def test_canned_estimator_trains_evaluates_and_writes_the_model_artifact(canned_
     model_dir = result.model_dir
     assert model_dir == os.path.join(model_uri, "model_dir")
     assert tf.train.latest_checkpoint(model_dir).endswith(f"ckpt-{STEPS}")
-    for name in (RECIPE_FILE, DONE_FILE):
+    for name in (RECIPE_FILE, el.TRAINING_DONE_FILENAME):
         assert os.path.isfile(os.path.join(model_dir, name))
     assert read_training_done(model_dir)["final_step"] == STEPS
     assert tf.io.gfile.glob(os.path.join(model_dir, "events.out.tfevents.*")) or \
@@ -161,13 +158,13 @@ def test_a_base_model_artifact_warm_starts_a_new_model(canned_run, taxi_data, tm
 
 
 def test_missing_inputs_and_bad_recipes_fail_with_the_name_of_the_problem(taxi_data, tmp_path):
-    with pytest.raises(ValueError, match="Unknown canned estimator 'DNNClassifer'"):
+    with pytest.raises(ValueError, match="`estimator` 'DNNClassifer' is not a canned estimator"):
         _config(taxi_data, str(tmp_path), estimator="DNNClassifer")
-    with pytest.raises(ValueError, match=r"Unknown hyperparameters \['hiden_units'\]"):
+    with pytest.raises(ValueError, match=r"`params` has unknown hyperparameters \['hiden_units'\]"):
         _config(taxi_data, str(tmp_path), params={"hiden_units": [4]})
     with pytest.raises(ValueError, match="`train_steps` must be >= 1"):
         _config(taxi_data, str(tmp_path), train_steps=0)
-    with pytest.raises(ValueError, match="exactly one of `estimator`"):
+    with pytest.raises(ValueError, match="exactly one of the two"):
         _config(taxi_data, str(tmp_path), estimator="LinearClassifier",
                 module_file=TRAINER_MODULE)
     with pytest.raises(FileNotFoundError, match="No example shards for split 'test'"):

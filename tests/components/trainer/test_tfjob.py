@@ -7,7 +7,7 @@ import yaml
 
 from components.trainer.tfjob import ReplicaResources, TFJobConfig, manifest_yaml, tfjob_manifest
 
-COMMAND = ["python", "-m", "components.trainer.executor"]
+COMMAND = ["python", "-m", "components.trainer"]
 
 
 def config(**changes):

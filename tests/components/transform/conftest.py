@@ -15,7 +15,7 @@ import pytest
 import tensorflow as tf
 import tensorflow_transform as tft
 
-from components.transform import layout
+from components.artifacts import transform_graph
 from components.transform.executor import TransformConfig, TransformResult, run
 from tests.components.transform.taxi_inputs import (
     TaxiInputs,
@@ -39,7 +39,7 @@ class TransformRun:
     eval: pd.DataFrame
 
     def split_files(self, split: str) -> list[str]:
-        return sorted(tf.io.gfile.glob(layout.transformed_split_pattern(
+        return sorted(tf.io.gfile.glob(transform_graph.transformed_split_pattern(
             self.config.transformed_examples_uri, split)))
 
 
@@ -58,7 +58,7 @@ def _run(inputs: TaxiInputs, root: str, **kwargs) -> TransformRun:
     spec = tft_output.transformed_feature_spec()
     frames = {}
     for split in ("train", "eval"):
-        files = tf.io.gfile.glob(layout.transformed_split_pattern(
+        files = tf.io.gfile.glob(transform_graph.transformed_split_pattern(
             config.transformed_examples_uri, split))
         frame = read_transformed(files, spec)
         if "row_id" in frame:

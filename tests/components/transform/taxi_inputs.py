@@ -17,7 +17,8 @@ import tensorflow as tf
 from google.protobuf import text_format
 from tensorflow_metadata.proto.v0 import schema_pb2
 
-from components.common import artifacts, io
+from components import artifacts
+from components.artifacts import io
 from examples.chicago_taxi.data import DATA_PATH
 
 INT_COLUMNS = ("row_id", "pickup_community_area", "trip_start_month", "trip_start_hour",

@@ -7,7 +7,7 @@ import os
 import numpy as np
 import pytest
 
-from components.transform import layout
+from components.artifacts import transform_graph
 from tests.components.transform.conftest import _run
 from tests.components.transform.taxi_inputs import load_frame, write_inputs
 
@@ -39,7 +39,7 @@ def test_example_spec_and_module_on_the_full_data(tmp_path_factory):
     for run in (spec_run, module_run):
         z = run.train["trip_miles"]
         assert abs(z.mean()) < 1e-4 and abs(z.std(ddof=0) - 1) < 1e-3
-    with open(os.path.join(spec_run.config.transform_graph_uri, layout.FEATURE_COLUMNS_FILE)) as f:
+    with open(os.path.join(spec_run.config.transform_graph_uri, transform_graph.FEATURE_COLUMNS_FILE)) as f:
         described = json.load(f)
     assert described["features"]["company"]["num_buckets"] == (
         described["features"]["company"]["vocabulary_size"] + 10)

@@ -7,8 +7,8 @@ import apache_beam as beam
 import pyarrow as pa
 import pytest
 
+from components.artifacts import transform_graph
 from components.common.runner import create_pipeline
-from components.transform import layout
 from components.transform.example_reader import ReadExampleBatches
 from components.transform.pipeline import make_tfxio
 from components.transform.schema import load_schema
@@ -17,7 +17,7 @@ COLUMNS = ["row_id", "fare", "company", "trip_seconds"]
 
 
 def _files(inputs, split):
-    return layout.raw_split_files(inputs.examples_uri, split)
+    return transform_graph.raw_split_files(inputs.examples_uri, split)
 
 
 def _save(batches, path):

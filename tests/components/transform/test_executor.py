@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 import tensorflow as tf
 
-from components.common import artifacts, io
-from components.transform import layout
+from components import artifacts
+from components.artifacts import io, transform_graph
 from components.transform.counts import SplitCounts
 from components.transform.executor import (
     TransformConfig,
@@ -60,7 +60,7 @@ def test_counts_and_result_file(spec_run, raw):
     assert result.runner == "FnApiRunner"
     for split, frame in (("train", train), ("eval", eval_)):
         assert count_records(spec_run.split_files(split)) == len(frame)
-    with open(os.path.join(spec_run.config.transformed_examples_uri, layout.RESULT_FILE)) as f:
+    with open(os.path.join(spec_run.config.transformed_examples_uri, transform_graph.RESULT_FILE)) as f:
         written = json.load(f)
     assert written["splits"] == {"train": {"rows": len(train), "files": result.files["train"]},
                                  "eval": {"rows": len(eval_), "files": result.files["eval"]}}
@@ -70,10 +70,10 @@ def test_counts_and_result_file(spec_run, raw):
 def test_output_layout(spec_run):
     graph = spec_run.config.transform_graph_uri
     for name in ("transform_fn/saved_model.pb", "transformed_metadata/schema.pbtxt",
-                 "metadata/schema.pbtxt", layout.FEATURE_COLUMNS_FILE,
-                 layout.TRANSFORMED_FEATURE_SPEC_FILE, layout.SPEC_COPY_FILE):
+                 "metadata/schema.pbtxt", transform_graph.FEATURE_COLUMNS_FILE,
+                 transform_graph.TRANSFORMED_FEATURE_SPEC_FILE, transform_graph.SPEC_COPY_FILE):
         assert os.path.exists(os.path.join(graph, name)), name
-    assert not os.path.exists(os.path.join(graph, layout.TEMP_DIR))
+    assert not os.path.exists(os.path.join(graph, transform_graph.TEMP_DIR))
     assert all(f.endswith(".tfrecord.gz") for f in spec_run.split_files("train"))
     # The graph reads only the columns the spec uses, and says so in its raw metadata.
     raw_spec = spec_run.tft_output.raw_feature_spec()
@@ -208,7 +208,7 @@ def test_label_and_expressions_match_pandas(spec_run, raw):
 
 
 def test_transformed_feature_spec_json(spec_run):
-    path = os.path.join(spec_run.config.transform_graph_uri, layout.TRANSFORMED_FEATURE_SPEC_FILE)
+    path = os.path.join(spec_run.config.transform_graph_uri, transform_graph.TRANSFORMED_FEATURE_SPEC_FILE)
     with open(path) as f:
         written = json.load(f)
     spec = spec_run.tft_output.transformed_feature_spec()
@@ -218,7 +218,7 @@ def test_transformed_feature_spec_json(spec_run):
 
 
 def test_feature_columns_json_describes_features_for_the_trainer(spec_run):
-    path = os.path.join(spec_run.config.transform_graph_uri, layout.FEATURE_COLUMNS_FILE)
+    path = os.path.join(spec_run.config.transform_graph_uri, transform_graph.FEATURE_COLUMNS_FILE)
     with open(path) as f:
         described = json.load(f)
     features = described["features"]
@@ -252,11 +252,11 @@ def test_clearing_outputs_removes_only_what_the_step_writes(tmp_path):
     config = TransformConfig(examples_uri=str(tmp_path / "in"), schema_uri=str(tmp_path / "s"),
                              transformed_examples_uri=str(tmp_path / "examples"),
                              transform_graph_uri=str(tmp_path / "graph"), spec_file=TEST_SPEC)
-    owned = [layout.split_dir(config.transformed_examples_uri, "eval") + "/old.tfrecord.gz",
-             os.path.join(config.transformed_examples_uri, layout.RESULT_FILE),
+    owned = [transform_graph.split_dir(config.transformed_examples_uri, "eval") + "/old.tfrecord.gz",
+             os.path.join(config.transformed_examples_uri, transform_graph.RESULT_FILE),
              os.path.join(config.transform_graph_uri, "transform_fn", "saved_model.pb"),
-             os.path.join(config.transform_graph_uri, layout.FEATURE_COLUMNS_FILE)]
-    kept = [layout.split_dir(config.transformed_examples_uri, "train") + "/other.tfrecord.gz",
+             os.path.join(config.transform_graph_uri, transform_graph.FEATURE_COLUMNS_FILE)]
+    kept = [transform_graph.split_dir(config.transformed_examples_uri, "train") + "/other.tfrecord.gz",
             os.path.join(config.transform_graph_uri, "notes.txt")]
     for path in owned + kept:
         os.makedirs(os.path.dirname(path), exist_ok=True)
@@ -274,7 +274,7 @@ def test_a_rerun_into_the_same_uris_replaces_stale_shards(spec_run, raw, tmp_pat
         spec_file=str(spec), analyze_splits=["eval"], transform_splits=["eval"],
         transformed_examples_uri=str(tmp_path / "examples"),
         transform_graph_uri=str(tmp_path / "graph"))
-    stale = os.path.join(layout.split_dir(config.transformed_examples_uri, "eval"),
+    stale = os.path.join(transform_graph.split_dir(config.transformed_examples_uri, "eval"),
                          "data-00000-of-00009.tfrecord.gz")
     os.makedirs(os.path.dirname(stale))
     with open(stale, "w") as f:
@@ -282,7 +282,7 @@ def test_a_rerun_into_the_same_uris_replaces_stale_shards(spec_run, raw, tmp_pat
     result = run(config)
     assert not os.path.exists(stale)
     assert dict(result.rows) == {"eval": len(raw[1])}
-    files = tf.io.gfile.glob(layout.transformed_split_pattern(config.transformed_examples_uri,
+    files = tf.io.gfile.glob(transform_graph.transformed_split_pattern(config.transformed_examples_uri,
                                                              "eval"))
     assert count_records(files) == len(raw[1])
 

@@ -19,8 +19,8 @@ import tensorflow_transform.beam as tft_beam
 from apache_beam.runners.portability.fn_api_runner import fn_runner
 from apache_beam.runners.worker import bundle_processor
 
+from components.artifacts import transform_graph
 from components.common.runner import create_pipeline
-from components.transform import layout
 from components.transform.pipeline import build_pipeline
 from components.transform.preprocessing import build_preprocessing_fn
 from components.transform.schema import columns_of, load_schema
@@ -42,7 +42,7 @@ def _stages(taxi_inputs, tmp_path, analyze_splits):
             pipeline, schema=schema,
             preprocessing_fn=build_preprocessing_fn(spec, columns_of(schema)),
             columns=spec.raw_columns(),
-            split_files={s: layout.raw_split_files(taxi_inputs.examples_uri, s)
+            split_files={s: transform_graph.raw_split_files(taxi_inputs.examples_uri, s)
                          for s in splits},
             analyze_splits=analyze_splits, transform_splits=splits,
             staging_dir=str(tmp_path / "staging"),

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 import estimator_lib as el
-from components.transform import layout
+from components.artifacts import transform_graph
 from components.transform.config import TransformConfig
 from components.transform.python_spec import (
     expression,
@@ -75,7 +75,7 @@ def test_python_spec_transforms_the_same_data(spec_run, python_spec_run):
             == spec_run.tft_output.transformed_feature_spec())
     # The graph keeps the converted spec as YAML, which reads back into the same spec.
     with open(os.path.join(python_spec_run.config.transform_graph_uri,
-                           layout.SPEC_COPY_FILE)) as f:
+                           transform_graph.SPEC_COPY_FILE)) as f:
         assert parse_spec(f.read()) == load_spec(TEST_SPEC)
 
 

@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from components.transform import layout
+from components.artifacts import transform_graph
 
 
 def _raw_serialized(inputs, split: str) -> list[bytes]:
-    files = tf.io.gfile.glob(layout.raw_split_pattern(inputs.examples_uri, split))
+    files = tf.io.gfile.glob(transform_graph.raw_split_pattern(inputs.examples_uri, split))
     return [r.numpy() for r in tf.data.TFRecordDataset(sorted(files), compression_type="GZIP")]
 
 
@@ -46,7 +46,7 @@ def test_transform_layer_on_raw_examples_equals_transformed_data(spec_run, split
 def test_serving_requests_need_only_the_serving_raw_columns(spec_run):
     """A request carries no label column (`tips`); every other feature still comes out equal."""
     tft_output = spec_run.tft_output
-    with open(os.path.join(spec_run.config.transform_graph_uri, layout.FEATURE_COLUMNS_FILE)) as f:
+    with open(os.path.join(spec_run.config.transform_graph_uri, transform_graph.FEATURE_COLUMNS_FILE)) as f:
         described = json.load(f)
     serving_columns = set(described["serving_raw_columns"]) | {"row_id"}
     raw_spec = {k: v for k, v in tft_output.raw_feature_spec().items() if k in serving_columns}

@@ -6,7 +6,7 @@ import os
 import numpy as np
 import pytest
 
-from components.transform import layout
+from components.artifacts import transform_graph
 from components.transform.user_module import load_user_module
 
 EXAMPLE_MODULE = os.path.join(os.path.dirname(__file__), "..", "..", "..", "examples",
@@ -37,7 +37,7 @@ def test_directrunner_runs_on_the_fnapirunner(module_run):
 
 def test_module_feature_columns_come_from_the_transformed_schema(module_run):
     graph = module_run.config.transform_graph_uri
-    with open(os.path.join(graph, layout.FEATURE_COLUMNS_FILE)) as f:
+    with open(os.path.join(graph, transform_graph.FEATURE_COLUMNS_FILE)) as f:
         described = json.load(f)
     features = described["features"]
     vocabulary_size = module_run.train["payment_type"].max()  # at most size + 1 OOV id - 1
@@ -48,7 +48,7 @@ def test_module_feature_columns_come_from_the_transformed_schema(module_run):
     assert features["payment_type"]["num_buckets"] >= vocabulary_size + 1
     assert features["tipped"] == {"kind": "label", "dtype": "int64", "shape": []}
     assert features["row_id"]["kind"] == "numeric"
-    assert os.path.exists(os.path.join(graph, layout.MODULE_COPY_FILE))
+    assert os.path.exists(os.path.join(graph, transform_graph.MODULE_COPY_FILE))
     # Without a spec the graph reads every raw column.
     assert "pickup_census_tract" in module_run.tft_output.raw_feature_spec()
 

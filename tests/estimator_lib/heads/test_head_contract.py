@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-import estimator_lib as el  # noqa: F401  (imported first: quiet TensorFlow start-up)
+import estimator_lib as el  # noqa: F401
 from estimator_lib import heads
 from estimator_lib.testing import head_checks
 from estimator_lib.testing.head_checks import HeadSample

@@ -1,10 +1,11 @@
-"""read_blessing: the evaluator's verdict, and clear errors for a missing or bad file."""
+"""The blessing artifact: written by the evaluator, read by the pusher; clear errors for a
+missing or bad file."""
 
 import json
 
 import pytest
 
-from components.pusher.blessing import Blessing, read_blessing
+from components.artifacts.blessing import Blessing, read_blessing, write_blessing
 from tests.components.pusher.conftest import make_blessing
 
 
@@ -35,3 +36,12 @@ def test_malformed_file(tmp_path, content, match):
     (tmp_path / "blessing.json").write_text(content)
     with pytest.raises(ValueError, match=match):
         read_blessing(str(tmp_path))
+
+
+def test_what_is_written_is_read_back_without_undefined_metrics(tmp_path):
+    uri = str(tmp_path / "blessing")
+    written = write_blessing(uri, Blessing(True, ("PASSED auc: 0.94 >= 0.7.",),
+                                           {"auc": 0.94, "undefined": float("nan"),
+                                            "missing": None}))
+    assert written == f"{uri}/blessing.json"
+    assert read_blessing(uri) == Blessing(True, ("PASSED auc: 0.94 >= 0.7.",), {"auc": 0.94})

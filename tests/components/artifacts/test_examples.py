@@ -1,16 +1,28 @@
-"""Artifact layout helpers and the public surface of components.common."""
+"""The examples and schema artifacts' layouts, and the public surface of the artifact
+package and of components.common."""
 
 from __future__ import annotations
 
 import pytest
 
 import components.common as common
-from components.common import artifacts
-from components.common.artifacts import FeatureType, IngestResult
+from components import artifacts
+from components.artifacts import (
+    FeatureType,
+    IngestResult,
+    blessing,
+    evaluation,
+    examples,
+    model,
+    push,
+    schema,
+    serving,
+)
 
 
 def test_every_name_in_all_resolves():
-    for module in (common, artifacts, common.io, common.shards, common.runner, common.tfrecord):
+    for module in (common, artifacts, artifacts.io, common.shards, common.runner, common.tfrecord,
+                   blessing, evaluation, examples, model, push, schema, serving):
         assert [n for n in module.__all__ if not hasattr(module, n)] == []
 
 

@@ -16,16 +16,10 @@ from collections.abc import Callable
 
 import tensorflow as tf
 
-from components.common import artifacts
+from components import artifacts
+from components.artifacts import transform_graph
 
-__all__ = ["as_column", "make_input_fn", "transformed_feature_spec"]
-
-
-def transformed_feature_spec(transform_graph_uri: str) -> dict:
-    """How to parse the transformed examples (the tf.Transform output's feature spec)."""
-    import tensorflow_transform as tft
-
-    return tft.TFTransformOutput(transform_graph_uri).transformed_feature_spec()
+__all__ = ["as_column", "make_input_fn"]
 
 
 def make_input_fn(examples_uri: str, split: str, transform_graph_uri: str, *, label_key: str,
@@ -52,7 +46,7 @@ def make_input_fn(examples_uri: str, split: str, transform_graph_uri: str, *, la
     if batch_size < 1:
         raise ValueError(f"`batch_size` must be >= 1; received {batch_size}.")
     files = artifacts.examples_files(examples_uri, split)
-    spec = transformed_feature_spec(transform_graph_uri)
+    spec = transform_graph.transformed_feature_spec(transform_graph_uri)
     if label_key not in spec:
         raise ValueError(f"The label {label_key!r} is not a transformed feature; the "
                          f"transformed features are {sorted(spec)}.")

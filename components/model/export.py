@@ -31,21 +31,17 @@ import os
 import tensorflow as tf
 
 import estimator_lib as el
-from components.common.model_inputs import as_column
-from components.common.recipe import read_feature_description
+from components.artifacts import model, transform_graph
+from components.model.inputs import as_column
 
 __all__ = [
-    "EVAL_MODEL_DIR",
     "EVAL_SIGNATURE",
-    "SERVING_MODEL_DIR",
     "ExportedModels",
     "export_eval_model",
     "export_models",
     "serving_receiver_fn",
 ]
 
-SERVING_MODEL_DIR = "serving_model"
-EVAL_MODEL_DIR = "eval_model"
 EVAL_SIGNATURE = "evaluate"
 EXAMPLES_KEY = "examples"
 LABEL_OUTPUT = "label"
@@ -72,7 +68,7 @@ def serving_receiver_fn(transform_graph_uri: str, label_key: str):
 
     tft_output = tft.TFTransformOutput(transform_graph_uri)
     raw_spec = dict(tft_output.raw_feature_spec())
-    serving_columns = read_feature_description(transform_graph_uri).get("serving_raw_columns")
+    serving_columns = transform_graph.read_feature_description(transform_graph_uri).get("serving_raw_columns")
     if serving_columns:
         raw_spec = {k: v for k, v in raw_spec.items() if k in set(serving_columns)}
 
@@ -113,12 +109,12 @@ def export_models(estimator: el.Estimator, transform_graph_uri: str, model_uri: 
         exported = estimator.export_saved_model(
             staging, serving_receiver_fn(transform_graph_uri, label_key),
             checkpoint_path=checkpoint_path)
-        serving_dir = _replace(exported, os.path.join(model_uri, SERVING_MODEL_DIR))
+        serving_dir = _replace(exported, os.path.join(model_uri, model.SERVING_MODEL_DIR))
     finally:
         if tf.io.gfile.exists(staging):
             tf.io.gfile.rmtree(staging)
     eval_dir = export_eval_model(serving_dir, transform_graph_uri,
-                                 os.path.join(model_uri, EVAL_MODEL_DIR), label_key=label_key)
+                                 os.path.join(model_uri, model.EVAL_MODEL_DIR), label_key=label_key)
     return ExportedModels(serving_dir=serving_dir, eval_dir=eval_dir)
 
 

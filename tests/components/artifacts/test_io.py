@@ -6,7 +6,7 @@ import gzip
 import io as std_io
 import os
 
-from components.common import io
+from components.artifacts import io
 
 
 def test_atomic_write_leaves_no_temporary_file(tmp_path):

@@ -36,25 +36,17 @@ from typing import Any
 import tensorflow as tf
 
 import estimator_lib as el
-from components.common import io
+from components.artifacts import io, model, transform_graph
 
 __all__ = [
     "CANNED_ESTIMATORS",
-    "DONE_FILE",
-    "MODULE_FILE",
-    "RECIPE_FILE",
     "ModelRecipe",
     "RecipeError",
     "feature_columns",
-    "read_feature_description",
     "read_training_done",
     "write_training_done",
 ]
 
-RECIPE_FILE = "model_recipe.json"
-MODULE_FILE = "trainer_module.py"
-DONE_FILE = el.TRAINING_DONE_FILENAME
-FEATURE_COLUMNS_FILE = "feature_columns.json"  # the transform step's feature description
 FORMAT_VERSION = 1
 
 # name -> (kind of model, task). Kinds decide which columns the estimator takes.
@@ -145,13 +137,13 @@ class ModelRecipe:
         tf.io.gfile.makedirs(model_dir)
         module_file = self.module_file
         if module_file is not None:
-            target = os.path.join(model_dir, MODULE_FILE)
+            target = os.path.join(model_dir, model.MODULE_FILE)
             if os.path.abspath(module_file) != os.path.abspath(target):
                 io.write_text_atomic(target, io.read_text(module_file))
-            module_file = MODULE_FILE  # relative to the model_dir: it moves with it
+            module_file = model.MODULE_FILE  # relative to the model_dir: it moves with it
         payload = {"format_version": FORMAT_VERSION,
                    **dataclasses.asdict(self), "module_file": module_file}
-        io.write_text_atomic(os.path.join(model_dir, RECIPE_FILE),
+        io.write_text_atomic(os.path.join(model_dir, model.RECIPE_FILE),
                              json.dumps(payload, indent=2, sort_keys=True, default=_jsonable))
 
     @classmethod
@@ -161,7 +153,7 @@ class ModelRecipe:
         Raises:
             FileNotFoundError: If `model_dir` has no recipe (not a trainer's model_dir).
         """
-        path = os.path.join(model_dir, RECIPE_FILE)
+        path = os.path.join(model_dir, model.RECIPE_FILE)
         if not tf.io.gfile.exists(path):
             raise FileNotFoundError(
                 f"{path!r} does not exist: {model_dir!r} is not a model_dir written by the "
@@ -180,7 +172,7 @@ class ModelRecipe:
     # and a module must not run (and register itself) again for each.
     @functools.cached_property
     def _description(self) -> dict[str, Any]:
-        return read_feature_description(self.transform_graph_uri)
+        return transform_graph.read_feature_description(self.transform_graph_uri)
 
     @functools.cached_property
     def _module(self):
@@ -228,8 +220,8 @@ class ModelRecipe:
         Example:
             >>> train_fn = recipe.input_fn(transformed_uri, "train", batch_size=256, train=True)
         """
-        from components.common import artifacts
-        from components.common.model_inputs import make_input_fn, transformed_feature_spec
+        from components import artifacts
+        from components.model.inputs import make_input_fn
 
         label_key = self.resolved_label_key()
         module = self._module
@@ -238,7 +230,7 @@ class ModelRecipe:
                                  label_key=label_key, batch_size=batch_size, train=train,
                                  seed=seed)
         files = artifacts.examples_files(examples_uri, split)
-        spec = transformed_feature_spec(self.transform_graph_uri)
+        spec = transform_graph.transformed_feature_spec(self.transform_graph_uri)
 
         def input_fn():
             return module.input_fn(files, spec, label_key=label_key, batch_size=batch_size,
@@ -259,15 +251,6 @@ class ModelRecipe:
 
 
 # -- features ------------------------------------------------------------------------------
-def read_feature_description(transform_graph_uri: str) -> dict[str, Any]:
-    """The transform step's `feature_columns.json` under `transform_graph_uri`."""
-    path = os.path.join(transform_graph_uri, FEATURE_COLUMNS_FILE)
-    if not tf.io.gfile.exists(path):
-        raise FileNotFoundError(f"{path!r} does not exist: {transform_graph_uri!r} is not a "
-                                "transform graph written by the transform step.")
-    return json.loads(io.read_text(path))
-
-
 def feature_columns(description: Mapping[str, Any], *, label_key: str,
                     embedding_dimension: int = 0, max_embedding_dimension: int = 16
                     ) -> tuple[list, list]:
@@ -277,7 +260,8 @@ def feature_columns(description: Mapping[str, Any], *, label_key: str,
     and embeddings of them (dnn); strings are hashed into 1000 buckets.
 
     Example:
-        >>> linear, dnn = feature_columns(read_feature_description(graph), label_key="label")
+        >>> linear, dnn = feature_columns(transform_graph.read_feature_description(graph),
+        ...                               label_key="label")
     """
     fc = el.feature_column
     linear, dnn = [], []

@@ -4,8 +4,12 @@ Components take URIs and never assume a local disk, so every read and write in
 `components/` goes through these helpers. Writes that others read are atomic: the bytes go
 to a temporary name next to the target, which is then renamed over it.
 
+A scheme Beam does not know but TensorFlow does (TF's `ram://`, file systems that
+tensorflow-io registers) goes through `tf.io.gfile` instead, so a serving base that TF
+Serving can read is one the steps can write. TensorFlow is imported only for those.
+
 Example:
-    >>> from components.common import io
+    >>> from components.artifacts import io
     >>> io.write_json_atomic(io.join(uri, "result.json"), {"rows": 3})
     >>> io.read_json(io.join(uri, "result.json"))
     {'rows': 3}
@@ -47,18 +51,40 @@ def is_local(path: str) -> bool:
     return "://" not in path
 
 
+def _beam_knows(path: str) -> bool:
+    try:
+        FileSystems.get_filesystem(path)
+    except ValueError:
+        return False
+    return True
+
+
+def _gfile():
+    import tensorflow as tf
+
+    return tf.io.gfile
+
+
 def join(base: str, *parts: str) -> str:
     """Joins path components the way the file system of `base` expects."""
-    return FileSystems.join(base, *parts) if parts else base
+    if not parts:
+        return base
+    if not _beam_knows(base):
+        return "/".join([base.rstrip("/"), *parts])
+    return FileSystems.join(base, *parts)
 
 
 def exists(path: str) -> bool:
     """Whether a file (or, locally, a directory) exists at `path`."""
+    if not _beam_knows(path):
+        return _gfile().exists(path)
     return FileSystems.exists(path)
 
 
 def match(pattern: str) -> list[str]:
     """The sorted paths of the files that match a glob `pattern`; [] when none match."""
+    if not _beam_knows(pattern):
+        return sorted(_gfile().glob(pattern))
     results = FileSystems.match([pattern])[0].metadata_list
     return sorted(m.path for m in results)
 
@@ -89,13 +115,16 @@ def open_for_read(path: str, *, compressed: bool | None = None):
     """
     if compressed is None:
         compressed = path.endswith(".gz")
-    stream = FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED)
+    if not _beam_knows(path):
+        stream = _gfile().GFile(path, "rb")
+    else:
+        stream = FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED)
     return _OwningGzipFile(stream) if compressed else stream
 
 
 def read_bytes(path: str) -> bytes:
     """Reads a whole (uncompressed) file."""
-    with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as f:
+    with open_for_read(path, compressed=False) as f:
         return f.read()
 
 
@@ -111,13 +140,17 @@ def read_json(path: str) -> Any:
 
 def temp_name(path: str) -> str:
     """A unique temporary name next to `path`, hidden from `*` globs."""
-    head, tail = FileSystems.split(path)
+    head, tail = path.rsplit("/", 1) if not _beam_knows(path) else FileSystems.split(path)
     return join(head, f".{tail}.tmp-{uuid.uuid4().hex}")
 
 
 def rename(source: str, destination: str) -> None:
     """Renames one file, replacing `destination` if it exists (atomically on local disks)."""
-    makedirs(FileSystems.split(destination)[0])
+    if is_local(destination):
+        makedirs(os.path.dirname(destination))
+    if not _beam_knows(destination):
+        _gfile().rename(source, destination, overwrite=True)
+        return
     FileSystems.rename([source], [destination])
 
 
@@ -133,8 +166,13 @@ def write_bytes_atomic(path: str, data: bytes) -> None:
     Readers see either the old file (or none) or the whole new one, never a partial file.
     """
     temporary = temp_name(path)
-    with FileSystems.create(temporary, compression_type=CompressionTypes.UNCOMPRESSED) as f:
-        f.write(data)
+    if not _beam_knows(path):
+        _gfile().makedirs(path.rsplit("/", 1)[0])
+        with _gfile().GFile(temporary, "wb") as f:
+            f.write(data)
+    else:
+        with FileSystems.create(temporary, compression_type=CompressionTypes.UNCOMPRESSED) as f:
+            f.write(data)
     rename(temporary, path)
 
 
@@ -152,7 +190,12 @@ def delete(paths: Iterable[str]) -> None:
     """Deletes files or directory trees; paths that do not exist are skipped."""
     existing = []
     for path in paths:
-        if is_local(path):
+        if not _beam_knows(path):
+            if _gfile().isdir(path):
+                _gfile().rmtree(path)
+            elif _gfile().exists(path):
+                _gfile().remove(path)
+        elif is_local(path):
             if exists(path):
                 existing.append(path)
         else:

@@ -1,21 +1,17 @@
-"""The artifact layouts the pipeline steps share: names, paths, and readers for each.
+"""The examples artifact: tf.Example shards per split, the quarantine, the commit mark.
 
-Steps meet only through artifacts (URIs and the files under them). This module is the one
-place that spells those layouts out:
+The ingest step writes raw examples; the transform step writes transformed examples in the
+same layout, so one reader serves both:
 
 ```
 <examples>/Split-<split>/data-<shard>-of-<count>.tfrecord.gz   gzip TFRecord of tf.Example
 <examples>/quarantine/bad_rows-<shard>-of-<count>.jsonl         one JSON line per bad row
 <examples>/ingest_result.json                                   written last: the commit mark
-<schema>/schema.pbtxt                                          tensorflow_metadata Schema
-<statistics>/Split-<split>/stats.json, stats.html
-<anomalies>/anomalies.json, anomalies.txt
 ```
 
 Example:
     >>> result = read_ingest_result(examples_uri)
     >>> files = examples_files(examples_uri, "train")
-    >>> schema = read_schema(schema_uri)
 """
 
 from __future__ import annotations
@@ -25,35 +21,24 @@ import enum
 from collections.abc import Mapping
 from typing import Any
 
-from google.protobuf import text_format
 from tensorflow_metadata.proto.v0 import schema_pb2
 
-from components.common import io
+from components.artifacts import io
 
 __all__ = [
-    "ANOMALIES_FILE",
-    "ANOMALIES_SUMMARY_FILE",
     "EXAMPLES_SUFFIX",
     "INGEST_RESULT_FILE",
     "QUARANTINE_DIR",
     "QUARANTINE_SUFFIX",
-    "SCHEMA_FILE",
     "SPLIT_PREFIX",
-    "STATS_FILE",
-    "STATS_HTML_FILE",
     "FeatureType",
     "IngestResult",
     "examples_file_pattern",
     "examples_files",
     "quarantine_dir",
     "read_ingest_result",
-    "read_schema",
-    "read_statistics",
-    "schema_path",
     "shard_name",
     "split_dir",
-    "statistics_path",
-    "write_schema",
 ]
 
 SPLIT_PREFIX = "Split-"
@@ -61,11 +46,6 @@ EXAMPLES_SUFFIX = ".tfrecord.gz"
 QUARANTINE_DIR = "quarantine"
 QUARANTINE_SUFFIX = ".jsonl"
 INGEST_RESULT_FILE = "ingest_result.json"
-SCHEMA_FILE = "schema.pbtxt"
-STATS_FILE = "stats.json"
-STATS_HTML_FILE = "stats.html"
-ANOMALIES_FILE = "anomalies.json"
-ANOMALIES_SUMMARY_FILE = "anomalies.txt"
 
 
 class FeatureType(enum.StrEnum):
@@ -130,57 +110,6 @@ def examples_files(uri: str, split: str) -> list[str]:
 def quarantine_dir(uri: str) -> str:
     """`<uri>/quarantine`: the bad rows of an ingest run."""
     return io.join(uri, QUARANTINE_DIR)
-
-
-def schema_path(uri: str) -> str:
-    """`<uri>/schema.pbtxt`."""
-    return io.join(uri, SCHEMA_FILE)
-
-
-def statistics_path(uri: str, split: str) -> str:
-    """`<uri>/Split-<split>/stats.json`."""
-    return io.join(split_dir(uri, split), STATS_FILE)
-
-
-def read_schema(uri: str) -> schema_pb2.Schema:
-    """Reads a Schema text proto from a schema artifact folder or a `.pbtxt` file.
-
-    Raises:
-        FileNotFoundError: if there is no schema at `uri`.
-        ValueError: if the file is not a Schema text proto.
-    """
-    path = uri if uri.endswith(".pbtxt") else schema_path(uri)
-    if not io.exists(path):
-        raise FileNotFoundError(f"No schema at {path!r}.")
-    try:
-        return text_format.Parse(io.read_text(path), schema_pb2.Schema())
-    except text_format.ParseError as error:
-        raise ValueError(f"{path!r} is not a tensorflow_metadata Schema text proto: {error}") \
-            from error
-
-
-def write_schema(uri: str, schema: schema_pb2.Schema) -> str:
-    """Writes `<uri>/schema.pbtxt` atomically and returns its path."""
-    path = schema_path(uri)
-    io.write_text_atomic(path, text_format.MessageToString(schema))
-    return path
-
-
-def read_statistics(uri: str) -> dict[str, dict[str, Any]]:
-    """Reads every split's `stats.json` under a statistics artifact: {split: stats}.
-
-    Raises:
-        FileNotFoundError: if the artifact holds no statistics.
-    """
-    paths = io.match(io.join(uri, f"{SPLIT_PREFIX}*", STATS_FILE))
-    if not paths:
-        raise FileNotFoundError(
-            f"No statistics under {uri!r}; expected {SPLIT_PREFIX}<split>/{STATS_FILE}.")
-    stats = {}
-    for path in paths:
-        value = io.read_json(path)
-        stats[value["split"]] = value
-    return stats
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

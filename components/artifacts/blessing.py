@@ -1,17 +1,31 @@
-"""The evaluator's verdict, as the pusher reads it: `<blessing_uri>/blessing.json`."""
+"""The blessing artifact: the evaluator's verdict, which the pusher reads.
+
+```
+<blessing>/blessing.json   {"blessed": bool, "reasons": [...], "metrics": {...}}
+```
+
+The details (every check, the baseline, the slices) are in the evaluation artifact.
+
+Example:
+    >>> write_blessing(uri, Blessing(blessed=True, reasons=("PASSED auc ...",),
+    ...                              metrics={"auc": 0.94}))
+    >>> read_blessing(uri).blessed
+    True
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from collections.abc import Mapping
 from typing import Any
 
-import tensorflow as tf
+from components.artifacts import io
 
-from components.pusher import layout
+__all__ = ["BLESSING_FILE", "Blessing", "read_blessing", "write_blessing"]
 
-__all__ = ["Blessing", "read_blessing"]
+BLESSING_FILE = "blessing.json"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -32,14 +46,21 @@ class Blessing:
     metrics: Mapping[str, Any] = dataclasses.field(default_factory=dict)
 
 
+def write_blessing(blessing_uri: str, blessing: Blessing) -> str:
+    """Writes `blessing.json` atomically (undefined metrics left out); returns its path."""
+    path = io.join(blessing_uri, BLESSING_FILE)
+    io.makedirs(blessing_uri)
+    io.write_json_atomic(path, {
+        "blessed": blessing.blessed,
+        "reasons": list(blessing.reasons),
+        "metrics": {k: v for k, v in blessing.metrics.items()
+                    if v is not None and math.isfinite(v)},
+    })
+    return path
+
+
 def read_blessing(blessing_uri: str) -> Blessing:
     """Reads `<blessing_uri>/blessing.json`.
-
-    Args:
-        blessing_uri: The evaluator's blessing artifact folder.
-
-    Returns:
-        The `Blessing`.
 
     Raises:
         FileNotFoundError: If there is no `blessing.json` (the evaluator did not finish, or
@@ -51,13 +72,13 @@ def read_blessing(blessing_uri: str) -> Blessing:
         >>> read_blessing("/pipeline/evaluator/blessing").blessed
         True
     """
-    path = layout.join(blessing_uri, layout.BLESSING_FILE)
-    if not tf.io.gfile.exists(path):
+    path = io.join(blessing_uri, BLESSING_FILE)
+    if not io.exists(path):
         raise FileNotFoundError(
-            f"No {layout.BLESSING_FILE} in the blessing artifact {blessing_uri!r} (expected "
+            f"No {BLESSING_FILE} in the blessing artifact {blessing_uri!r} (expected "
             f"{path!r}): the evaluator did not finish, or another artifact was wired in.")
     try:
-        value = layout.read_json(path)
+        value = io.read_json(path)
     except json.JSONDecodeError as error:
         raise ValueError(f"{path!r} is not JSON: {error}") from None
     if not isinstance(value, dict):

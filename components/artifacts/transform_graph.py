@@ -1,6 +1,7 @@
-"""Where the transform step reads and writes: the artifact layout, in one place.
+"""The transform step's two artifacts: the transform graph (with the feature contract) and
+the transformed examples.
 
-Input (the ingest step's output, as `components.common.artifacts` spells it):
+Input (the ingest step's output, as `components.artifacts.examples` spells it):
 
     <examples_uri>/Split-<name>/data-*-of-*.tfrecord.gz   gzip TFRecord of tf.Example, per split
     <examples_uri>/ingest_result.json                      rows per split (checked when present)
@@ -18,15 +19,22 @@ Output:
     <transformed_examples_uri>/
         Split-<name>/data-*-of-*.tfrecord.gz        the ingest layout: one reader for both
         transform_result.json                       rows per split; written last
+
+Example:
+    >>> read_feature_description(transform_graph_uri)["label"]
+    'big_tipper'
 """
 
 from __future__ import annotations
 
+import json
 import os
+from typing import Any
 
 import tensorflow as tf
 
-from components.common import artifacts
+from components.artifacts import examples as artifacts
+from components.artifacts import io
 
 SPLIT_PREFIX = artifacts.SPLIT_PREFIX
 SHARD_PREFIX = "data"  # the ingest step's shard names, so readers treat both alike
@@ -103,3 +111,24 @@ def remove_if_exists(path: str) -> None:
         tf.io.gfile.rmtree(path)
     elif tf.io.gfile.exists(path):
         tf.io.gfile.remove(path)
+
+
+def read_feature_description(transform_graph_uri: str) -> dict[str, Any]:
+    """The transform step's `feature_columns.json`: what each transformed feature is.
+
+    Raises:
+        FileNotFoundError: If `transform_graph_uri` holds none (not a transform graph the
+            transform step wrote).
+    """
+    path = io.join(transform_graph_uri, FEATURE_COLUMNS_FILE)
+    if not io.exists(path):
+        raise FileNotFoundError(f"{path!r} does not exist: {transform_graph_uri!r} is not a "
+                                "transform graph written by the transform step.")
+    return json.loads(io.read_text(path))
+
+
+def transformed_feature_spec(transform_graph_uri: str) -> dict:
+    """How to parse the transformed examples (the tf.Transform output's feature spec)."""
+    import tensorflow_transform as tft
+
+    return tft.TFTransformOutput(transform_graph_uri).transformed_feature_spec()

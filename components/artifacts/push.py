@@ -1,4 +1,11 @@
-"""The push record: what one pusher run did, written as `<pushed_model>/push_record.json`."""
+"""The pushed-model artifact: what one pusher run did, `<pushed_model>/push_record.json`.
+
+The versions themselves are published in TF Serving's layout (`serving.py`).
+
+Example:
+    >>> read_push_record(pushed_model_uri).outcome
+    <PushOutcome.PUSHED: 'pushed'>
+"""
 
 from __future__ import annotations
 
@@ -7,11 +14,12 @@ import enum
 from collections.abc import Mapping
 from typing import Any
 
-import tensorflow as tf
+from components.artifacts import io
 
-from components.pusher import layout
+__all__ = ["PUSH_RECORD_FILE", "PushOutcome", "PushRecord", "read_push_record",
+           "write_push_record"]
 
-__all__ = ["PushOutcome", "PushRecord", "read_push_record"]
+PUSH_RECORD_FILE = "push_record.json"
 
 RECORD_FORMAT_VERSION = 1
 
@@ -130,7 +138,14 @@ def read_push_record(pushed_model_uri: str) -> PushRecord:
     Raises:
         FileNotFoundError: If there is none (the pusher did not finish).
     """
-    path = layout.join(pushed_model_uri, layout.PUSH_RECORD_FILE)
-    if not tf.io.gfile.exists(path):
+    path = io.join(pushed_model_uri, PUSH_RECORD_FILE)
+    if not io.exists(path):
         raise FileNotFoundError(f"No push record at {path!r}: the pusher did not finish.")
-    return PushRecord.from_json(layout.read_json(path))
+    return PushRecord.from_json(io.read_json(path))
+
+
+def write_push_record(pushed_model_uri: str, record: PushRecord) -> str:
+    """Writes `<pushed_model_uri>/push_record.json` atomically; returns its path."""
+    path = io.join(pushed_model_uri, PUSH_RECORD_FILE)
+    io.write_json_atomic(path, record.to_json())
+    return path

@@ -1,0 +1,16 @@
+"""What a user at the terminal sees: TensorFlow's start-up kept quiet.
+
+Command-line entry points (`estpipe`, `python -m components.trainer`, the step processes)
+call `quiet_tensorflow()` first, before anything imports TensorFlow. Importing the project's
+packages has no such side effect: a library user's process prints what TensorFlow prints
+unless they call it too.
+
+Example:
+    >>> from console import quiet_tensorflow
+    >>> quiet_tensorflow()
+    >>> import estimator_lib as el       # TensorFlow is already imported, quietly
+"""
+
+from console.quiet import quiet_tensorflow
+
+__all__ = ["quiet_tensorflow"]
