@@ -88,6 +88,10 @@ class Function:
     """A function of the language: its parameters' names, for arity and error messages.
 
     `variadic` functions (`min`, `max`) take two or more arguments, named by position.
+
+    Example:
+        >>> FUNCTIONS["clip"].signature
+        'clip(x, lo, hi)'
     """
 
     name: str
