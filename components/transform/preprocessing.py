@@ -126,7 +126,7 @@ class _FeatureBuilder:
             return tf.strings.to_hash_bucket_fast(cross_strings(parts), t.hash_buckets,
                                                   name=f"cross_{scope}")
         if isinstance(t, Derive):
-            return _evaluate_result(t.expression, self.raw)
+            return evaluate_expression(t.expression, self.raw)
         x = self.raw(feature.source)
         if isinstance(t, ZScore):
             return tft.scale_to_z_score(tf.cast(x, tf.float32), name=f"z_score_{scope}")
@@ -156,11 +156,31 @@ def _scope_name(name: str) -> str:
     return "".join(c if c.isalnum() or c == "_" else "_" for c in name)
 
 
-def _evaluate_result(expression: expr.Expression, raw: Callable[[str], tf.Tensor]) -> tf.Tensor:
+def evaluate_expression(expression: expr.Expression,
+                        raw: Callable[[str], tf.Tensor]) -> tf.Tensor:
+    """The TensorFlow ops that compute `expression`, as the transform graph runs them.
+
+    Args:
+        expression: A parsed expression, type-checked against the schema.
+        raw: Gives a raw column's dense `[batch]` tensor by name.
+
+    Returns:
+        An int64 0/1 tensor for a condition, else a float32 tensor; finite for finite inputs
+        (see `expression.py` for the values of functions outside their domain).
+
+    Example:
+        >>> columns = {"fare": tf.constant([0.0, 9.5])}
+        >>> evaluate_expression(expr.parse_expression("log1p(fare)"), columns.__getitem__)
+    """
     value = _evaluate(expression.root, raw)
     if value.dtype == tf.bool:
         return tf.cast(value, tf.int64)
-    return tf.cast(value, tf.float32)
+    # float64 values beyond float32's range saturate rather than become infinite.
+    return tf.cast(tf.clip_by_value(value, -_FLOAT32_MAX, _FLOAT32_MAX), tf.float32)
+
+
+_FLOAT32_MAX = float(tf.float32.max)
+_FLOAT64_MAX = float(tf.float64.max)
 
 
 def _evaluate(node: expr.Node, raw: Callable[[str], tf.Tensor]) -> tf.Tensor:
@@ -187,8 +207,55 @@ def _evaluate(node: expr.Node, raw: Callable[[str], tf.Tensor]) -> tf.Tensor:
         ops = {"<": tf.less, "<=": tf.less_equal, ">": tf.greater, ">=": tf.greater_equal,
                "==": tf.equal, "!=": tf.not_equal}
         return ops[node.op](left, right)
+    if isinstance(node, expr.Call):
+        args = [_evaluate(arg, raw) for arg in node.args]
+        return _FUNCTIONS[node.function](*args)
     combine = tf.logical_and if node.op == "and" else tf.logical_or
     result = _evaluate(node.operands[0], raw)
     for operand in node.operands[1:]:
         result = combine(result, _evaluate(operand, raw))
     return result
+
+
+def _defined(valid: tf.Tensor, value: tf.Tensor) -> tf.Tensor:
+    """`value` where `valid`, else 0: the language's value where the real result does not exist
+    (as `x / 0` is 0)."""
+    return tf.where(valid, value, tf.zeros_like(value))
+
+
+def _saturated(value: tf.Tensor) -> tf.Tensor:
+    # An infinity here would turn into NaN in a later `inf - inf`.
+    return tf.clip_by_value(value, -_FLOAT64_MAX, _FLOAT64_MAX)
+
+
+def _pow(x: tf.Tensor, y: tf.Tensor) -> tf.Tensor:
+    fractional = tf.not_equal(y, tf.math.floor(y))
+    undefined = tf.logical_or(tf.logical_and(x < 0, fractional),
+                              tf.logical_and(tf.equal(x, 0), y < 0))
+    return _saturated(_defined(tf.logical_not(undefined), tf.pow(x, y)))
+
+
+def _reduce(op: Callable[[tf.Tensor, tf.Tensor], tf.Tensor]):
+    def reduce(*args: tf.Tensor) -> tf.Tensor:
+        result = args[0]
+        for arg in args[1:]:
+            result = op(result, arg)
+        return result
+
+    return reduce
+
+
+# One builder per function of `expr.FUNCTIONS`; arguments are float64 numbers, except
+# `where`'s condition (bool) and branches (one dtype).
+_FUNCTIONS: Mapping[str, Callable[..., tf.Tensor]] = {
+    "abs": tf.abs,
+    "exp": lambda x: _saturated(tf.exp(x)),
+    "log": lambda x: _defined(x > 0, tf.math.log(x)),
+    "log1p": lambda x: _defined(x > -1, tf.math.log1p(x)),
+    "sqrt": lambda x: _defined(x >= 0, tf.sqrt(x)),
+    "pow": _pow,
+    "min": _reduce(tf.minimum),
+    "max": _reduce(tf.maximum),
+    "clip": lambda x, lo, hi: tf.minimum(tf.maximum(x, lo), hi),
+    "where": tf.where,
+}
