@@ -69,7 +69,10 @@ def _label_problems(column: str, values: pa.LargeListArray, feature_type: Featur
     problems: dict[int, tuple[ReasonCode, str]] = {}
     for row in np.flatnonzero(_is_missing(values)).tolist():
         cell = cells[row].as_py() if cells is not None else None
-        marker = f" (the cell is {cell!r}, a missing value)" if cell else ""
+        marker = ""
+        if cell:
+            marker = (f" (the cell {cell!r} is blank)" if not cell.strip()
+                      else f" (the cell is {cell!r}, a missing value)")
         problems[row] = (ReasonCode.MISSING_LABEL,
                          f"the label column {column!r} is missing{marker}")
     flat = pc.list_flatten(values)

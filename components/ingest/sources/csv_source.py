@@ -13,8 +13,9 @@ a row, in the quarantine (with its own line number), or counted as blank.
   by the end of the file) is a stray quote: its line is quarantined on its own and reading
   resumes on the next line, so one stray `"` cannot swallow the rest of the file. A
   record spanning lines that has the wrong number of fields is treated the same way.
-- A field that starts with a quote whose closing quote is not followed by the delimiter
-  or the end of the line (`"Flash" Cab`) is not a quoted field: it is kept as written.
+- A field that starts with a quote whose closing quote, on the same line, is not followed
+  by the delimiter or the end of the line (`"Flash" Cab`) is not a quoted field: it is
+  kept as written. (A quote that leaves its line open is closed properly or it is stray.)
 - Bytes that are not UTF-8 quarantine their record, with the byte offset in the file; a
   UTF-8 byte order mark at the start of the file is dropped.
 - A record equal to the header (files concatenated with their headers) is quarantined as
@@ -196,7 +197,13 @@ class CsvSource(Source):
                 if not (end == len(text) or text[end] == separator
                         or text.startswith("\n", end) or text.startswith("\r\n", end)
                         or text[end:] == "\r"):
-                    quoted = None  # a stray quote: the field is kept as written
+                    # Not a quoted field: stray quotes. Closed on its own line
+                    # (`"Flash" Cab`), the field is kept as written; closed on a later
+                    # line, the quote left its line open.
+                    if "\n" in text[pos:end]:
+                        lines.give_back(taken[1:])
+                        return None, [first]
+                    quoted = None
             if quoted is not None:
                 fields.append(quoted.group(1).replace(quote + quote, quote))
                 pos = quoted.end()
@@ -388,7 +395,8 @@ class CsvSource(Source):
                 bad.append(BadRow(
                     source_file=path, line_number=number,
                     reason_code=ReasonCode.UNTERMINATED_QUOTE, raw=_escaped(_content(line.text)),
-                    reason=f"a quoted field opened on line {number} is not closed within "
+                    reason=f"a quoted field opened on line {number} is not closed (by a "
+                           "quote followed by the delimiter or the end of a line) within "
                            f"{self._max_record_lines} lines ({self._max_record_bytes:,} bytes) "
                            "or before the end of the file: the quote is taken as a stray "
                            "one, this line is set aside and the next lines are read on "
