@@ -8,7 +8,9 @@ a row, in the quarantine (with its own line number), or counted as blank.
 - A chunk with no quote character (and only UTF-8) cannot have a field spanning lines, so
   row i is line i: Arrow's C++ CSV reader splits it into string columns, and its
   invalid-row handler reports the rows with the wrong number of fields.
-- Other chunks are split record by record here. A quoted field may span lines, up to
+- A chunk with quotes whose records are each one well-formed line goes through Python's
+  csv module (strict); any other chunk is split record by record here. A quoted field
+  may span lines, up to
   `max_record_lines` lines and `max_record_bytes` bytes. A quote not closed by then (or
   by the end of the file) is a stray quote: its line is quarantined on its own and reading
   resumes on the next line, so one stray `"` cannot swallow the rest of the file. A
@@ -32,6 +34,7 @@ Example:
 from __future__ import annotations
 
 import collections
+import csv
 import io as std_io
 import itertools
 import re
@@ -51,6 +54,7 @@ from components.ingest.sources.base import RawBatch, RawKind, Source, SourcePlan
 __all__ = ["CsvSource"]
 
 _BLANK_LINES = frozenset({"\n", "\r\n", "\r", ""})
+_BLANK_BYTES = frozenset({b"\n", b"\r\n", b"\r", b""})
 _BOM = b"\xef\xbb\xbf"
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 # Bytes that are not UTF-8 decode (surrogateescape) to lone surrogates, which valid UTF-8
@@ -73,7 +77,7 @@ class _LineReader:
     """
 
     def __init__(self, binary):
-        self._read = iter(binary.readline, b"")
+        self._file = binary
         self._pending: collections.deque[_Line] = collections.deque()
         self._number = 1
         self._offset = 0
@@ -84,24 +88,46 @@ class _LineReader:
     def __next__(self) -> _Line:
         if self._pending:
             return self._pending.popleft()
-        data = next(self._read)
-        offset = self._offset
-        self._offset += len(data)
-        if self._number == 1 and data.startswith(_BOM):
-            data = data[len(_BOM):]
+        data = self._file.readline()
+        if not data:
+            raise StopIteration
+        return self.as_lines(*self.read_raw(data))[0]
+
+    def read_raw(self, first: bytes | None = None,
+                 count: int = 0) -> tuple[int, int, list[bytes]]:
+        """The next lines from the file as bytes, the BOM dropped: (number of the first,
+        its byte offset, lines): `first` alone if given, else up to `count` lines.
+
+        Call only when no line is given back (`has_pending` is False).
+        """
+        raw = [first] if first is not None else list(itertools.islice(self._file, count))
+        number, offset = self._number, self._offset
+        if number == 1 and raw and raw[0].startswith(_BOM):
+            raw[0] = raw[0][len(_BOM):]
             offset += len(_BOM)
-        line = _Line(self._number, offset, len(data),
-                     data.decode("utf-8", "surrogateescape"))
-        self._number += 1
-        return line
+            self._offset += len(_BOM)
+        self._number += len(raw)
+        self._offset += sum(map(len, raw))
+        return number, offset, raw
+
+    @staticmethod
+    def as_lines(number: int, offset: int, raw: Sequence[bytes]) -> list[_Line]:
+        lines = []
+        for data in raw:
+            lines.append(_Line(number, offset, len(data),
+                               data.decode("utf-8", "surrogateescape")))
+            number += 1
+            offset += len(data)
+        return lines
+
+    @property
+    def has_pending(self) -> bool:
+        return bool(self._pending)
 
     @property
     def next_number(self) -> int:
         """The number of the line `next` returns."""
         return self._pending[0].number if self._pending else self._number
-
-    def take(self, count: int) -> list[_Line]:
-        return list(itertools.islice(self, count))
 
     def give_back(self, lines: Sequence[_Line]) -> None:
         self._pending.extendleft(reversed(lines))
@@ -275,22 +301,33 @@ class CsvSource(Source):
                 columns = self._header_of(path, lines)
                 if columns is None:
                     return  # an empty file
+            quote = self._quotechar.encode("utf-8")
             while True:
-                chunk = lines.take(batch_size)
-                if not chunk:
+                if lines.has_pending:  # lines a stray quote gave back
+                    yield self._exact_batch(path, columns, lines,
+                                            lines.next_number + batch_size)
+                    continue
+                first, offset, raw = lines.read_raw(count=batch_size)
+                if not raw:
                     return
-                texts = [line.text for line in chunk]
-                joined = "".join(texts)
+                data = b"".join(raw)
                 batch = None
-                if self._quotechar not in joined and not _NOT_UTF8.search(joined):
-                    batch = self._fast_batch(path, columns, chunk[0].number, texts, joined)
+                try:
+                    text = data.decode("utf-8")
+                except UnicodeDecodeError:
+                    text = None
+                # (Arrow would drop a BOM that starts the chunk: mid-file, it is data.)
+                if text is not None and quote not in data and not data.startswith(_BOM):
+                    batch = self._fast_batch(path, columns, first, raw, data, text)
+                elif text is not None:
+                    batch = self._one_line_records(path, columns, first, text)
                 if batch is None:
-                    lines.give_back(chunk)
-                    batch = self._exact_batch(path, columns, lines, chunk[-1].number + 1)
+                    lines.give_back(lines.as_lines(first, offset, raw))
+                    batch = self._exact_batch(path, columns, lines, first + len(raw))
                 yield batch
 
     def _fast_batch(self, path: str, columns: tuple[str, ...], first_line: int,
-                    chunk: list[str], joined: str) -> RawBatch | None:
+                    chunk: list[bytes], data: bytes, text: str) -> RawBatch | None:
         """Lines without quotes parsed by Arrow's C++ CSV reader; None if it cannot be used.
 
         Without a quote character no field spans lines, so row i is line i (less blank lines
@@ -302,7 +339,6 @@ class CsvSource(Source):
             rejected.append((row.number, row.text, row.actual_columns))
             return "skip"
 
-        data = joined.encode("utf-8")
         try:
             table = pa_csv.read_csv(
                 std_io.BytesIO(data),
@@ -316,12 +352,15 @@ class CsvSource(Source):
                     strings_can_be_null=False, quoted_strings_can_be_null=False))
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
             return None
-        nonblank = [i for i, line in enumerate(chunk) if line not in _BLANK_LINES]
+        nonblank = [i for i, line in enumerate(chunk) if line not in _BLANK_BYTES]
+        contents = text.split("\n")
+        if "\r" in text:
+            contents = [line[:-1] if line.endswith("\r") else line for line in contents]
         bad: list[BadRow] = []
         rejected_lines = set()
         for number, row_text, actual in rejected:
             index = nonblank[number - 1] if 0 < number <= len(nonblank) else None
-            if index is None or _content(chunk[index]) != row_text:
+            if index is None or contents[index] != row_text:
                 return None  # not the line we think: let the exact reader decide
             rejected_lines.add(index)
             bad.append(BadRow(source_file=path, line_number=first_line + index,
@@ -334,7 +373,7 @@ class CsvSource(Source):
         if headers.size:
             for row in headers.tolist():
                 bad.append(self._repeated_header(path, first_line + good[row],
-                                                 _content(chunk[good[row]])))
+                                                 contents[good[row]]))
             keep = np.ones(table.num_rows, dtype=bool)
             keep[headers] = False
             table = table.filter(pa.array(keep))
@@ -343,8 +382,54 @@ class CsvSource(Source):
             source_file=path, line_numbers=first_line + np.asarray(good, dtype=np.int64),
             columns={name: table.column(i).combine_chunks()
                      for i, name in enumerate(columns)},
-            raw=[_content(chunk[i]) for i in good], raw_kind=RawKind.TEXT, is_text=True,
+            raw=[contents[i] for i in good], raw_kind=RawKind.TEXT, is_text=True,
             bad_rows=bad, num_lines=len(chunk), blank_lines=len(chunk) - len(nonblank))
+
+    def _one_line_records(self, path: str, columns: tuple[str, ...], first_line: int,
+                          text: str) -> RawBatch | None:
+        """Quoted lines split by the csv module's C parser, if every record is one line and
+        well-formed; None otherwise (the exact reader decides then)."""
+        lines = text.split("\n")
+        if lines[-1] == "":
+            lines.pop()
+        reader = csv.reader(lines, strict=True, delimiter=self._delimiter,
+                            quotechar=self._quotechar)
+        header = list(columns)
+        rows: list[list[str]] = []
+        raws: list[str] = []
+        numbers: list[int] = []
+        bad: list[BadRow] = []
+        blank = 0
+        index = 0
+        try:
+            for fields in reader:
+                if reader.line_num != index + 1:
+                    return None  # a quoted field spans lines
+                line = lines[index]
+                raw = line[:-1] if line.endswith("\r") else line
+                number = first_line + index
+                index += 1
+                if not fields:
+                    blank += 1
+                elif len(fields) != len(header):
+                    bad.append(BadRow(source_file=path, line_number=number,
+                                      reason_code=ReasonCode.FIELD_COUNT, raw=raw,
+                                      reason=f"expected {len(header)} fields, got "
+                                             f"{len(fields)}"))
+                elif fields[0].strip() == header[0] and [f.strip() for f in fields] == header:
+                    bad.append(self._repeated_header(path, number, raw))
+                else:
+                    rows.append(fields)
+                    raws.append(raw)
+                    numbers.append(number)
+        except csv.Error:
+            return None  # a stray quote, a lone carriage return, an enormous field
+        if index != len(lines):
+            return None
+        return RawBatch(source_file=path, line_numbers=np.asarray(numbers, dtype=np.int64),
+                        columns=_string_columns(columns, rows), raw=raws,
+                        raw_kind=RawKind.TEXT, is_text=True, bad_rows=bad,
+                        num_lines=len(lines), blank_lines=blank)
 
     @staticmethod
     def _repeated_headers(table: pa.Table, columns: tuple[str, ...]) -> np.ndarray:
@@ -379,15 +464,20 @@ class CsvSource(Source):
         spans: list[int] = []
         bad: list[BadRow] = []
         blank = 0
-        for line in lines:
-            if line.number >= end:
-                lines.give_back([line])
+        while lines.next_number < end:
+            line = next(lines, None)
+            if line is None:
                 break
             if line.text in _BLANK_LINES:
                 blank += 1
                 continue
             if quote in line.text:
-                fields, record = self._split_record(line, lines)
+                try:  # the usual quoted line, by the csv module's C parser
+                    fields, record = next(csv.reader((line.text,), strict=True,
+                                                     delimiter=separator,
+                                                     quotechar=quote)), [line]
+                except (csv.Error, StopIteration):  # fields spanning lines, stray quotes
+                    fields, record = self._split_record(line, lines)
             else:
                 fields, record = _content(line.text).split(separator), [line]
             number = line.number
@@ -431,12 +521,14 @@ class CsvSource(Source):
             raws.append(raw)
             numbers.append(number)
             spans.append(len(record))
-        if rows:
-            arrays = {name: pa.array(cells, type=pa.string())
-                      for name, cells in zip(columns, zip(*rows, strict=True), strict=True)}
-        else:
-            arrays = {name: pa.array([], type=pa.string()) for name in columns}
         return RawBatch(source_file=path, line_numbers=np.asarray(numbers, dtype=np.int64),
-                        columns=arrays, raw=raws, raw_kind=RawKind.TEXT, is_text=True,
+                        columns=_string_columns(columns, rows), raw=raws, raw_kind=RawKind.TEXT, is_text=True,
                         bad_rows=bad, line_spans=np.asarray(spans, dtype=np.int64),
                         num_lines=lines.next_number - first_number, blank_lines=blank)
+
+
+def _string_columns(columns: Sequence[str], rows: list[list[str]]) -> dict[str, pa.Array]:
+    if not rows:
+        return {name: pa.array([], type=pa.string()) for name in columns}
+    return {name: pa.array(cells, type=pa.string())
+            for name, cells in zip(columns, zip(*rows, strict=True), strict=True)}

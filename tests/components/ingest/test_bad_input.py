@@ -13,7 +13,7 @@ import math
 import pytest
 
 from components.common.artifacts import FeatureType
-from components.ingest import ReasonCode, run
+from components.ingest import BadRowsError, ReasonCode, run
 from tests.components.ingest.conftest import (
     TAXI_CSV,
     make_config,
@@ -213,3 +213,20 @@ def test_one_stray_quote_costs_one_line(tmp_path):
     [bad] = read_quarantine(config.examples_uri)
     assert (bad["line_number"], bad["reason_code"]) == (988, "unterminated_quote")
     assert bad["raw"] == rows[986]
+
+
+def test_bad_rows_weigh_their_lines(tmp_path):
+    # One bad record spanning 5 lines of 14: 1 row in 10 but 36% of the lines.
+    rows = list(TAXI_LINES[:10])
+    rows[3] = _with(rows[3], fare="x", company='"A\nlong\nquoted\nname\nhere"')
+    path = tmp_path / "a.csv"
+    path.write_text("\n".join([HEADER, *rows]) + "\n")
+    config = make_config(tmp_path / "out", path, column_types={"fare": "FLOAT"},
+                         max_bad_row_fraction=0.2)
+    with pytest.raises(BadRowsError, match=r"1 of 10 rows \(10.00%\) \(spanning 5 of 14 lines, "
+                                           r"35.71%\) are bad"):
+        run(config)
+    outcome = run(config.replace(max_bad_row_fraction=0.5))
+    [bad] = read_quarantine(config.examples_uri)
+    assert (bad["line_number"], bad["raw"].count("\n")) == (5, 4)
+    assert sum(outcome.result.splits.values()) == 9
