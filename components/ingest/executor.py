@@ -9,7 +9,9 @@ command line and tests all call it.
 3. The ingest pipeline: read with line numbers, type and validate, quarantine bad rows,
    hash-split, encode tf.Example with tfx_bsl, write gzip TFRecord shards and statistics.
 4. Check that every count adds up (rows read = good + bad; good = examples written per
-   split = statistics counts) and that bad rows stay under `max_bad_row_fraction`.
+   split = statistics counts; the physical lines read = the lines of the good rows + those
+   of the bad rows + the blank lines) and that bad rows stay under
+   `max_bad_row_fraction`, counted by rows and by lines.
 5. Publish: the quarantine, the shards (renamed from staging), statistics (JSON + HTML),
    the schema (the input one, or inferred), anomalies (JSON + text), and last
    `ingest_result.json`, the mark that the examples are complete.

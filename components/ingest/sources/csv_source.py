@@ -1,4 +1,4 @@
-"""CSV files: a header row (or given column names), quoting, and every physical line accounted for.
+"""CSV files: a header row (or given column names), quoting, and every line accounted for.
 
 tfx_bsl's CSV decoder works on lines without their numbers and raises on the first row with
 the wrong number of fields. Here each file is read as bytes, line by line, in chunks, so
@@ -9,12 +9,12 @@ a row, in the quarantine (with its own line number), or counted as blank.
   row i is line i: Arrow's C++ CSV reader splits it into string columns, and its
   invalid-row handler reports the rows with the wrong number of fields.
 - A chunk with quotes whose records are each one well-formed line goes through Python's
-  csv module (strict); any other chunk is split record by record here. A quoted field
-  may span lines, up to
-  `max_record_lines` lines and `max_record_bytes` bytes. A quote not closed by then (or
-  by the end of the file) is a stray quote: its line is quarantined on its own and reading
-  resumes on the next line, so one stray `"` cannot swallow the rest of the file. A
-  record spanning lines that has the wrong number of fields is treated the same way.
+  csv module (strict); any other chunk is split record by record here.
+- A quoted field may span lines, up to `max_record_lines` lines and `max_record_bytes`
+  bytes. A quote not closed by then (or by the end of the file) is a stray quote: its
+  line is quarantined on its own and reading resumes on the next line, so one stray `"`
+  cannot swallow the rest of the file. A record spanning lines that has the wrong number
+  of fields is treated the same way.
 - A field that starts with a quote whose closing quote, on the same line, is not followed
   by the delimiter or the end of the line (`"Flash" Cab`) is not a quoted field: it is
   kept as written. (A quote that leaves its line open is closed properly or it is stray.)
@@ -91,27 +91,26 @@ class _LineReader:
         data = self._file.readline()
         if not data:
             raise StopIteration
-        return self.as_lines(*self.read_raw(data))[0]
+        return self.as_lines(*self._numbered([data]))[0]
 
-    def read_raw(self, first: bytes | None = None,
-                 count: int = 0) -> tuple[int, int, list[bytes]]:
-        """The next lines from the file as bytes, the BOM dropped: (number of the first,
-        its byte offset, lines): `first` alone if given, else up to `count` lines.
+    def read_raw(self, count: int) -> tuple[int, int, list[bytes]]:
+        """Up to `count` lines from the file as bytes: (number of the first, its byte
+        offset, lines). Call only when no line was given back (`has_pending` is False)."""
+        return self._numbered(list(itertools.islice(self._file, count)))
 
-        Call only when no line is given back (`has_pending` is False).
-        """
-        raw = [first] if first is not None else list(itertools.islice(self._file, count))
+    def _numbered(self, raw: list[bytes]) -> tuple[int, int, list[bytes]]:
+        """Numbers lines just read from the file; drops the BOM that starts the file."""
         number, offset = self._number, self._offset
+        self._number += len(raw)
+        self._offset += sum(map(len, raw))
         if number == 1 and raw and raw[0].startswith(_BOM):
             raw[0] = raw[0][len(_BOM):]
             offset += len(_BOM)
-            self._offset += len(_BOM)
-        self._number += len(raw)
-        self._offset += sum(map(len, raw))
         return number, offset, raw
 
     @staticmethod
     def as_lines(number: int, offset: int, raw: Sequence[bytes]) -> list[_Line]:
+        """Lines read as bytes (`read_raw`), decoded, with their numbers and offsets."""
         lines = []
         for data in raw:
             lines.append(_Line(number, offset, len(data),
@@ -307,7 +306,7 @@ class CsvSource(Source):
                     yield self._exact_batch(path, columns, lines,
                                             lines.next_number + batch_size)
                     continue
-                first, offset, raw = lines.read_raw(count=batch_size)
+                first, offset, raw = lines.read_raw(batch_size)
                 if not raw:
                     return
                 data = b"".join(raw)
