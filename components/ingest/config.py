@@ -77,8 +77,9 @@ class IngestConfig:
             of the file. Default: 100.
         csv_max_record_bytes: the most bytes one CSV record may hold, checked like
             `csv_max_record_lines`. Default: 1 MiB (1,048,576).
-        label_column: a column that must not be missing; rows without it are quarantined.
-            Default: None.
+        label_column: a column every row must have: rows whose label is missing (a
+            missing value), blank, or not a finite number (nan, inf, in any spelling) are
+            quarantined. Default: None.
         splits: {split name: weight}; rows go to splits in these proportions, by a hash of
             the row (or `split_key`): the same row lands in the same split on every run,
             whatever the order of the mapping.
