@@ -12,7 +12,7 @@ Example:
 
 from components.common.shards import CountMismatchError
 from components.ingest.anomalies import Anomaly, AnomalyKind
-from components.ingest.config import IngestConfig, InputFormat
+from components.ingest.config import DEFAULT_MISSING_VALUES, IngestConfig, InputFormat
 from components.ingest.executor import AnomaliesFoundError, IngestOutcome, run
 from components.ingest.quarantine import BadRow, BadRowsError, BadRowSummary, ReasonCode
 from components.ingest.spans import EmptyInputError
@@ -25,6 +25,7 @@ __all__ = [
     "BadRowSummary",
     "BadRowsError",
     "CountMismatchError",
+    "DEFAULT_MISSING_VALUES",
     "EmptyInputError",
     "IngestConfig",
     "IngestOutcome",

@@ -11,9 +11,11 @@ from typing import Any
 
 from components.artifacts import FeatureType
 
-__all__ = ["SPAN_PLACEHOLDER", "InputFormat", "IngestConfig"]
+__all__ = ["DEFAULT_MISSING_VALUES", "SPAN_PLACEHOLDER", "InputFormat", "IngestConfig"]
 
 SPAN_PLACEHOLDER = "{SPAN}"
+# The usual spellings of "no value" in CSV files written by spreadsheets, R and pandas.
+DEFAULT_MISSING_VALUES = ("", "NA", "N/A", "n/a", "NaN", "nan", "NULL", "null", "None", "#N/A")
 _SPLIT_NAME = re.compile(r"^[A-Za-z0-9_.]+$")
 
 
@@ -56,9 +58,28 @@ class IngestConfig:
         csv_delimiter: the CSV field separator (one character). Default: ",".
         csv_quotechar: the CSV quote character (one character). Default: '"'.
         missing_values: CSV cells that mean "missing" (the feature is left out of the
-            tf.Example). Default: ("",).
-        label_column: a column that must not be missing; rows without it are quarantined.
-            Default: None.
+            tf.Example), as pandas' `na_values` do. In a numeric column they match after
+            trimming whitespace (so " NA " and, with "" listed, a blank cell are missing);
+            in a BYTES column they match exactly. Default: `DEFAULT_MISSING_VALUES`: "",
+            "NA", "N/A", "n/a", "NaN", "nan", "NULL", "null", "None", "#N/A".
+        min_numeric_fraction: type inference makes a column numeric (INT or FLOAT) when at
+            least this share of its present (not missing) cells are numbers; the few cells
+            that are not are quarantined as invalid values, with the column, the value and
+            the line. 1.0 makes one non-number turn the column into BYTES. Default: 0.99,
+            the complement of the default `max_bad_row_fraction`: a column is taken as
+            numeric only when its non-numbers fit in the bad-row budget; a column with more
+            of them is more likely text (codes such as "A12"). Declare `column_types` to
+            decide a column yourself.
+        csv_max_record_lines: the most lines one CSV record may span (a quoted field with
+            newlines). A quote not closed within this many lines, or before the end of
+            the file, is taken as a stray quote: that line is quarantined on its own and
+            reading resumes on the next line, so one stray quote cannot swallow the rest
+            of the file. Default: 100.
+        csv_max_record_bytes: the most bytes one CSV record may hold, checked like
+            `csv_max_record_lines`. Default: 1 MiB (1,048,576).
+        label_column: a column every row must have: rows whose label is missing (a
+            missing value), blank, or not a finite number (nan, inf, in any spelling) are
+            quarantined. Default: None.
         splits: {split name: weight}; rows go to splits in these proportions, by a hash of
             the row (or `split_key`): the same row lands in the same split on every run,
             whatever the order of the mapping.
@@ -109,7 +130,10 @@ class IngestConfig:
     column_types: Mapping[str, FeatureType] = dataclasses.field(default_factory=dict)
     csv_delimiter: str = ","
     csv_quotechar: str = '"'
-    missing_values: tuple[str, ...] = ("",)
+    missing_values: tuple[str, ...] = DEFAULT_MISSING_VALUES
+    min_numeric_fraction: float = 0.99
+    csv_max_record_lines: int = 100
+    csv_max_record_bytes: int = 1 << 20
     label_column: str | None = None
     splits: Mapping[str, float] = dataclasses.field(
         default_factory=lambda: {"train": 80, "eval": 20})
@@ -271,6 +295,13 @@ class IngestConfig:
                 or not 0.0 <= fraction <= 1.0:
             raise ValueError(
                 f"`max_bad_row_fraction` ({fraction!r}) must be a number in [0, 1].")
+        numeric = self.min_numeric_fraction
+        if (isinstance(numeric, bool) or not isinstance(numeric, int | float)
+                or not 0.5 < numeric <= 1.0):
+            raise ValueError(
+                f"`min_numeric_fraction` ({numeric!r}) must be a number in (0.5, 1]: the "
+                "share of a column's present cells that must be numbers for the column to "
+                "be numeric (1.0: every one).")
         if self.drift_threshold is not None and (
                 isinstance(self.drift_threshold, bool)
                 or not isinstance(self.drift_threshold, int | float)
@@ -278,7 +309,8 @@ class IngestConfig:
             raise ValueError(
                 f"`drift_threshold` ({self.drift_threshold!r}) must be in (0, 1] (an "
                 "L-infinity distance between two distributions), or None.")
-        for name, low in (("max_domain_size", 0), ("batch_size", 1)):
+        for name, low in (("max_domain_size", 0), ("batch_size", 1),
+                          ("csv_max_record_lines", 1), ("csv_max_record_bytes", 1)):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < low:
                 raise ValueError(f"`{name}` ({value!r}) must be an integer >= {low}.")

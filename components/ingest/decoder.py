@@ -1,7 +1,8 @@
 """BatchDecoder: a RawBatch to typed, validated rows (an Arrow RecordBatch) and bad rows.
 
 Each row is checked in a fixed order and quarantined for the first problem found: a value
-that is not of its column's type (columns in order), a missing label, a missing split key.
+that is not of its column's type (columns in order), a label that is missing, blank or not
+a finite number (nan, inf, in any spelling), a missing split key.
 (Rows with the wrong number of fields, or records that are not tf.Examples, were already
 rejected while reading.)
 
@@ -25,6 +26,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from components.artifacts import FeatureType
+from components.ingest.config import DEFAULT_MISSING_VALUES
 from components.ingest.parsing import LIST_TYPES, coerce
 from components.ingest.quarantine import BadRow, ReasonCode
 from components.ingest.sources.base import RawBatch
@@ -54,19 +56,61 @@ def _is_missing(values: pa.Array) -> np.ndarray:
     return (pc.list_value_length(values).fill_null(0).to_numpy(zero_copy_only=False) == 0)
 
 
+def _label_problems(column: str, values: pa.LargeListArray, feature_type: FeatureType,
+                    cells: pa.Array | None) -> dict[int, tuple[ReasonCode, str]]:
+    """{row: (code, reason)} for the rows whose label is missing, blank or not finite.
+
+    Args:
+        column: the label column.
+        values: its typed values.
+        feature_type: its type.
+        cells: its CSV text, to quote a missing-value marker in the reason; None otherwise.
+    """
+    problems: dict[int, tuple[ReasonCode, str]] = {}
+    for row in np.flatnonzero(_is_missing(values)).tolist():
+        cell = cells[row].as_py() if cells is not None else None
+        marker = ""
+        if cell:
+            marker = (f" (the cell {cell!r} is blank)" if not cell.strip()
+                      else f" (the cell is {cell!r}, a missing value)")
+        problems[row] = (ReasonCode.MISSING_LABEL,
+                         f"the label column {column!r} is missing{marker}")
+    flat = pc.list_flatten(values)
+    if feature_type is FeatureType.INT or not len(flat):
+        return problems
+    if feature_type is FeatureType.FLOAT:
+        wrong = pc.invert(pc.is_finite(flat))
+        what = "not a finite number"
+    else:
+        wrong = pc.match_substring_regex(flat, r"^\s*$")
+        what = "blank"
+    wrong = wrong.fill_null(False)
+    if not pc.any(wrong).as_py():
+        return problems
+    parents = pc.list_parent_indices(values).to_numpy(zero_copy_only=False)
+    for j in np.flatnonzero(wrong.to_numpy(zero_copy_only=False)).tolist():
+        row = int(parents[j])
+        if row not in problems:
+            code = (ReasonCode.INVALID_LABEL if feature_type is FeatureType.FLOAT
+                    else ReasonCode.MISSING_LABEL)
+            value = cells[row].as_py() if cells is not None else flat[j].as_py()
+            problems[row] = (code, f"the label column {column!r} is {value!r}, {what}")
+    return problems
+
+
 class BatchDecoder:
     """Types and validates raw batches against the columns and types of this run.
 
     Args:
         columns: the output columns, in order.
         types: the type of every column.
-        missing_values: CSV cells that mean missing. Default: ("",).
+        missing_values: CSV cells that mean missing. Default: `DEFAULT_MISSING_VALUES`.
         label_column: rows missing it are bad. Default: None.
         split_key: rows missing it are bad. Default: None.
     """
 
     def __init__(self, *, columns: Sequence[str], types: Mapping[str, FeatureType],
-                 missing_values: Sequence[str] = ("",), label_column: str | None = None,
+                 missing_values: Sequence[str] = DEFAULT_MISSING_VALUES, label_column: str | None = None,
                  split_key: str | None = None):
         unknown = [c for c in columns if c not in types]
         if unknown:
@@ -100,14 +144,20 @@ class BatchDecoder:
                         ReasonCode.INVALID_VALUE, column,
                         f"column {column!r}: {value!r} is not {_ARTICLES[target]}")
                 bad |= coerced.invalid
-        for column, code, what in ((self._label_column, ReasonCode.MISSING_LABEL, "label"),
-                                   (self._split_key, ReasonCode.MISSING_SPLIT_KEY,
-                                    "split key")):
-            if column is None:
-                continue
-            missing = _is_missing(arrays[self.columns.index(column)])
+        if self._label_column is not None:
+            index = self.columns.index(self._label_column)
+            cells = raw.columns.get(self._label_column) if raw.is_text else None
+            for row, (code, reason) in _label_problems(
+                    self._label_column, arrays[index], self.types[self._label_column],
+                    cells).items():
+                if not bad[row]:
+                    reasons[row] = (code, self._label_column, reason)
+                    bad[row] = True
+        if self._split_key is not None:
+            missing = _is_missing(arrays[self.columns.index(self._split_key)])
             for row in np.flatnonzero(missing & ~bad):
-                reasons[int(row)] = (code, column, f"the {what} column {column!r} is missing")
+                reasons[int(row)] = (ReasonCode.MISSING_SPLIT_KEY, self._split_key,
+                                     f"the split key column {self._split_key!r} is missing")
             bad |= missing
         record_batch = pa.RecordBatch.from_arrays(arrays, schema=self.arrow_schema)
         rows = np.flatnonzero(~bad)

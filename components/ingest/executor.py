@@ -9,7 +9,9 @@ command line and tests all call it.
 3. The ingest pipeline: read with line numbers, type and validate, quarantine bad rows,
    hash-split, encode tf.Example with tfx_bsl, write gzip TFRecord shards and statistics.
 4. Check that every count adds up (rows read = good + bad; good = examples written per
-   split = statistics counts) and that bad rows stay under `max_bad_row_fraction`.
+   split = statistics counts; the physical lines read = the lines of the good rows + those
+   of the bad rows + the blank lines) and that bad rows stay under
+   `max_bad_row_fraction`, counted by rows and by lines.
 5. Publish: the quarantine, the shards (renamed from staging), statistics (JSON + HTML),
    the schema (the input one, or inferred), anomalies (JSON + text), and last
    `ingest_result.json`, the mark that the examples are complete.
@@ -170,9 +172,11 @@ def _plan_columns(config: IngestConfig, source: Source, resolved: ResolvedInput,
                         missing_values=config.missing_values, layout=layout,
                         batch_size=config.batch_size)
         _wait(pipeline.run(), "type inference")
-        rows, seen = read_observations(layout)
+        rows, counted = read_observations(layout)
         if rows == 0:
             raise _no_rows(config, resolved)
+        seen = {name: observation.infer(config.min_numeric_fraction)
+                for name, observation in counted.items()}
         observed.update(seen)
         if columns is None:  # TFRecord: the schema's order first, then new columns by name
             known = [f for f in from_schema if f in seen]
@@ -281,6 +285,11 @@ def _check_counts(counters: Mapping[str, int], split_names: Sequence[str]) -> No
         ("good + bad rows", good + bad, "rows read", read),
         ("rows assigned to splits", split, "good rows", good),
     ]
+    if "lines_read" in counters:  # runners without counters only have the files' counts
+        lines = {k: counters.get(f"lines_{k}", 0) for k in ("read", "good", "bad", "blank")}
+        checks.append(("the lines of the good rows, of the bad rows and the blank lines",
+                       lines["good"] + lines["bad"] + lines["blank"],
+                       "the physical lines read", lines["read"]))
     for what, value, against, expected in checks:
         if value != expected:
             raise CountMismatchError(
@@ -307,11 +316,15 @@ def _bad_row_summary(counters: Mapping[str, int]) -> BadRowSummary:
     return BadRowSummary.from_counts(counts)
 
 
-def _too_many_bad_rows(config: IngestConfig, summary: BadRowSummary, read: int) -> BadRowsError:
+def _too_many_bad_rows(config: IngestConfig, summary: BadRowSummary, read: int,
+                       bad_lines: int, data_lines: int) -> BadRowsError:
     quarantine = artifacts.quarantine_dir(config.examples_uri)
     examples = read_examples(quarantine, [(code, column) for code, column, _ in summary.counts])
+    lines = (f" (spanning {bad_lines:,} of {data_lines:,} lines, {bad_lines / data_lines:.2%})"
+             if bad_lines != summary.total and data_lines else "")
     return BadRowsError(
-        f"{summary.total:,} of {read:,} rows ({summary.total / read:.2%}) are bad, more than "
+        f"{summary.total:,} of {read:,} rows ({summary.total / read:.2%}){lines} are bad, "
+        "more than "
         f"`max_bad_row_fraction` ({config.max_bad_row_fraction:g}). Top reasons:\n"
         f"{summary.describe(examples)}\n"
         f"Every bad row is in the quarantine: {quarantine} (one JSON line per row with its "
@@ -400,8 +413,12 @@ def _publish(config: IngestConfig, resolved: ResolvedInput, plan: _ColumnPlan,
                    {QUARANTINE_KEY: artifacts.quarantine_dir(uri)},
                    expected={QUARANTINE_KEY: summary.total}, prefix="bad_rows",
                    shard_format=ShardFormat.JSON_LINES)
-    if summary.total > config.max_bad_row_fraction * read:
-        raise _too_many_bad_rows(config, summary, read)
+    # By records and by physical lines: a bad record spanning many lines weighs as many.
+    data_lines = counters.get("lines_read", read) - counters.get("lines_blank", 0)
+    bad_lines = counters.get("lines_bad", summary.total)
+    if (summary.total > config.max_bad_row_fraction * read
+            or bad_lines > config.max_bad_row_fraction * data_lines):
+        raise _too_many_bad_rows(config, summary, read, bad_lines, data_lines)
     statistics = _statistics(layout, plan, tuple(config.splits), split_counts)
     publish_shards(read_manifest(layout.examples_manifest),
                    {name: artifacts.split_dir(uri, name) for name in split_counts},

@@ -7,12 +7,19 @@ batch; Python only touches the rows that fail.
 
 CSV cells are text. A number is parsed after trimming whitespace: INT is `[+-]digits` within
 int64, FLOAT is a decimal or scientific number, `nan` or `inf`. Cells listed as missing
-values become missing. Anything else is an invalid value, and the row is quarantined.
+values become missing (in a numeric column after trimming whitespace, in a BYTES column as
+written). Anything else is an invalid value, and the row is quarantined.
+
+Type inference (`observe`, then `TypeObservation.infer`) follows the same rules: it counts
+a column's present cells, integers and numbers, and calls the column numeric when nearly
+all present cells are numbers; `coerce` then quarantines the few that are not.
 
 Example:
-    >>> result = coerce(pa.array(["1", "", "x"]), FeatureType.INT, missing_values=("",))
+    >>> result = coerce(pa.array(["1", "NA", "x"]), FeatureType.INT, missing_values=("NA",))
     >>> result.values.to_pylist(), result.invalid.tolist()
     ([[1], None, None], [False, False, True])
+    >>> observe(pa.array(["1", "NA", "2.5"]), missing_values=("NA",)).infer(0.99)
+    <ObservedType.FLOAT: 2>
 """
 
 from __future__ import annotations
@@ -29,7 +36,8 @@ import pyarrow.compute as pc
 
 from components.artifacts import FeatureType
 
-__all__ = ["ARROW_TYPES", "Coerced", "ObservedType", "coerce", "native_type", "observe"]
+__all__ = ["ARROW_TYPES", "Coerced", "ObservedType", "TypeObservation", "coerce",
+           "native_type", "observe"]
 
 ARROW_TYPES = {FeatureType.INT: pa.int64(), FeatureType.FLOAT: pa.float32(),
                FeatureType.BYTES: pa.large_binary()}
@@ -89,9 +97,10 @@ def _is_text(array: pa.Array) -> bool:
 
 
 def _null_missing(text: pa.Array, missing_values: Sequence[str]) -> pa.Array:
+    """Cells equal to a missing value, as written, become null."""
     if not missing_values or len(text) == 0:
         return text
-    if len(missing_values) == 1:  # the usual ("",): a comparison beats a hash lookup
+    if len(missing_values) == 1:  # ("",): a comparison beats a hash lookup
         mask = pc.equal(text, pa.scalar(missing_values[0], type=text.type))
     else:
         mask = pc.is_in(text, value_set=pa.array(list(missing_values), type=text.type))
@@ -100,15 +109,82 @@ def _null_missing(text: pa.Array, missing_values: Sequence[str]) -> pa.Array:
     return pc.if_else(mask, pa.scalar(None, type=text.type), text)
 
 
-def _all_match(text: pa.Array, pattern: str) -> bool:
-    return bool(pc.all(pc.match_substring_regex(text, pattern)).as_py() is not False)
+def _padded_missing(text: pa.Array, rows: np.ndarray,
+                    missing_values: Sequence[str]) -> np.ndarray:
+    """Which of `rows` (cells that are not numbers) hold a missing value padded with spaces."""
+    if not missing_values or not len(rows):
+        return np.zeros(len(rows), dtype=bool)
+    trimmed = pc.utf8_trim_whitespace(text.take(pa.array(rows)))
+    found = pc.is_in(trimmed, value_set=pa.array(list(missing_values), type=text.type))
+    return found.fill_null(False).to_numpy(zero_copy_only=False)
 
 
-def observe(array: pa.Array, *, missing_values: Sequence[str] = ()) -> ObservedType:
-    """The narrowest type that holds every value of a raw column.
+@dataclasses.dataclass(frozen=True)
+class TypeObservation:
+    """What a column's cells look like, counted; observations of batches add up.
 
-    Text (CSV cells) is INT if every present value is an integer, FLOAT if every one is a
-    number, BYTES otherwise; other Arrow types map to what they hold (`native_type`).
+    Attributes:
+        present: text cells that are not missing.
+        integers: present cells that are integers within int64.
+        big_integers: present cells that are integers beyond int64 (identifiers).
+        numbers: present cells that are numbers (integers of any size included).
+        native: the type a file's own (non-text) Arrow type holds, if any was seen.
+    """
+
+    present: int = 0
+    integers: int = 0
+    big_integers: int = 0
+    numbers: int = 0
+    native: ObservedType | None = None
+
+    def merge(self, other: TypeObservation) -> TypeObservation:
+        """The observation of both batches together."""
+        natives = [n for n in (self.native, other.native) if n is not None]
+        return TypeObservation(
+            present=self.present + other.present, integers=self.integers + other.integers,
+            big_integers=self.big_integers + other.big_integers,
+            numbers=self.numbers + other.numbers, native=max(natives) if natives else None)
+
+    def infer(self, min_numeric_fraction: float) -> ObservedType:
+        """The column's type: numeric when at least `min_numeric_fraction` of it is numbers.
+
+        INT when every number is an integer within int64, else FLOAT; BYTES when too few
+        cells are numbers, or when the numbers are integers some of which exceed int64
+        (identifiers: kept whole as text).
+        """
+        text = ObservedType.UNKNOWN
+        if self.present:
+            numeric = self.numbers >= self.present * min_numeric_fraction - 1e-9
+            if not numeric or (self.big_integers
+                               and self.integers + self.big_integers == self.numbers):
+                text = ObservedType.BYTES
+            else:
+                text = ObservedType.INT if self.integers == self.numbers else ObservedType.FLOAT
+        return max(text, self.native) if self.native is not None else text
+
+    def to_json(self) -> dict[str, int | None]:
+        return {"present": self.present, "integers": self.integers,
+                "big_integers": self.big_integers, "numbers": self.numbers,
+                "native": None if self.native is None else int(self.native)}
+
+    @classmethod
+    def from_json(cls, value: dict[str, int | None]) -> TypeObservation:
+        native = value.get("native")
+        return cls(present=value["present"], integers=value["integers"],
+                   big_integers=value["big_integers"], numbers=value["numbers"],
+                   native=None if native is None else ObservedType(native))
+
+
+def _count(mask: pa.Array) -> int:
+    return int(pc.sum(pc.cast(mask.fill_null(False), pa.int64())).as_py() or 0)
+
+
+def observe(array: pa.Array, *, missing_values: Sequence[str] = ()) -> TypeObservation:
+    """Counts what the values of a raw column look like, for type inference.
+
+    Text (CSV cells): present cells, integers, numbers, by the rules `coerce` applies
+    (missing values match after trimming whitespace, as in numeric columns). Other Arrow
+    types: the type they hold (`native_type`).
 
     Raises:
         TypeError: for an Arrow type tf.Example cannot hold (structs, maps, nested lists).
@@ -118,20 +194,23 @@ def observe(array: pa.Array, *, missing_values: Sequence[str] = ()) -> ObservedT
         if observed is None:
             raise TypeError(f"Arrow type {array.type} has no tf.Example form.")
         if observed is not ObservedType.UNKNOWN and _count_values(array) == 0:
-            return ObservedType.UNKNOWN
-        return observed
-    text = pc.utf8_trim_whitespace(_null_missing(array, missing_values))
-    if text.null_count == len(text):
-        return ObservedType.UNKNOWN
-    if _all_match(text, _INT_PATTERN):
-        try:
-            pc.cast(pc.replace_substring_regex(text, r"^\+", ""), pa.int64())
-            return ObservedType.INT
-        except (pa.ArrowInvalid, OverflowError):
-            return ObservedType.BYTES  # integers beyond int64: identifiers, keep them whole
-    if _all_match(text, _FLOAT_PATTERN):
-        return ObservedType.FLOAT
-    return ObservedType.BYTES
+            observed = ObservedType.UNKNOWN
+        return TypeObservation(native=observed)
+    text = _null_missing(pc.utf8_trim_whitespace(array), missing_values)
+    present = len(text) - text.null_count
+    if not present:
+        return TypeObservation()
+    int_like = pc.match_substring_regex(text, _INT_PATTERN)
+    numbers = _count(pc.match_substring_regex(text, _FLOAT_PATTERN))
+    integers = _count(int_like)
+    big = 0
+    # Only an integer of 19 or more digits can exceed int64.
+    long = pc.and_(int_like, pc.greater_equal(pc.utf8_length(text), 19)).fill_null(False)
+    for cell in text.filter(long).to_pylist():
+        if not _INT64_MIN <= int(cell) <= _INT64_MAX:
+            big += 1
+    return TypeObservation(present=present, integers=integers - big, big_integers=big,
+                           numbers=numbers)
 
 
 def _count_values(array: pa.Array) -> int:
@@ -312,7 +391,8 @@ def coerce(array: pa.Array, target: FeatureType, *,
     Args:
         array: the raw column: text (CSV), any supported Arrow type, or a list of one.
         target: the column's type.
-        missing_values: text cells that mean missing (used for text only). Default: ().
+        missing_values: text cells that mean missing (used for text only; in a numeric
+            column also when padded with whitespace). Default: ().
 
     Returns:
         The typed column and its invalid rows.
@@ -323,6 +403,10 @@ def coerce(array: pa.Array, target: FeatureType, *,
     if _is_text(array):
         array = _null_missing(array, missing_values)
         typed, invalid = _parse_text(array, target)
+        if target is not FeatureType.BYTES and invalid.any():
+            rows = np.flatnonzero(invalid)
+            invalid = invalid.copy()
+            invalid[rows[_padded_missing(array, rows, missing_values)]] = False
     else:
         typed, invalid = _coerce_values(array, target)
     bad_values = {}

@@ -11,7 +11,9 @@ files -> Read (a Source, one file per worker, batches with line numbers)
 Every step counts what it receives and emits (Beam counters in the `ingest` namespace, and
 the record counts of the shard manifests); the executor checks that the counts add up, so
 a step that silently wrote nothing (a PTransform called as a function instead of applied
-with `|`) fails the run instead of losing data.
+with `|`) fails the run instead of losing data. Physical lines are counted too: the lines
+the source took from its files (`lines_read`) must be the lines of the good rows, of the
+quarantined rows and the blank lines together.
 
 The whole graph after the read is fused and streams batch by batch: memory stays flat in
 the number of rows.
@@ -39,7 +41,7 @@ from tfx_bsl.coders.example_coder import RecordBatchToExamplesEncoder
 from components.artifacts import io
 from components.common.shards import ShardFormat, WriteShards
 from components.ingest.decoder import BatchDecoder
-from components.ingest.parsing import ObservedType, observe
+from components.ingest.parsing import TypeObservation, observe
 from components.ingest.quarantine import counter_name
 from components.ingest.sources.base import RawBatch, Source
 from components.ingest.splitting import SplitAssigner, key_fingerprints
@@ -102,6 +104,8 @@ class _ReadFileFn(beam.DoFn):
     def process(self, path: str):
         for batch in self._source.read(path, self._batch_size):
             _count("rows_read", batch.num_rows + len(batch.bad_rows))
+            _count("lines_read", batch.physical_lines)
+            _count("lines_blank", batch.blank_lines)
             yield batch
 
 
@@ -137,8 +141,10 @@ class _DecodeAndSplitFn(beam.DoFn):
         _count("rows_decoded", raw.num_rows + len(raw.bad_rows))
         decoded = self._decoder.decode(raw)
         batch = decoded.record_batch
+        _count("lines_good", raw.lines_of(decoded.rows))
         if decoded.bad_rows:
             _count("rows_bad", len(decoded.bad_rows))
+            _count("lines_bad", sum(row.num_lines for row in decoded.bad_rows))
             for row in decoded.bad_rows:
                 _count(counter_name(row.reason_code, row.column), 1)
             yield beam.pvalue.TaggedOutput("bad", decoded.bad_rows)
@@ -215,9 +221,9 @@ class _ObserveFn(beam.DoFn):
 
     def process(self, raw: RawBatch):
         names = self._columns if self._columns is not None else tuple(raw.columns)
-        observed = {name: int(observe(raw.columns[name],
-                                      missing_values=self._missing_values
-                                      if raw.is_text else ()))
+        observed = {name: observe(raw.columns[name],
+                                  missing_values=self._missing_values
+                                  if raw.is_text else ()).to_json()
                     for name in names if name in raw.columns and raw.num_rows}
         yield {"rows": raw.num_rows + len(raw.bad_rows), "types": observed}
 
@@ -230,11 +236,15 @@ class _MergeObservations(beam.CombineFn):
         return self.merge_accumulators([accumulator, observation])
 
     def merge_accumulators(self, accumulators):
-        merged = {"rows": 0, "types": {}}
+        merged: dict[str, Any] = {"rows": 0, "types": {}}
+        types = merged["types"]
         for accumulator in accumulators:
             merged["rows"] += accumulator["rows"]
             for name, observed in accumulator["types"].items():
-                merged["types"][name] = max(merged["types"].get(name, 0), observed)
+                found = TypeObservation.from_json(observed)
+                if name in types:
+                    found = TypeObservation.from_json(types[name]).merge(found)
+                types[name] = found.to_json()
         return merged
 
     def extract_output(self, accumulator):
@@ -248,7 +258,10 @@ def _write_observations(observations: dict[str, Any], path: str) -> None:
 def build_inference(pipeline: beam.Pipeline, *, files: Sequence[str], source: Source,
                     columns: Sequence[str] | None, missing_values: Sequence[str],
                     layout: StagingLayout, batch_size: int) -> None:
-    """Adds the type-inference graph: {"rows": n, "types": {column: ObservedType}} to a file.
+    """Adds the type-inference graph: {"rows": n, "types": {column: TypeObservation}}.
+
+    Rows the source rejects while reading (a repeated header, a wrong number of fields)
+    are not observed, so they cannot widen a column's type.
 
     Args:
         columns: the columns to observe; None observes every column the data has.
@@ -260,7 +273,8 @@ def build_inference(pipeline: beam.Pipeline, *, files: Sequence[str], source: So
          | "Write" >> beam.Map(_write_observations, layout.observations))
 
 
-def read_observations(layout: StagingLayout) -> tuple[int, dict[str, ObservedType]]:
-    """The (rows, {column: type}) an inference pipeline wrote."""
+def read_observations(layout: StagingLayout) -> tuple[int, dict[str, TypeObservation]]:
+    """The (rows, {column: observation}) an inference pipeline wrote."""
     value = io.read_json(layout.observations)
-    return value["rows"], {name: ObservedType(t) for name, t in value["types"].items()}
+    return value["rows"], {name: TypeObservation.from_json(t)
+                           for name, t in value["types"].items()}

@@ -38,8 +38,12 @@ class ReasonCode(enum.StrEnum):
     """Why a row was quarantined."""
 
     FIELD_COUNT = "field_count"  # a CSV row with more or fewer fields than the header
+    UNTERMINATED_QUOTE = "unterminated_quote"  # a CSV quote not closed in time: one line
+    NOT_UTF8 = "not_utf8"  # a CSV record with bytes that are not UTF-8
+    REPEATED_HEADER = "repeated_header"  # the CSV header again, mid-file
     INVALID_VALUE = "invalid_value"  # a value that is not of its column's type
-    MISSING_LABEL = "missing_label"  # the label column is missing
+    MISSING_LABEL = "missing_label"  # the label is missing, empty or blank
+    INVALID_LABEL = "invalid_label"  # the label is not a finite number (nan, inf)
     MISSING_SPLIT_KEY = "missing_split_key"  # the split key column is missing
     MALFORMED_RECORD = "malformed_record"  # a TFRecord record that is not a tf.Example
 
@@ -64,6 +68,12 @@ class BadRow:
     reason: str
     raw: str
     column: str | None = None
+
+    @property
+    def num_lines(self) -> int:
+        """The physical lines the row spans: those of its CSV text (TFRecord and Parquet
+        rows quote their record without newlines: one)."""
+        return self.raw.count("\n") + 1
 
     def to_json_line(self) -> str:
         """The quarantine line: {source_file, line_number, reason, raw, reason_code, column}."""

@@ -52,6 +52,11 @@ class RawBatch:
         raw_kind: what `raw` holds.
         is_text: the columns are CSV text (missing-value tokens apply).
         bad_rows: rows rejected while reading; they are not in `columns`.
+        line_spans: how many physical lines each row spans (a CSV record with a quoted
+            newline spans several); None: one each.
+        num_lines: the physical lines of the file this batch took, blank ones included;
+            None: one per row, good and bad.
+        blank_lines: the blank lines among them (neither rows nor bad rows).
     """
 
     source_file: str
@@ -61,11 +66,27 @@ class RawBatch:
     raw_kind: RawKind
     is_text: bool = False
     bad_rows: list[BadRow] = dataclasses.field(default_factory=list)
+    line_spans: np.ndarray | None = None
+    num_lines: int | None = None
+    blank_lines: int = 0
 
     @property
     def num_rows(self) -> int:
         """Rows in `columns` (the rows rejected while reading are not counted)."""
         return len(self.line_numbers)
+
+    @property
+    def physical_lines(self) -> int:
+        """The physical lines (records) of the input this batch took."""
+        if self.num_lines is not None:
+            return self.num_lines
+        return self.num_rows + len(self.bad_rows)
+
+    def lines_of(self, rows: np.ndarray) -> int:
+        """The physical lines that `rows` (indices into `columns`) span together."""
+        if self.line_spans is None:
+            return len(rows)
+        return int(self.line_spans[rows].sum())
 
     def raw_text(self, row: int) -> str:
         """The row as the quarantine quotes it."""

@@ -28,6 +28,11 @@ def test_defaults_and_normalization():
     assert config.missing_values == ("", "NA")
     assert config.beam_pipeline_args == ("--direct_num_workers=2",)
     assert config.max_bad_row_fraction == 0.01
+    defaults = _config()
+    assert defaults.missing_values == ("", "NA", "N/A", "n/a", "NaN", "nan", "NULL", "null",
+                                       "None", "#N/A")
+    assert defaults.min_numeric_fraction == 0.99
+    assert (defaults.csv_max_record_lines, defaults.csv_max_record_bytes) == (100, 1 << 20)
     with pytest.raises(dataclasses.FrozenInstanceError):
         config.span = 3
     with pytest.raises(TypeError):
@@ -58,6 +63,10 @@ def test_defaults_and_normalization():
     ({"column_names": ["a", "a"]}, ValueError, r"`column_names` repeats \['a'\]"),
     ({"column_names": ["a"], "input_format": "parquet"}, ValueError, r"CSV files without"),
     ({"batch_size": 0}, ValueError, r"`batch_size` \(0\) must be an integer >= 1"),
+    ({"min_numeric_fraction": 0.4}, ValueError, r"`min_numeric_fraction` \(0.4\) must be a number in \(0.5, 1\]"),
+    ({"min_numeric_fraction": True}, ValueError, r"`min_numeric_fraction` \(True\)"),
+    ({"csv_max_record_lines": 0}, ValueError, r"`csv_max_record_lines` \(0\) must be an integer >= 1"),
+    ({"csv_max_record_bytes": 1.5}, ValueError, r"`csv_max_record_bytes` \(1.5\) must be an integer"),
     ({"input_pattern": 3}, TypeError, r"`input_pattern` must be a string, got int"),
 ])
 def test_bad_values(options, error, message):

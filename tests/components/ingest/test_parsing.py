@@ -90,12 +90,12 @@ def test_lists_of_a_slice():
     (["99999999999999999999"], ObservedType.BYTES),  # an identifier, not a number
 ])
 def test_observe_text(cells, expected):
-    assert observe(pa.array(cells), missing_values=("",)) is expected
+    assert observe(pa.array(cells), missing_values=("",)).infer(1.0) is expected
 
 
 def test_observe_native_and_lattice():
-    assert observe(pa.array([[1.5]])) is ObservedType.FLOAT
-    assert observe(pa.array([[]], pa.list_(pa.int64()))) is ObservedType.UNKNOWN
+    assert observe(pa.array([[1.5]])).infer(0.99) is ObservedType.FLOAT
+    assert observe(pa.array([[]], pa.list_(pa.int64()))).infer(0.99) is ObservedType.UNKNOWN
     assert native_type(pa.list_(pa.list_(pa.int64()))) is None
     assert native_type(pa.struct([("a", pa.int64())])) is None
     assert native_type(pa.timestamp("s")) is ObservedType.INT
@@ -103,3 +103,46 @@ def test_observe_native_and_lattice():
     assert ObservedType.UNKNOWN.feature_type() is FeatureType.BYTES
     with pytest.raises(TypeError, match="no tf.Example form"):
         observe(pa.array([{"a": 1}]))
+
+
+_MARKERS = ("", "NA", "N/A", "NaN", "null", "None", "#N/A")
+
+
+@pytest.mark.parametrize("cells, fraction, expected", [
+    # Missing-value markers are missing, not text: the column stays numeric.
+    (["1", "NA", "N/A", "NaN", "null", "None", "#N/A", "", " NA ", "   "], 1.0,
+     ObservedType.INT),
+    (["1.5", "NA", "2"], 1.0, ObservedType.FLOAT),
+    # One bad cell in 100 numbers: numeric at 0.99 (the cell is quarantined), text at 1.0.
+    (["1.5"] * 99 + ["12.3.4"], 0.99, ObservedType.FLOAT),
+    (["1.5"] * 99 + ["12.3.4"], 1.0, ObservedType.BYTES),
+    (["7"] * 99 + ["x"], 0.99, ObservedType.INT),
+    # Two in 100 is more than 1%: text.
+    (["1.5"] * 98 + ["a", "b"], 0.99, ObservedType.BYTES),
+    # Integers beyond int64 among integers are identifiers, tolerance or not.
+    (["1"] * 99 + ["99999999999999999999"], 0.99, ObservedType.BYTES),
+    (["NA", "None"], 0.99, ObservedType.UNKNOWN),
+])
+def test_inference_with_missing_markers_and_tolerance(cells, fraction, expected):
+    observed = observe(pa.array(cells), missing_values=_MARKERS)
+    assert observed.infer(fraction) is expected
+
+
+def test_observations_add_up_across_batches():
+    first = observe(pa.array(["1"] * 60 + ["NA"]), missing_values=_MARKERS)
+    second = observe(pa.array(["2.5"] * 39 + ["oops"]), missing_values=_MARKERS)
+    merged = first.merge(second)
+    assert (merged.present, merged.integers, merged.numbers) == (100, 60, 99)
+    assert merged.infer(0.99) is ObservedType.FLOAT
+    assert second.infer(0.99) is ObservedType.BYTES  # 39 of 40 alone is under 99%
+    assert type(merged).from_json(merged.to_json()) == merged
+
+
+def test_padded_markers_are_missing_in_numbers_but_kept_in_text():
+    cells = pa.array(["1", " NA ", "  ", "x"])
+    coerced = coerce(cells, FeatureType.FLOAT, missing_values=_MARKERS)
+    assert _values(coerced) == [[1.0], None, None, None]
+    assert coerced.invalid.tolist() == [False, False, False, True]
+    assert coerced.bad_values == {3: "x"}
+    text = coerce(cells, FeatureType.BYTES, missing_values=_MARKERS)
+    assert _values(text) == [[b"1"], [b" NA "], [b"  "], [b"x"]]

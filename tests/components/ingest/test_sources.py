@@ -193,3 +193,60 @@ def test_input_format_enum():
     assert InputFormat("parquet") is InputFormat.PARQUET
     assert pd.api.types.is_string_dtype(pd.Series([str(InputFormat.CSV)]))
     assert TAXI_CSV.exists()
+
+
+def _read_all(source, path, batch_size=100):
+    batches = list(source.read(str(path), batch_size))
+    good = [(n, raw) for b in batches for n, raw in zip(b.line_numbers.tolist(), b.raw,
+                                                         strict=True)]
+    bad = [(r.line_number, r.reason_code) for b in batches for r in b.bad_rows]
+    return batches, good, bad
+
+
+# Past a limit the quote is stray: its line is quarantined, and the lines it took are read
+# on their own ("two", "three" and 'four"' have one field each).
+_SPLIT_UP = [(3, ReasonCode.UNTERMINATED_QUOTE), (4, ReasonCode.FIELD_COUNT),
+             (5, ReasonCode.FIELD_COUNT), (6, ReasonCode.FIELD_COUNT)]
+
+
+@pytest.mark.parametrize("limits, expected_bad", [
+    ({"max_record_lines": 4}, []),  # the 4-line field fits
+    ({"max_record_lines": 3}, _SPLIT_UP),
+    ({"max_record_bytes": 10}, _SPLIT_UP),
+])
+def test_csv_record_limits(tmp_path, limits, expected_bad):
+    path = tmp_path / "a.csv"
+    path.write_text('a,b\n1,x\n2,"one\ntwo\nthree\nfour"\n3,y\n')
+    batches, good, bad = _read_all(CsvSource(**limits), path)
+    assert bad == expected_bad
+    assert [n for n, _ in good] == ([2, 3, 7] if not expected_bad else [2, 7])
+    assert sum(b.physical_lines for b in batches) == 6
+
+
+def test_csv_quote_closed_lines_later_by_a_stray_one(tmp_path):
+    # The second quote closes the first, but the record is then 2 lines with 3 fields: both
+    # quotes are stray, and each line is read on its own.
+    path = tmp_path / "a.csv"
+    path.write_text('a,b\n1,"Blue\n2,"Flash" Cab\n3,x\n')
+    _, good, bad = _read_all(CsvSource(), path)
+    assert bad == [(2, ReasonCode.UNTERMINATED_QUOTE)]
+    assert good == [(3, '2,"Flash" Cab'), (4, "3,x")]
+
+
+def test_csv_bom_without_header(tmp_path):
+    path = tmp_path / "a.csv"
+    path.write_bytes(b"\xef\xbb\xbf1,x\n2,y\n")
+    [batch] = list(CsvSource(column_names=("n", "s")).read(str(path), 10))
+    assert batch.columns["n"].to_pylist() == ["1", "2"]
+
+
+@pytest.mark.parametrize("data, match", [
+    ("a,b\n1,2\n".encode("utf-16"), r"UTF-16 byte order mark: save the file as UTF-8"),
+    (b"a,b\xff\n1,2\n", r"not UTF-8: byte 0xff at byte offset 3"),
+    (b'a,"b\n1,2\n', r"opens a quoted field that is not closed"),
+])
+def test_csv_header_that_cannot_be_read(tmp_path, data, match):
+    path = tmp_path / "a.csv"
+    path.write_bytes(data)
+    with pytest.raises(ValueError, match=match):
+        CsvSource().plan([str(path)])
