@@ -22,6 +22,7 @@ from serving.model_config import (
     read_model_config_file,
     validate_model_name,
 )
+from serving.request_limits import RequestLimits
 from serving.servable import Servable
 from serving.server import ModelServer, ServerOptions
 from serving.tf_example import make_example
@@ -32,6 +33,7 @@ __all__ = [
     "ModelConfig",
     "ModelManager",
     "ModelServer",
+    "RequestLimits",
     "Servable",
     "ServerOptions",
     "ServingClient",
