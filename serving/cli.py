@@ -90,10 +90,11 @@ def add_serve_command(subparsers: argparse._SubParsersAction) -> argparse.Argume
     limits = parser.add_argument_group("request limits")
     limits.add_argument("--max-request-bytes", type=int, default=None,
                         help="the largest gRPC message or REST body, in bytes "
-                             "(default 33554432: 32 MiB)")
+                             "(default 16777216: 16 MiB)")
     limits.add_argument("--max-request-elements", type=int, default=None,
                         help="the most tensor elements one request may hold or claim, over "
-                             "all inputs (default 8388608)")
+                             "all inputs, and the most JSON lists and objects in a REST body "
+                             "(default 2097152)")
     batching = parser.add_argument_group("batching")
     batching.add_argument("--enable-batching", action="store_true",
                           help="batch concurrent requests to a signature")

@@ -10,9 +10,13 @@ Two bounds, checked before the server spends memory on a request:
   make the server allocate gigabytes. The claim is counted from the shape, before any
   tensor is built; REST counts the shape of the JSON lists before converting them. The
   bytes that padding adds are held to `max_request_bytes` too.
+- A REST body may hold at most `max_request_elements` JSON lists and objects, counted
+  from its `[` and `{` characters before it is parsed: Python spends about 60 bytes on
+  each, so 16 MiB of `[],[],...` would otherwise cost a gigabyte.
 
-The default element limit is what `max_request_bytes` carries as packed float32, so a
-claim never expands past what a full-size packed request could hold.
+The defaults keep the worst request to a few hundred MB (bench/serving_request_memory.py
+measures it; bench/RESULTS.md has the figures): one-byte strings cost this server about
+100 bytes each, JSON about 10 to 20 times its size.
 """
 
 from __future__ import annotations
@@ -30,16 +34,17 @@ class RequestLimits:
 
     Args:
         max_request_bytes: The largest request, in bytes: gRPC message or REST body
-            (default 32 MiB; TF Serving leaves it to gRPC's channel arguments).
+            (default 16 MiB; TF Serving leaves it to gRPC's channel arguments).
         max_request_elements: The most tensor elements one request may hold or claim, over
-            all its inputs (default 8,388,608: 32 MiB of float32).
+            all its inputs; also the most JSON lists and objects in a REST body
+            (default 2,097,152: 8 MiB of float32).
 
     Example:
         >>> RequestLimits(max_request_bytes=64 * MIB, max_request_elements=16 * MIB)
     """
 
-    max_request_bytes: int = 32 * MIB
-    max_request_elements: int = 8 * MIB
+    max_request_bytes: int = 16 * MIB
+    max_request_elements: int = 2 * MIB
 
     def __post_init__(self):
         for field in ("max_request_bytes", "max_request_elements"):
@@ -58,6 +63,18 @@ class RequestLimits:
                 f"{self.max_request_bytes:,} bytes per request (server option "
                 "`max_request_bytes`, `estpipe serve --max-request-bytes`). Split it into "
                 "smaller requests.")
+
+    def check_json_containers(self, body: bytes) -> None:
+        """Raises RESOURCE_EXHAUSTED (HTTP 413) if a JSON body may hold more lists and
+        objects than `max_request_elements`; counted before parsing, as `[` and `{`
+        characters (those inside strings count too)."""
+        count = body.count(b"[") + body.count(b"{")
+        if count > self.max_request_elements:
+            raise errors.request_too_large(
+                f"The JSON body has {count:,} '[' and '{{' characters (lists and objects); "
+                f"this server parses at most {self.max_request_elements:,} per request "
+                "(server option `max_request_elements`, `estpipe serve "
+                "--max-request-elements`). Send fewer, larger lists, or use gRPC.")
 
     def check_padding(self, size: int, where: str, shape) -> None:
         """Raises RESOURCE_EXHAUSTED (HTTP 413) if padding a TensorProto adds more bytes

@@ -33,6 +33,8 @@ from serving.request_limits import RequestLimits
 
 logger = logging.getLogger("serving")
 
+_DRAIN_FACTOR = 8  # Oversized bodies up to 8x the limit are read (and dropped) before a 413.
+
 _PATH = re.compile(
     r"/v1/models/(?P<name>[^/:]+)"
     r"(?:/versions/(?P<version>[^/:]+)|/labels/(?P<label>[^/:]+))?"
@@ -100,6 +102,9 @@ class RestApi:
                 http_status=405)
         if suffix == "":
             return self._status(name, version, label)
+        if method == "POST":  # Before anything else is done for it.
+            self.limits.check_bytes(len(body))
+            self.limits.check_json_containers(body)
         servable = self._manager.resolve(name, version, label)
         if suffix == "/metadata":
             spec = inference.model_spec(servable)
@@ -107,7 +112,6 @@ class RestApi:
                     | {"signature_name": ""},
                     "metadata": {"signature_def": json_format.MessageToDict(
                         servable.metadata(), preserving_proto_field_name=True)}}
-        self.limits.check_bytes(len(body))
         request = _parse_json(body)
         signature_name = request.get("signature_name", "")
         if not isinstance(signature_name, str):
@@ -229,6 +233,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     api: RestApi
 
     def do_GET(self):  # noqa: N802  (http.server's names)
+        self._skip_body()
         self._respond("GET", b"")
 
     def do_POST(self):  # noqa: N802
@@ -249,12 +254,42 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         try:
             self.api.limits.check_bytes(length)
         except errors.ServingError as exc:
-            self.close_connection = True  # Do not read (or keep) the oversized body.
+            self._discard(length)
+            self.close_connection = True
             self._send(exc.http_status, {"error": exc.message})
             return
         self._respond("POST", self.rfile.read(length))
 
+    def _discard(self, length):
+        """Reads and drops a body (an oversized one, so the client gets to read the 413: a
+        client still sending when the server closes sees a reset instead). Bodies far over
+        the limit are not drained, and the connection is closed."""
+        if length > _DRAIN_FACTOR * self.api.limits.max_request_bytes:
+            self.close_connection = True
+            return
+        while length > 0:
+            chunk = self.rfile.read(min(length, 1 << 16))
+            if not chunk:
+                self.close_connection = True
+                return
+            length -= len(chunk)
+
+    def _skip_body(self):
+        """Drops the body of a request that takes none, so the connection stays in step."""
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            self.close_connection = True
+            return
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            length = -1
+        if length < 0:
+            self.close_connection = True
+        elif length:
+            self._discard(length)
+
     def _not_allowed(self):
+        self._skip_body()
         allowed = allowed_method(self.path)
         self._send(405, {"error": f"Method {self.command} is not allowed on {self.path}; this "
                                   f"endpoint takes {allowed}."}, {"Allow": allowed})

@@ -49,7 +49,7 @@ class ServerOptions:
         batching: Server-side batching options, or None (default) for no batching.
         grpc_max_threads: gRPC worker threads (default 16).
         request_limits: The largest request, in bytes and in tensor elements (default
-            `RequestLimits()`: 32 MiB, 8,388,608 elements).
+            `RequestLimits()`: 16 MiB, 2,097,152 elements).
         max_num_load_retries: How often a failed load is retried while its files stay
             unchanged (default 5, TF Serving's `--max_num_load_retries`); a change to its
             files always brings a new attempt.
