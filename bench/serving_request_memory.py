@@ -18,7 +18,7 @@
 The probes are those of issue 17 (a 33-byte gRPC claim of [12.5M, 8], [25M, 9], a 20 MB
 REST list, 100,000-deep JSON) and the largest requests the default limits admit, per way
 of filling them (packed float32, one value padded to the element limit, 1-byte strings,
-JSON floats, JSON integers, empty JSON lists).
+JSON floats, JSON integers, empty JSON lists, short JSON strings).
 """
 
 from __future__ import annotations
@@ -162,6 +162,15 @@ PROBES = [
     ("rest_empty_lists_at_limit", "rest",
      lambda limits: b'{"signature_name":"floats","inputs":['
      + b"[]," * ((limits.max_request_bytes - 64) // 3) + b"[]]}"),
+    ("rest_empty_lists_at_container_limit", "rest",
+     lambda limits: b'{"signature_name":"floats","inputs":['
+     + b"[]," * (limits.max_request_elements - 3) + b"[]]}"),
+    ("rest_2byte_strings_at_element_limit", "rest",
+     lambda limits: b'{"signature_name":"strings","inputs":['
+     + b'"ab",' * (limits.max_request_elements - 1) + b'"ab"]}'),
+    ("rest_2byte_strings_at_byte_limit", "rest",
+     lambda limits: b'{"signature_name":"strings","inputs":['
+     + b'"ab",' * ((limits.max_request_bytes - 64) // 5) + b'"ab"]}'),
     ("rest_100k_deep_json", "rest",
      lambda limits: b'{"inputs":' + b"[" * 100_000 + b"]" * 100_000 + b"}"),
 ]
