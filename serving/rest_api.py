@@ -237,19 +237,15 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self._respond("GET", b"")
 
     def do_POST(self):  # noqa: N802
-        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+        length = self._body_length()
+        if length is None:
             self.close_connection = True  # The unread body would corrupt the next request.
-            self._send(411, {"error": "Chunked request bodies are not supported; send a "
-                                      "Content-Length."})
-            return
-        try:
-            length = int(self.headers.get("Content-Length") or 0)
-        except ValueError:
-            length = -1
-        if length < 0:
-            self.close_connection = True
-            self._send(400, {"error": "Bad Content-Length "
-                                      f"{self.headers.get('Content-Length')!r}."})
+            if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+                self._send(411, {"error": "Chunked request bodies are not supported; send a "
+                                          "Content-Length."})
+            else:
+                self._send(400, {"error": "Bad Content-Length "
+                                          f"{self.headers.get('Content-Length')!r}."})
             return
         try:
             self.api.limits.check_bytes(length)
@@ -259,6 +255,23 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self._send(exc.http_status, {"error": exc.message})
             return
         self._respond("POST", self.rfile.read(length))
+
+    def _other_method(self):
+        """PUT, DELETE, PATCH, OPTIONS, HEAD: 405 (with Allow) on an endpoint, else 404."""
+        self._skip_body()
+        self._respond(self.command, b"")
+
+    do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_HEAD = _other_method
+
+    def _body_length(self) -> int | None:
+        """The body's declared length; None for a chunked or malformed one."""
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            return None
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            return None
+        return length if length >= 0 else None
 
     def _discard(self, length):
         """Reads and drops a body (an oversized one, so the client gets to read the 413: a
@@ -276,25 +289,11 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
     def _skip_body(self):
         """Drops the body of a request that takes none, so the connection stays in step."""
-        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-            self.close_connection = True
-            return
-        try:
-            length = int(self.headers.get("Content-Length") or 0)
-        except ValueError:
-            length = -1
-        if length < 0:
+        length = self._body_length()
+        if length is None:
             self.close_connection = True
         elif length:
             self._discard(length)
-
-    def _not_allowed(self):
-        self._skip_body()
-        allowed = allowed_method(self.path)
-        self._send(405, {"error": f"Method {self.command} is not allowed on {self.path}; this "
-                                  f"endpoint takes {allowed}."}, {"Allow": allowed})
-
-    do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_HEAD = _not_allowed
 
     def send_error(self, code, message=None, explain=None):
         """http.server's own errors (unknown method, bad request line) as JSON too."""

@@ -55,8 +55,8 @@ def check_tensor_proto(proto, where: str = "input") -> tuple[tf.DType, list[int]
     Nothing is allocated: the claim is checked against the number of values sent. Packed
     `tensor_content` must hold exactly the shape's bytes. The typed value fields may hold
     fewer values than the shape, as TensorFlow allows (no values: zeros; otherwise the
-    last value repeats), but never more. Bound the claimed element count with a
-    `RequestLimits` element budget before calling `to_ndarray`.
+    last value repeats), but never more. Bound the claim (a `RequestLimits` element
+    budget, `padding_bytes`) before `to_tensor` expands it.
 
     Raises:
         ServingError: INVALID_ARGUMENT naming `where` and what does not match.
@@ -127,7 +127,7 @@ def to_tensor(proto, where: str = "input") -> tf.Tensor:
 def to_ndarray(proto, where: str = "input") -> np.ndarray:
     """A TensorProto as a numpy array (strings as an object array of bytes).
 
-    Check the claim first (`check_tensor_proto` and an element budget): this expands it.
+    Check the claim first (`check_tensor_proto` and the request limits): this expands it.
     """
     try:
         return tf.make_ndarray(proto)

@@ -181,11 +181,13 @@ def test_unknown_methods_and_chunked_bodies_answer_in_json(server):
     import http.client
     import json
 
-    for method, headers, status in (("BREW", {}, 501),
-                                    ("POST", {"Transfer-Encoding": "chunked"}, 411)):
+    for method, path, headers, status in (
+            ("BREW", "/v1/models/toy:predict", {}, 501),
+            ("PATCH", "/v2/models/toy", {}, 404),
+            ("POST", "/v1/models/toy:predict", {"Transfer-Encoding": "chunked"}, 411)):
         connection = http.client.HTTPConnection("127.0.0.1", server.rest_port, timeout=20)
         try:
-            connection.putrequest(method, "/v1/models/toy:predict")
+            connection.putrequest(method, path)
             for key, value in headers.items():
                 connection.putheader(key, value)
             connection.endheaders(b"0\r\n\r\n" if headers else None)
