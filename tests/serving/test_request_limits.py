@@ -194,3 +194,29 @@ def test_element_budget_error_is_resource_exhausted_and_413():
         budget.take(1, "input 'b'", [1])
     assert raised.value.code is grpc.StatusCode.RESOURCE_EXHAUSTED
     assert raised.value.http_status == 413
+
+
+def test_server_options_set_both_front_ends(toy_base):
+    from serving import ModelConfig, ModelServer
+
+    limits = RequestLimits(max_request_bytes=2000, max_request_elements=9)
+    options = ServerOptions(port=0, rest_port=0, file_system_poll_wait_seconds=0,
+                            request_limits=limits)
+    with ModelServer([ModelConfig("toy", str(toy_base))], options=options) as server:
+        stubs = Stubs(server.grpc_address)
+        try:
+            _still_serves(stubs)
+            error = _refused(stubs, _request(x=tf.make_tensor_proto(np.ones([4, 3], np.float32))))
+            assert error.code() is grpc.StatusCode.RESOURCE_EXHAUSTED
+            assert "at most 9 tensor elements" in error.details()
+            error = _refused(stubs, _request(x=_proto(tf.float32, [1, 3],
+                                                      tensor_content=b"\0" * 2400)))
+            assert error.code() is grpc.StatusCode.RESOURCE_EXHAUSTED  # gRPC: over 2000 bytes.
+        finally:
+            stubs.close()
+        status, answer = rest(server.rest_url, "/v1/models/toy:predict",
+                              {"signature_name": "single", "instances": [[1, 2, 3]] * 4})
+        assert status == 413 and "at most 9 tensor elements" in answer["error"]
+        status, answer = rest(server.rest_url, "/v1/models/toy:predict",
+                              {"signature_name": "single", "instances": [[1.5, 2.5, 3.5]] * 200})
+        assert status == 413 and "at most 2,000 bytes" in answer["error"]
