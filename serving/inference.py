@@ -59,21 +59,22 @@ def predict_protos(servable: Servable, signature_name: str, protos: Mapping[str,
 
     What each proto claims (dtype, shape, element count) is checked against its content,
     the request limits and the signature before any tensor is built, so a short request
-    that claims a huge shape costs nothing.
+    that claims a huge shape costs nothing. `limits` None bounds nothing (warm-up records,
+    which come with the model).
 
     Raises:
         ServingError: INVALID_ARGUMENT for a malformed proto or a mismatch with the
             signature; RESOURCE_EXHAUSTED for more elements than `limits` allow.
     """
     signature = servable.signature(signature_name)
-    limits = limits or RequestLimits()
-    budget = limits.element_budget()
+    budget = limits.element_budget() if limits is not None else None
     claims = {}
     for name, proto in protos.items():
         where = f"input {name!r}"
         dtype, shape = tensor_codec.check_tensor_proto(proto, where)
-        budget.take(math.prod(shape), where, shape)
-        limits.check_padding(tensor_codec.padding_bytes(proto, dtype, shape), where, shape)
+        if limits is not None:
+            budget.take(math.prod(shape), where, shape)
+            limits.check_padding(tensor_codec.padding_bytes(proto, dtype, shape), where, shape)
         claims[name] = (tensor_codec.dtype_name(dtype), shape)
     signature.check_claims(claims)
     inputs = {name: tensor_codec.to_tensor(proto, f"input {name!r}")

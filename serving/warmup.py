@@ -36,7 +36,8 @@ def run(servable: Servable) -> int:
         if kind == "predict_log":
             request = log.predict_log.request
             inference.predict_protos(servable, request.model_spec.signature_name,
-                                     request.inputs, list(request.output_filter))
+                                     request.inputs, list(request.output_filter),
+                                     limits=None)  # The model's own records: no bounds.
         elif kind == "classify_log":
             request = log.classify_log.request
             inference.classify(servable, request.model_spec.signature_name,
