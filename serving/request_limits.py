@@ -1,9 +1,10 @@
 """RequestLimits: how large one request may be, so that no request can exhaust the server.
 
-Two bounds, checked before the server spends memory on a request:
+Two numbers, checked before the server spends memory on a request:
 
 - `max_request_bytes` bounds what arrives on the wire: the gRPC message (gRPC itself
-  answers RESOURCE_EXHAUSTED above it) and the REST body (413 before it is read).
+  answers RESOURCE_EXHAUSTED above it) and the REST body (413 from its Content-Length; the
+  body is dropped unparsed).
 - `max_request_elements` bounds the tensors a request asks for, over all its inputs. A
   TensorProto may claim a larger shape than its values fill (TensorFlow pads with the last
   value, so `[1e7, 8]` with one float is legal), and a short request could otherwise
@@ -12,7 +13,7 @@ Two bounds, checked before the server spends memory on a request:
   bytes that padding adds are held to `max_request_bytes` too.
 - A REST body may hold at most `max_request_elements` JSON lists and objects, counted
   from its `[` and `{` characters before it is parsed: Python spends about 60 bytes on
-  each, so 16 MiB of `[],[],...` would otherwise cost a gigabyte.
+  each, so 16 MiB of `[],[],...` would otherwise cost about 0.5 GB.
 
 The defaults keep the worst request to a few hundred MB (bench/serving_request_memory.py
 measures it; bench/RESULTS.md has the figures): one-byte strings cost this server about
