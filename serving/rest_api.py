@@ -256,6 +256,19 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             return
         self._respond("POST", self.rfile.read(length))
 
+    def handle_expect_100(self):
+        """`Expect: 100-continue` (curl sends it for large bodies): refuse an oversized body
+        before the client uploads it."""
+        length = self._body_length()
+        if self.command == "POST" and length is not None:
+            try:
+                self.api.limits.check_bytes(length)
+            except errors.ServingError as exc:
+                self.close_connection = True
+                self._send(exc.http_status, {"error": exc.message})
+                return False
+        return super().handle_expect_100()
+
     def _other_method(self):
         """PUT, DELETE, PATCH, OPTIONS, HEAD: 405 (with Allow) on an endpoint, else 404."""
         self._skip_body()

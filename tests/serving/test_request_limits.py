@@ -156,6 +156,33 @@ def test_rest_20mb_list_is_refused_unread(server):
                     200, {"predictions": [[12.0]]})
 
 
+def test_rest_expect_100_continue_is_refused_before_the_upload(server):
+    import http.client
+
+    connection = http.client.HTTPConnection("127.0.0.1", server.rest_port, timeout=20)
+    try:
+        connection.putrequest("POST", "/v1/models/toy:predict")
+        connection.putheader("Content-Length", str(20_000_000))
+        connection.putheader("Expect", "100-continue")
+        connection.endheaders()  # No body sent: the server answers from the headers.
+        response = connection.getresponse()
+        assert response.status == 413
+        assert "has 20,000,000 bytes" in json.loads(response.read())["error"]
+    finally:
+        connection.close()
+    body = json.dumps({"signature_name": "single", "instances": [[1, 2, 3]]}).encode()
+    connection = http.client.HTTPConnection("127.0.0.1", server.rest_port, timeout=20)
+    try:  # A body within the limit: 100 Continue, then the answer.
+        connection.putrequest("POST", "/v1/models/toy/versions/1:predict")
+        connection.putheader("Content-Length", str(len(body)))
+        connection.putheader("Expect", "100-continue")
+        connection.endheaders(body)
+        response = connection.getresponse()
+        assert (response.status, json.loads(response.read())) == (200, {"predictions": [[6.0]]})
+    finally:
+        connection.close()
+
+
 def test_rest_elements_over_the_limit(server):
     """Under the byte limit, over the element limit: refused before it is converted."""
     count = RequestLimits().max_request_elements + 3
