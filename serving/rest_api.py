@@ -25,6 +25,7 @@ import urllib.parse
 
 import grpc
 import numpy as np
+import tensorflow as tf
 from google.protobuf import json_format
 
 from serving import errors, inference, tensor_codec, tf_example
@@ -188,7 +189,7 @@ def _convert(value, signature, name, budget):
     where = f"input {name!r}"
     if spec is None:  # Let the signature check report every unexpected name at once.
         return np.asarray(0)
-    return tensor_codec.json_to_ndarray(value, spec.dtype, where, budget)
+    return tensor_codec.json_to_tensor(value, spec.dtype, where, budget)
 
 
 def _single_input(signature) -> str:
@@ -200,7 +201,7 @@ def _single_input(signature) -> str:
     return next(iter(signature.inputs))
 
 
-def _rows_to_inputs(instances, signature, budget) -> dict[str, np.ndarray]:
+def _rows_to_inputs(instances, signature, budget) -> dict[str, tf.Tensor]:
     if not isinstance(instances, list) or not instances:
         raise errors.invalid_argument("\"instances\" must be a non-empty JSON list.")
     named = [isinstance(r, dict) and not tensor_codec.is_b64_object(r) for r in instances]
@@ -219,7 +220,7 @@ def _rows_to_inputs(instances, signature, budget) -> dict[str, np.ndarray]:
     return {k: _convert([row[k] for row in instances], signature, k, budget) for k in keys}
 
 
-def _columns_to_inputs(inputs, signature, budget) -> dict[str, np.ndarray]:
+def _columns_to_inputs(inputs, signature, budget) -> dict[str, tf.Tensor]:
     if isinstance(inputs, dict) and not tensor_codec.is_b64_object(inputs):
         return {k: _convert(v, signature, k, budget) for k, v in inputs.items()}
     name = _single_input(signature)

@@ -234,14 +234,30 @@ def _b64_decode(value, where: str) -> bytes:
         raise errors.invalid_argument(f"{where}: invalid base64 data: {exc}.") from exc
 
 
-def _strings(leaves: list, shape: list[int], dtype: tf.DType, where: str) -> np.ndarray:
-    if not set(map(type, leaves)) <= {str, dict}:
+def _strings(leaves: list, shape: list[int], dtype: tf.DType, where: str) -> tf.Tensor:
+    types = set(map(type, leaves))
+    if not types <= {str, dict}:
         raise _type_error(leaves, shape, (str, dict), dtype, where,
                           "text or {\"b64\": ...}")
-    array = np.empty(len(leaves), dtype=object)
-    array[:] = [v.encode("utf-8") if type(v) is str else _b64_decode(v, where)
-                for v in leaves]
-    return array
+    if dict in types:
+        leaves = [v if type(v) is str else _b64_decode(v, where) for v in leaves]
+    try:  # TF encodes the str objects itself: no bytes object or array per element.
+        return tf.constant(leaves, dtype=tf.string)
+    except ValueError:  # A lone surrogate (JSON "\ud800") has no UTF-8 form.
+        index, bad = next((i, v) for i, v in enumerate(leaves)
+                          if type(v) is str and not _is_utf8_encodable(v))
+        raise errors.invalid_argument(
+            f"{where}: the string {_json_text(bad)} at {_position(index, shape) or 'its value'} "
+            "is not valid Unicode (a lone surrogate); send binary data as "
+            "{\"b64\": ...}.") from None
+
+
+def _is_utf8_encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _floats(leaves: list, shape: list[int], dtype: tf.DType, where: str) -> np.ndarray:
@@ -286,8 +302,8 @@ def _booleans(leaves: list, shape: list[int], dtype: tf.DType, where: str) -> np
     return np.array(leaves, dtype=bool)
 
 
-def json_to_ndarray(value, dtype, where: str = "input", budget=None) -> np.ndarray:
-    """A JSON value (number, string, b64 object or nested lists) as an array of `dtype`.
+def json_to_tensor(value, dtype, where: str = "input", budget=None) -> tf.Tensor:
+    """A JSON value (number, string, b64 object or nested lists) as a tensor of `dtype`.
 
     Types are checked as TF Serving checks them: a float input takes numbers (an integer
     only if the float holds it exactly), an integer input whole numbers in its range, a
@@ -306,7 +322,7 @@ def json_to_ndarray(value, dtype, where: str = "input", budget=None) -> np.ndarr
             RESOURCE_EXHAUSTED if the budget is exceeded.
 
     Example:
-        >>> json_to_ndarray([[1, 2.5]], tf.float32, "input 'x'")
+        >>> json_to_tensor([[1, 2.5]], tf.float32, "input 'x'").numpy()
         array([[1. , 2.5]], dtype=float32)
     """
     dtype = tf.as_dtype(dtype)
@@ -325,7 +341,7 @@ def json_to_ndarray(value, dtype, where: str = "input", budget=None) -> np.ndarr
     else:
         raise errors.invalid_argument(
             f"{where}: the REST API cannot carry {dtype.name} as JSON; use gRPC.")
-    return array.reshape(shape)
+    return tf.reshape(array, shape)
 
 
 def ndarray_to_json(array: np.ndarray, name: str = ""):

@@ -154,6 +154,10 @@ def _json_example(value, where: str) -> example_pb2.Example:
             features[name] = _feature(name, decoded)
         except TypeError as exc:
             raise errors.invalid_argument(f"{where}: {exc}") from exc
+        except UnicodeEncodeError as exc:  # A lone surrogate, e.g. JSON "\ud800".
+            raise errors.invalid_argument(
+                f"{where}[{name!r}]: a string is not valid Unicode ({exc.reason}); send "
+                "binary data as {\"b64\": ...}.") from exc
         except ValueError as exc:  # Protobuf: an integer beyond int64.
             raise errors.invalid_argument(
                 f"{where}[{name!r}]: {exc}; int64_list holds int64 values.") from exc

@@ -10,16 +10,18 @@ from serving import RequestLimits, ServingError, tensor_codec
 
 
 def test_json_numbers_to_signature_dtype():
-    array = tensor_codec.json_to_ndarray([[1, 2, 3], [4, 5, 6]], tf.float32)
+    array = tensor_codec.json_to_tensor([[1, 2, 3], [4, 5, 6]], tf.float32).numpy()
     assert array.dtype == np.float32 and array.shape == (2, 3)
-    assert tensor_codec.json_to_ndarray(7, tf.int64).dtype == np.int64
+    assert tensor_codec.json_to_tensor(7, tf.int64).dtype == tf.int64
 
 
 def test_json_strings_and_b64():
-    array = tensor_codec.json_to_ndarray(["text", {"b64": "AAE="}], tf.string)
+    array = tensor_codec.json_to_tensor(["text", {"b64": "AAE="}], tf.string).numpy()
     assert array.dtype == object and list(array) == [b"text", b"\x00\x01"]
-    assert tensor_codec.json_to_ndarray([], tf.string).shape == (0,)
-    assert tensor_codec.json_to_ndarray("x", tf.string)[()] == b"x"
+    assert tensor_codec.json_to_tensor([], tf.string).shape == (0,)
+    assert tensor_codec.json_to_tensor("x", tf.string).numpy() == b"x"
+    assert tensor_codec.json_to_tensor([["é", "a"]], tf.string).numpy().tolist() == [
+        ["é".encode(), b"a"]]
 
 
 @pytest.mark.parametrize("value, dtype, match", [
@@ -50,26 +52,27 @@ def test_json_strings_and_b64():
     ([[[1], [2]], [[1], [2, 3]]], tf.float32, r"at \[1\]\[1\] found a list of 2"),
     ([{"b64": "not base64!"}], tf.string, "invalid base64"),
     ([{"x": 1}], tf.string, "must be"),
+    (["a", "\ud800"], tf.string, r"the string \"\\ud800\" at \[1\] is not valid Unicode"),
     ([1], tf.complex64, "cannot carry complex64 as JSON"),
 ])
 def test_bad_json_values(value, dtype, match):
     with pytest.raises(ServingError, match=match) as raised:
-        tensor_codec.json_to_ndarray(value, dtype, "input 'x'")
+        tensor_codec.json_to_tensor(value, dtype, "input 'x'")
     assert raised.value.code is grpc.StatusCode.INVALID_ARGUMENT
     assert raised.value.message.startswith("input 'x': ")
 
 
 def test_json_values_tf_serving_takes():
     np.testing.assert_array_equal(
-        tensor_codec.json_to_ndarray([16777215, -16777215, 2.5], tf.float32),
+        tensor_codec.json_to_tensor([16777215, -16777215, 2.5], tf.float32).numpy(),
         np.array([16777215, -16777215, 2.5], np.float32))
-    special = tensor_codec.json_to_ndarray([float("nan"), float("inf"), -float("inf")],
-                                           tf.float32)
+    special = tensor_codec.json_to_tensor([float("nan"), float("inf"), -float("inf")],
+                                          tf.float32).numpy()
     assert np.isnan(special[0]) and special[1:].tolist() == [np.inf, -np.inf]
-    assert tensor_codec.json_to_ndarray([255, 0], tf.uint8).tolist() == [255, 0]
-    assert tensor_codec.json_to_ndarray([True, False], tf.bool).dtype == np.bool_
-    assert tensor_codec.json_to_ndarray([[]], tf.float32).shape == (1, 0)
-    assert tensor_codec.json_to_ndarray({"b64": "AAE="}, tf.string)[()] == b"\x00\x01"
+    assert tensor_codec.json_to_tensor([255, 0], tf.uint8).numpy().tolist() == [255, 0]
+    assert tensor_codec.json_to_tensor([True, False], tf.bool).dtype == tf.bool
+    assert tensor_codec.json_to_tensor([[]], tf.float32).shape == (1, 0)
+    assert tensor_codec.json_to_tensor({"b64": "AAE="}, tf.string).numpy() == b"\x00\x01"
 
 
 def test_json_lists_deeper_than_tensorflow_rank():
@@ -77,16 +80,16 @@ def test_json_lists_deeper_than_tensorflow_rank():
     for _ in range(tensor_codec.MAX_RANK + 1):
         value = [value]
     with pytest.raises(ServingError, match="nest deeper than 254 levels"):
-        tensor_codec.json_to_ndarray(value, tf.float32)
+        tensor_codec.json_to_tensor(value, tf.float32)
 
 
 def test_json_element_budget_is_taken_before_converting():
     budget = RequestLimits(max_request_elements=10).element_budget()
-    tensor_codec.json_to_ndarray([[1, 2, 3], [4, 5, 6]], tf.float32, "input 'x'", budget)
+    tensor_codec.json_to_tensor([[1, 2, 3], [4, 5, 6]], tf.float32, "input 'x'", budget)
     with pytest.raises(ServingError, match=r"input 'y' has shape \[5\], 5 elements \(after 6"
                        ) as raised:
         # Strings that would fail to convert: the budget refuses first.
-        tensor_codec.json_to_ndarray([None] * 5, tf.string, "input 'y'", budget)
+        tensor_codec.json_to_tensor([None] * 5, tf.string, "input 'y'", budget)
     assert raised.value.code is grpc.StatusCode.RESOURCE_EXHAUSTED
     assert raised.value.http_status == 413
 
