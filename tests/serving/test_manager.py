@@ -165,7 +165,7 @@ def test_failed_loads_are_retried_like_tf_serving(tmp_path, toy_base, caplog):
     base = tmp_path / "toy"
     publish(toy_base, base, 1)
     manager = ModelManager([ModelConfig("toy", str(base))], max_num_load_retries=2,
-                           load_retry_interval_s=0.2)
+                           load_retry_interval_s=0.5)
     try:
         manager.poll()
         broken = base / "2"
@@ -175,9 +175,9 @@ def test_failed_loads_are_retried_like_tf_serving(tmp_path, toy_base, caplog):
             manager.poll()
             manager.poll()  # Too soon for a retry.
             assert caplog.text.count("version 2 from") == 1
-            assert "retrying in 0.2 s, 2 retries left" in caplog.text
-            for _ in range(4):
-                time.sleep(0.25)
+            assert "retrying in 0.5 s, 2 retries left" in caplog.text
+            for _ in range(3):  # Two retries are due, then none is left.
+                time.sleep(0.6)
                 manager.poll()
         assert caplog.text.count("version 2 from") == 3  # The load and 2 retries.
         assert "(retry 2 of 2)" in caplog.text
