@@ -65,6 +65,10 @@ def predict_protos(servable: Servable, signature_name: str, protos: Mapping[str,
     Raises:
         ServingError: INVALID_ARGUMENT for a malformed proto or a mismatch with the
             signature; RESOURCE_EXHAUSTED for more elements than `limits` allow.
+
+    Example:
+        >>> predict_protos(servable, "serving_default", request.inputs, limits=RequestLimits())
+        ('serving_default', {'y': array([[6.]], dtype=float32)})
     """
     signature = servable.signature(signature_name)
     budget = limits.element_budget() if limits is not None else None

@@ -165,7 +165,12 @@ class RestApi:
 
 
 def allowed_method(path: str) -> str:
-    """The one method an endpoint takes: POST for :predict/:classify/:regress, else GET."""
+    """The one method an endpoint takes: POST for :predict/:classify/:regress, else GET.
+
+    Example:
+        >>> allowed_method("/v1/models/taxi:predict")
+        'POST'
+    """
     return "POST" if re.search(r":(predict|classify|regress)/?$",
                                urllib.parse.urlsplit(path).path) else "GET"
 

@@ -85,6 +85,9 @@ class Signature:
 
         Raises:
             ServingError: INVALID_ARGUMENT with what was sent and what was expected.
+
+        Example:
+            >>> signature.check_claims({"x": ("float", [12_500_000, 3])})
         """
         sent, expected = set(claims), set(self.inputs)
         if sent != expected:

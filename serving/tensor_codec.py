@@ -38,6 +38,10 @@ def proto_shape(proto, where: str = "input") -> list[int]:
 
     Raises:
         ServingError: INVALID_ARGUMENT for an unknown rank or a negative dimension.
+
+    Example:
+        >>> proto_shape(tf.make_tensor_proto(0.0, shape=[1000, 8]))
+        [1000, 8]
     """
     if proto.tensor_shape.unknown_rank:
         raise errors.invalid_argument(f"Malformed TensorProto for {where}: the shape has an "
@@ -60,6 +64,10 @@ def check_tensor_proto(proto, where: str = "input") -> tuple[tf.DType, list[int]
 
     Raises:
         ServingError: INVALID_ARGUMENT naming `where` and what does not match.
+
+    Example:
+        >>> check_tensor_proto(tf.make_tensor_proto(1.5, shape=[12_500_000, 8]), "input 'x'")
+        (tf.float32, [12500000, 8])
     """
     try:
         dtype = tf.as_dtype(proto.dtype)
@@ -98,7 +106,12 @@ def check_tensor_proto(proto, where: str = "input") -> tuple[tf.DType, list[int]
 def padding_bytes(proto, dtype: tf.DType, shape: list[int]) -> int:
     """The bytes TensorFlow's padding adds to a checked TensorProto: 0 when its values
     fill the shape; else the missing elements times the size of one (for strings, the
-    repeated last value's length)."""
+    repeated last value's length).
+
+    Example:
+        >>> padding_bytes(tf.make_tensor_proto(1.5, shape=[4]), tf.float32, [4])
+        12
+    """
     if proto.tensor_content:
         return 0
     field, per_element = _VALUE_FIELDS[dtype]
@@ -116,6 +129,10 @@ def to_tensor(proto, where: str = "input") -> tf.Tensor:
     per element, as `to_ndarray` makes for strings).
 
     Check the claim first (`check_tensor_proto` and the request limits): this expands it.
+
+    Example:
+        >>> to_tensor(tf.make_tensor_proto([1.0, 2.0], shape=[3])).numpy()
+        array([1., 2., 2.], dtype=float32)
     """
     try:
         return tf.io.parse_tensor(proto.SerializeToString(), out_type=proto.dtype)
@@ -171,6 +188,10 @@ def json_shape(value, where: str = "input") -> list[int]:
 
     Raises:
         ServingError: INVALID_ARGUMENT if the lists nest deeper than TensorFlow's rank.
+
+    Example:
+        >>> json_shape([[1, 2, 3], [4, 5]])  # Ragged: `json_to_tensor` says so.
+        [2, 3]
     """
     shape, node = [], value
     while isinstance(node, list):
