@@ -20,6 +20,7 @@ from serving.model_config import (
     read_model_config_file,
     validate_model_name,
 )
+from serving.request_limits import RequestLimits
 from serving.servable import Servable
 from serving.server import ModelServer, ServerOptions
 from serving.tf_example import make_example
@@ -30,6 +31,7 @@ __all__ = [
     "ModelConfig",
     "ModelManager",
     "ModelServer",
+    "RequestLimits",
     "Servable",
     "ServerOptions",
     "ServingClient",

@@ -82,6 +82,19 @@ def add_serve_command(subparsers: argparse._SubParsersAction) -> argparse.Argume
                          help="how often to look for new versions (default 1; 0: never)")
     polling.add_argument("--model-config-file-poll-wait-seconds", type=float, default=0.0,
                          help="how often to re-read --model-config-file (default 0: never)")
+    polling.add_argument("--max-num-load-retries", type=int, default=5,
+                         help="how often a failed load is retried while its files stay the "
+                              "same (default 5); a change to them always brings a new load")
+    polling.add_argument("--load-retry-interval-seconds", type=float, default=60.0,
+                         help="seconds between load retries (default 60)")
+    limits = parser.add_argument_group("request limits")
+    limits.add_argument("--max-request-bytes", type=int, default=None,
+                        help="the largest gRPC message or REST body, in bytes "
+                             "(default 16777216: 16 MiB)")
+    limits.add_argument("--max-request-elements", type=int, default=None,
+                        help="the most tensor elements one request may hold or claim, over "
+                             "all inputs, and the most JSON lists and objects in a REST body "
+                             "(default 2097152)")
     batching = parser.add_argument_group("batching")
     batching.add_argument("--enable-batching", action="store_true",
                           help="batch concurrent requests to a signature")
@@ -152,6 +165,14 @@ def _batching(args):
     return dataclasses.replace(base, **overrides)
 
 
+def _request_limits(args):
+    from serving.request_limits import RequestLimits
+
+    return RequestLimits(**{k: v for k, v in (
+        ("max_request_bytes", args.max_request_bytes),
+        ("max_request_elements", args.max_request_elements)) if v is not None})
+
+
 def _serve(args: argparse.Namespace) -> int:
     from serving.server import ModelServer, ServerOptions
 
@@ -161,7 +182,10 @@ def _serve(args: argparse.Namespace) -> int:
             host=args.host, port=args.port, rest_port=None if args.no_rest else args.rest_port,
             file_system_poll_wait_seconds=args.file_system_poll_wait_seconds,
             model_config_file_poll_wait_seconds=args.model_config_file_poll_wait_seconds,
-            batching=_batching(args), grpc_max_threads=args.grpc_max_threads)
+            batching=_batching(args), grpc_max_threads=args.grpc_max_threads,
+            request_limits=_request_limits(args),
+            max_num_load_retries=args.max_num_load_retries,
+            load_retry_interval_seconds=args.load_retry_interval_seconds)
         server = ModelServer(configs, model_config_file=args.model_config_file, options=options)
         server.start()
     except (OSError, ValueError, TypeError) as error:

@@ -42,22 +42,26 @@ class ServingError(Exception):
         code: A `grpc.StatusCode` (NOT_FOUND for unknown models or versions,
             INVALID_ARGUMENT for bad inputs, ...).
         message: What was wrong and, where possible, how to fix it.
+        http_status: The REST status, where HTTP has a more precise one than the code's
+            (413 for a request over the size limits, 405 for a wrong method); default:
+            TF Serving's mapping of `code`.
 
     Example:
         >>> raise ServingError(grpc.StatusCode.NOT_FOUND, "Model 'taxi' is not served.")
     """
 
-    def __init__(self, code: grpc.StatusCode, message: str):
+    def __init__(self, code: grpc.StatusCode, message: str, *, http_status: int | None = None):
         if not isinstance(code, grpc.StatusCode):
             raise TypeError(f"`code` must be a grpc.StatusCode; received {code!r}.")
         super().__init__(message)
         self.code = code
         self.message = message
+        self._http_status = http_status
 
     @property
     def http_status(self) -> int:
-        """The HTTP status TF Serving's REST API answers with for this code."""
-        return _HTTP_STATUS.get(self.code, 500)
+        """The HTTP status of this error (TF Serving's mapping of the code by default)."""
+        return self._http_status or _HTTP_STATUS.get(self.code, 500)
 
     def __repr__(self) -> str:
         return f"ServingError({self.code.name}, {self.message!r})"
@@ -77,6 +81,11 @@ def failed_precondition(message: str) -> ServingError:
 
 def unavailable(message: str) -> ServingError:
     return ServingError(grpc.StatusCode.UNAVAILABLE, message)
+
+
+def request_too_large(message: str) -> ServingError:
+    """RESOURCE_EXHAUSTED (gRPC's code for a message over its size limit), HTTP 413."""
+    return ServingError(grpc.StatusCode.RESOURCE_EXHAUSTED, message, http_status=413)
 
 
 def internal(message: str) -> ServingError:

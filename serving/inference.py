@@ -9,9 +9,11 @@ tf.Examples, and its outputs are `classes`/`scores` ([batch, num_classes]) or `o
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 
 import numpy as np
+import tensorflow as tf
 from tensorflow_serving.apis import (
     classification_pb2,
     inference_pb2,
@@ -19,8 +21,9 @@ from tensorflow_serving.apis import (
     regression_pb2,
 )
 
-from serving import errors
+from serving import errors, tensor_codec
 from serving.manager import ModelManager
+from serving.request_limits import RequestLimits
 from serving.servable import CLASSIFY_METHOD, REGRESS_METHOD, Servable, Signature
 
 
@@ -41,10 +44,45 @@ def resolve(manager: ModelManager, spec: model_pb2.ModelSpec) -> Servable:
     return manager.resolve(spec.name, version, label)
 
 
-def predict(servable: Servable, signature_name: str, inputs: Mapping[str, np.ndarray],
+def predict(servable: Servable, signature_name: str,
+            inputs: Mapping[str, np.ndarray | tf.Tensor],
             output_filter: Sequence[str] = ()) -> tuple[str, dict[str, np.ndarray]]:
     """Runs any signature on raw tensors; returns (signature key, outputs)."""
     signature = servable.signature(signature_name)
+    return signature.key, servable.run(signature.key, inputs, output_filter)
+
+
+def predict_protos(servable: Servable, signature_name: str, protos: Mapping[str, object],
+                   output_filter: Sequence[str] = (),
+                   limits: RequestLimits | None = None) -> tuple[str, dict[str, np.ndarray]]:
+    """Runs a signature on TensorProto inputs (gRPC Predict, warm-up).
+
+    What each proto claims (dtype, shape, element count) is checked against its content,
+    the request limits and the signature before any tensor is built, so a short request
+    that claims a huge shape costs nothing. `limits` None bounds nothing (warm-up records,
+    which come with the model).
+
+    Raises:
+        ServingError: INVALID_ARGUMENT for a malformed proto or a mismatch with the
+            signature; RESOURCE_EXHAUSTED for more elements than `limits` allow.
+
+    Example:
+        >>> predict_protos(servable, "serving_default", request.inputs, limits=RequestLimits())
+        ('serving_default', {'y': array([[6.]], dtype=float32)})
+    """
+    signature = servable.signature(signature_name)
+    budget = limits.element_budget() if limits is not None else None
+    claims = {}
+    for name, proto in protos.items():
+        where = f"input {name!r}"
+        dtype, shape = tensor_codec.check_tensor_proto(proto, where)
+        if limits is not None:
+            budget.take(math.prod(shape), where, shape)
+            limits.check_padding(tensor_codec.padding_bytes(proto, dtype, shape), where, shape)
+        claims[name] = (tensor_codec.dtype_name(dtype), shape)
+    signature.check_claims(claims)
+    inputs = {name: tensor_codec.to_tensor(proto, f"input {name!r}")
+              for name, proto in protos.items()}
     return signature.key, servable.run(signature.key, inputs, output_filter)
 
 

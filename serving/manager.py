@@ -7,6 +7,11 @@ the versions no longer wanted, so a model never goes without a version while a n
 loads. Requests look servables up in a dict that is replaced, never mutated, so a lookup
 needs no lock, and a request that already holds a servable finishes on it even if that
 version is unloaded meanwhile.
+
+A failed load is retried as TF Serving retries it (`--max_num_load_retries`, the load retry
+interval), and at once when any file of the version changes: a version copied in place,
+`saved_model.pb` before its variables, fails its first load and is served once the copy
+is complete.
 """
 
 from __future__ import annotations
@@ -76,15 +81,30 @@ def list_versions(base_path: str) -> dict[int, str]:
     return versions
 
 
-def _stamp(path: str):
-    """Changes when a version directory is replaced, so a failed load is retried then."""
-    for name in ("saved_model.pb", "saved_model.pbtxt"):
-        try:
-            stat = tf.io.gfile.stat(os.path.join(path, name))
-            return (name, stat.length, stat.mtime_nsec)
-        except tf.errors.NotFoundError:
-            continue
-    return None
+def _stamp(path: str) -> frozenset:
+    """Every file of a version directory with its size and mtime: changes when any does."""
+    stamp = set()
+    try:
+        for directory, _, files in tf.io.gfile.walk(path):
+            for name in files:
+                file = os.path.join(directory, name)
+                try:
+                    stat = tf.io.gfile.stat(file)
+                except tf.errors.NotFoundError:  # Removed while we walk: next poll sees it.
+                    continue
+                stamp.add((os.path.relpath(file, path), stat.length, stat.mtime_nsec))
+    except tf.errors.OpError:
+        pass
+    return frozenset(stamp)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Failure:
+    """A failed load: the files it saw, how many retries are spent, when the next is due."""
+
+    stamp: frozenset
+    retries: int
+    retry_at: float
 
 
 class ModelManager:
@@ -94,6 +114,11 @@ class ModelManager:
         configs: The models to serve (`serving.ModelConfig`).
         batching: If given, requests to each signature are batched (see serving.batching).
         on_change: Called (without arguments) after versions were loaded or unloaded.
+        max_num_load_retries: How often a failed load of unchanged files is retried
+            (default 5, as TF Serving); a change to the version's files always brings a
+            new attempt, with the retries counted afresh.
+        load_retry_interval_s: Seconds between those retries (default 60, as TF Serving);
+            they happen on the polls (`poll`, `start_polling`).
 
     Example:
         >>> manager = ModelManager([ModelConfig("taxi", "/serving/taxi")])
@@ -104,15 +129,24 @@ class ModelManager:
 
     def __init__(self, configs: Iterable[ModelConfig] = (), *,
                  batching: BatchingOptions | None = None,
-                 on_change: Callable[[], None] | None = None):
+                 on_change: Callable[[], None] | None = None,
+                 max_num_load_retries: int = 5, load_retry_interval_s: float = 60.0):
         if batching is not None and not isinstance(batching, BatchingOptions):
             raise TypeError(f"`batching` must be serving.BatchingOptions; received {batching!r}.")
+        if (not isinstance(max_num_load_retries, int) or isinstance(max_num_load_retries, bool)
+                or max_num_load_retries < 0):
+            raise ValueError(f"`max_num_load_retries` ({max_num_load_retries!r}) must be an "
+                             "integer >= 0.")
+        if not load_retry_interval_s >= 0:
+            raise ValueError(f"`load_retry_interval_s` ({load_retry_interval_s!r}) must be >= 0.")
         self._batching = batching
         self._on_change = on_change
+        self._max_retries = max_num_load_retries
+        self._retry_interval_s = load_retry_interval_s
         self._configs: dict[str, ModelConfig] = {}
         self._servables: dict[str, dict[int, Servable]] = {}
         self._status: dict[str, dict[int, VersionStatus]] = {}
-        self._failed: dict[tuple[str, int], object] = {}
+        self._failed: dict[tuple[str, int], _Failure] = {}
         self._warned_empty: set[str] = set()
         self._lock = threading.RLock()  # One poll or reload at a time; lookups need none.
         self._stop = threading.Event()
@@ -224,8 +258,17 @@ class ModelManager:
 
     def _load(self, name: str, version: int, path: str) -> bool:
         stamp = _stamp(path)
-        if self._failed.get((name, version), object()) == stamp:
-            return False  # Failed before and unchanged since: do not retry every poll.
+        failure = self._failed.get((name, version))
+        retries = 0
+        if failure is not None and failure.stamp == stamp:  # Unchanged since it failed.
+            if failure.retries >= self._max_retries or time.monotonic() < failure.retry_at:
+                return False
+            retries = failure.retries + 1
+            logger.info("Retrying the load of model %r version %d (retry %d of %d)", name,
+                        version, retries, self._max_retries)
+        elif failure is not None:
+            logger.info("The files of model %r version %d changed since its load failed; "
+                        "loading it again", name, version)
         self._set_status(name, version, VersionState.LOADING)
         start = time.monotonic()
         try:
@@ -237,9 +280,14 @@ class ModelManager:
                 servable.enable_batching(self._batching)
         except Exception as exc:
             message = errors.from_exception(exc).message
-            logger.error("Loading model %r version %d from %s failed: %s", name, version, path,
-                         message)
-            self._failed[(name, version)] = stamp
+            left = self._max_retries - retries
+            logger.error("Loading model %r version %d from %s failed: %s (%s)", name, version,
+                         path, message,
+                         f"retrying in {self._retry_interval_s:g} s, {left} retries left, or "
+                         "when its files change" if left else
+                         "no retries left; it loads again when its files change")
+            self._failed[(name, version)] = _Failure(
+                stamp, retries, time.monotonic() + self._retry_interval_s)
             self._set_status(name, version, VersionState.END, message)
             return False
         self._failed.pop((name, version), None)

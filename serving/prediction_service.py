@@ -23,6 +23,7 @@ from tensorflow_serving.apis import (
 
 from serving import errors, inference, tensor_codec, tf_example
 from serving.manager import ModelManager
+from serving.request_limits import RequestLimits
 
 logger = logging.getLogger("serving")
 
@@ -53,6 +54,8 @@ class PredictionService(prediction_service_pb2_grpc.PredictionServiceServicer):
 
     Args:
         manager: The ModelManager that holds the served models.
+        limits: The bounds on one request (default `RequestLimits()`); the server also
+            gives gRPC `limits.max_request_bytes` as its largest message.
 
     Example:
         >>> server = grpc.server(futures.ThreadPoolExecutor(8))
@@ -60,16 +63,17 @@ class PredictionService(prediction_service_pb2_grpc.PredictionServiceServicer):
         ...     PredictionService(manager), server)
     """
 
-    def __init__(self, manager: ModelManager):
+    def __init__(self, manager: ModelManager, limits: RequestLimits | None = None):
         self._manager = manager
+        self._limits = limits or RequestLimits()
 
     @handle_errors
     def Predict(self, request: predict_pb2.PredictRequest, context) -> predict_pb2.PredictResponse:
         """See base class."""
         servable = inference.resolve(self._manager, request.model_spec)
-        inputs = {name: tensor_codec.to_ndarray(proto) for name, proto in request.inputs.items()}
-        key, outputs = inference.predict(servable, request.model_spec.signature_name, inputs,
-                                         list(request.output_filter))
+        key, outputs = inference.predict_protos(servable, request.model_spec.signature_name,
+                                                request.inputs, list(request.output_filter),
+                                                self._limits)
         response = predict_pb2.PredictResponse()
         response.model_spec.CopyFrom(inference.model_spec(servable, key))
         for name, value in outputs.items():

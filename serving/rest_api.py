@@ -8,7 +8,9 @@
 
 Responses and errors have TF Serving's shapes: `{"predictions": [...]}` (row format),
 `{"outputs": ...}` (columnar), `{"result": [...]}` (classify/regress), `{"error": "..."}`
-with the HTTP status of the error's gRPC code.
+with the HTTP status of the error's gRPC code. Every error is JSON, including those of the
+HTTP layer itself (405 for a method an endpoint does not take, 413 for a body over
+`RequestLimits.max_request_bytes`, 501 for an unknown method).
 """
 
 from __future__ import annotations
@@ -18,18 +20,22 @@ import json
 import logging
 import re
 import socketserver
+import sys
 import urllib.parse
 
 import grpc
 import numpy as np
+import tensorflow as tf
 from google.protobuf import json_format
 
 from serving import errors, inference, tensor_codec, tf_example
 from serving.manager import ModelManager
+from serving.request_limits import RequestLimits
 
 logger = logging.getLogger("serving")
 
-MAX_BODY_BYTES = 256 * 1024 * 1024
+_DRAIN_FACTOR = 8  # Oversized bodies up to 8x the limit are read (and dropped) before a 413.
+
 _PATH = re.compile(
     r"/v1/models/(?P<name>[^/:]+)"
     r"(?:/versions/(?P<version>[^/:]+)|/labels/(?P<label>[^/:]+))?"
@@ -57,6 +63,7 @@ class RestApi:
 
     Args:
         manager: The ModelManager that holds the served models.
+        limits: The bounds on one request (default `RequestLimits()`).
 
     Example:
         >>> RestApi(manager).handle("POST", "/v1/models/taxi:predict",
@@ -64,8 +71,9 @@ class RestApi:
         (200, {'predictions': [...]})
     """
 
-    def __init__(self, manager: ModelManager):
+    def __init__(self, manager: ModelManager, limits: RequestLimits | None = None):
         self._manager = manager
+        self.limits = limits or RequestLimits()
 
     def handle(self, method: str, path: str, body: bytes) -> tuple[int, object]:
         """The HTTP status and JSON-ready response for one request; never raises."""
@@ -87,13 +95,17 @@ class RestApi:
                 f"Malformed request: {method} {path}. Use /v1/models/<name>[/versions/<v>]"
                 "[/metadata|:predict|:classify|:regress].")
         name, version, label, suffix = parsed
-        expected = "POST" if suffix.startswith(":") else "GET"
+        expected = allowed_method(path)
         if method != expected:
             raise errors.ServingError(
                 grpc.StatusCode.UNIMPLEMENTED,
-                f"Malformed request: {method} {path}; this endpoint takes {expected}.")
+                f"Method {method} is not allowed on {path}; this endpoint takes {expected}.",
+                http_status=405)
         if suffix == "":
             return self._status(name, version, label)
+        if method == "POST":  # Before anything else is done for it.
+            self.limits.check_bytes(len(body))
+            self.limits.check_json_containers(body)
         servable = self._manager.resolve(name, version, label)
         if suffix == "/metadata":
             spec = inference.model_spec(servable)
@@ -130,10 +142,11 @@ class RestApi:
                 "Missing 'inputs' or 'instances' key" if not has_rows else
                 "Both 'inputs' and 'instances' are specified; send one: \"instances\" (row "
                 "format) or \"inputs\" (columnar format).")
+        budget = self.limits.element_budget()
         if has_rows:
-            inputs = _rows_to_inputs(request["instances"], signature)
+            inputs = _rows_to_inputs(request["instances"], signature, budget)
         else:
-            inputs = _columns_to_inputs(request["inputs"], signature)
+            inputs = _columns_to_inputs(request["inputs"], signature, budget)
         outputs = servable.run(signature.key, inputs)
         if has_columns:
             converted = {k: tensor_codec.ndarray_to_json(v, k) for k, v in outputs.items()}
@@ -151,9 +164,24 @@ class RestApi:
         return {"predictions": [{k: rows[k][i] for k in rows} for i in range(batch)]}
 
 
+def allowed_method(path: str) -> str:
+    """The one method an endpoint takes: POST for :predict/:classify/:regress, else GET.
+
+    Example:
+        >>> allowed_method("/v1/models/taxi:predict")
+        'POST'
+    """
+    return "POST" if re.search(r":(predict|classify|regress)/?$",
+                               urllib.parse.urlsplit(path).path) else "GET"
+
+
 def _parse_json(body: bytes) -> dict:
     try:
         request = json.loads(body or b"null")
+    except RecursionError:
+        raise errors.invalid_argument(
+            "JSON Parse error: the body nests lists or objects too deeply (the limit is "
+            f"about {sys.getrecursionlimit()} levels).") from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise errors.invalid_argument(f"JSON Parse error: {exc}") from exc
     if not isinstance(request, dict):
@@ -161,12 +189,12 @@ def _parse_json(body: bytes) -> dict:
     return request
 
 
-def _convert(value, signature, name):
+def _convert(value, signature, name, budget):
     spec = signature.inputs.get(name)
     where = f"input {name!r}"
     if spec is None:  # Let the signature check report every unexpected name at once.
         return np.asarray(0)
-    return tensor_codec.json_to_ndarray(value, spec.dtype, where)
+    return tensor_codec.json_to_tensor(value, spec.dtype, where, budget)
 
 
 def _single_input(signature) -> str:
@@ -178,7 +206,7 @@ def _single_input(signature) -> str:
     return next(iter(signature.inputs))
 
 
-def _rows_to_inputs(instances, signature) -> dict[str, np.ndarray]:
+def _rows_to_inputs(instances, signature, budget) -> dict[str, tf.Tensor]:
     if not isinstance(instances, list) or not instances:
         raise errors.invalid_argument("\"instances\" must be a non-empty JSON list.")
     named = [isinstance(r, dict) and not tensor_codec.is_b64_object(r) for r in instances]
@@ -187,21 +215,21 @@ def _rows_to_inputs(instances, signature) -> dict[str, np.ndarray]:
             "Mixed instances: every instance must be an object keyed by input name, or none.")
     if not named[0]:
         name = _single_input(signature)
-        return {name: _convert(instances, signature, name)}
+        return {name: _convert(instances, signature, name, budget)}
     keys = set(instances[0])
     for index, row in enumerate(instances):
         if set(row) != keys:
             raise errors.invalid_argument(
                 f"instances[{index}] has the inputs {sorted(row)} but instances[0] has "
                 f"{sorted(keys)}; every instance needs the same inputs.")
-    return {k: _convert([row[k] for row in instances], signature, k) for k in keys}
+    return {k: _convert([row[k] for row in instances], signature, k, budget) for k in keys}
 
 
-def _columns_to_inputs(inputs, signature) -> dict[str, np.ndarray]:
+def _columns_to_inputs(inputs, signature, budget) -> dict[str, tf.Tensor]:
     if isinstance(inputs, dict) and not tensor_codec.is_b64_object(inputs):
-        return {k: _convert(v, signature, k) for k, v in inputs.items()}
+        return {k: _convert(v, signature, k, budget) for k, v in inputs.items()}
     name = _single_input(signature)
-    return {name: _convert(inputs, signature, name)}
+    return {name: _convert(inputs, signature, name, budget)}
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
@@ -211,36 +239,105 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     api: RestApi
 
     def do_GET(self):  # noqa: N802  (http.server's names)
+        self._skip_body()
         self._respond("GET", b"")
 
     def do_POST(self):  # noqa: N802
+        length = self._body_length()
+        if length is None:
+            self.close_connection = True  # The unread body would corrupt the next request.
+            if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+                self._send(411, {"error": "Chunked request bodies are not supported; send a "
+                                          "Content-Length."})
+            else:
+                self._send(400, {"error": "Bad Content-Length "
+                                          f"{self.headers.get('Content-Length')!r}."})
+            return
         try:
-            length = int(self.headers.get("Content-Length") or 0)
-        except ValueError:
-            length = -1
-        if length < 0 or length > MAX_BODY_BYTES:
-            self._send(413 if length > 0 else 400,
-                       {"error": f"Bad Content-Length (at most {MAX_BODY_BYTES} bytes)."})
+            self.api.limits.check_bytes(length)
+        except errors.ServingError as exc:
+            self._discard(length)
             self.close_connection = True
+            self._send(exc.http_status, {"error": exc.message})
             return
         self._respond("POST", self.rfile.read(length))
 
-    def do_PUT(self):  # noqa: N802
-        self._send(405, {"error": f"Method PUT is not supported on {self.path}."})
+    def handle_expect_100(self):
+        """`Expect: 100-continue` (curl sends it for large bodies): refuse an oversized body
+        before the client uploads it."""
+        length = self._body_length()
+        if self.command == "POST" and length is not None:
+            try:
+                self.api.limits.check_bytes(length)
+            except errors.ServingError as exc:
+                self.close_connection = True
+                self._send(exc.http_status, {"error": exc.message})
+                return False
+        return super().handle_expect_100()
 
-    do_DELETE = do_PUT
+    def _other_method(self):
+        """PUT, DELETE, PATCH, OPTIONS, HEAD: 405 (with Allow) on an endpoint, else 404."""
+        self._skip_body()
+        self._respond(self.command, b"")
+
+    do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_HEAD = _other_method
+
+    def _body_length(self) -> int | None:
+        """The body's declared length; None for a chunked or malformed one."""
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            return None
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            return None
+        return length if length >= 0 else None
+
+    def _discard(self, length):
+        """Reads and drops a body (an oversized one, so the client gets to read the 413: a
+        client still sending when the server closes sees a reset instead). Bodies far over
+        the limit are not drained, and the connection is closed."""
+        if length > _DRAIN_FACTOR * self.api.limits.max_request_bytes:
+            self.close_connection = True
+            return
+        while length > 0:
+            chunk = self.rfile.read(min(length, 1 << 16))
+            if not chunk:
+                self.close_connection = True
+                return
+            length -= len(chunk)
+
+    def _skip_body(self):
+        """Drops the body of a request that takes none, so the connection stays in step."""
+        length = self._body_length()
+        if length is None:
+            self.close_connection = True
+        elif length:
+            self._discard(length)
+
+    def send_error(self, code, message=None, explain=None):
+        """http.server's own errors (unknown method, bad request line) as JSON too."""
+        self.close_connection = True
+        try:
+            self._send(int(code), {"error": message or explain or http.HTTPStatus(code).phrase})
+        except OSError:  # The client is gone.
+            pass
 
     def _respond(self, method, body):
         status, payload = self.api.handle(method, self.path, body)
-        self._send(status, payload)
+        self._send(status, payload, {"Allow": allowed_method(self.path)} if status == 405 else {})
 
-    def _send(self, status, payload):
+    def _send(self, status, payload, headers=()):
         data = json.dumps(payload, separators=(",", ":")).encode("utf-8")
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
+        for key, value in dict(headers).items():
+            self.send_header(key, value)
+        if self.close_connection:
+            self.send_header("Connection", "close")
         self.end_headers()
-        self.wfile.write(data)
+        if self.command != "HEAD":
+            self.wfile.write(data)
 
     def log_message(self, format, *args):  # noqa: A002  (quiet: debug only)
         logger.debug("REST %s - %s", self.address_string(), format % args)
@@ -252,6 +349,7 @@ class RestServer(socketserver.ThreadingMixIn, http.server.HTTPServer):
     Args:
         address: (host, port); port 0 picks a free port (see `port`).
         manager: The ModelManager that holds the served models.
+        limits: The bounds on one request (default `RequestLimits()`).
 
     Example:
         >>> server = RestServer(("127.0.0.1", 0), manager)
@@ -261,8 +359,8 @@ class RestServer(socketserver.ThreadingMixIn, http.server.HTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, address, manager: ModelManager):
-        handler = type("Handler", (_Handler,), {"api": RestApi(manager)})
+    def __init__(self, address, manager: ModelManager, limits: RequestLimits | None = None):
+        handler = type("Handler", (_Handler,), {"api": RestApi(manager, limits)})
         super().__init__(address, handler)
 
     @property

@@ -76,38 +76,52 @@ class Signature:
     def batchable(self) -> bool:
         return all(s.shape.rank and s.shape[0] is None for s in self.inputs.values())
 
-    def check_inputs(self, inputs: Mapping[str, np.ndarray]) -> dict[str, tf.Tensor]:
-        """Checks names, dtypes and shapes against the signature; returns the tensors.
+    def check_claims(self, claims: Mapping[str, tuple[str, Sequence[int]]]) -> None:
+        """Checks input names, dtypes and shapes before any tensor is built.
+
+        Args:
+            claims: Input name to (dtype name as `serving.tensor_codec.dtype_name` spells
+                it, shape).
 
         Raises:
             ServingError: INVALID_ARGUMENT with what was sent and what was expected.
+
+        Example:
+            >>> signature.check_claims({"x": ("float", [12_500_000, 3])})
         """
-        sent, expected = set(inputs), set(self.inputs)
+        sent, expected = set(claims), set(self.inputs)
         if sent != expected:
             raise errors.invalid_argument(
                 f"input size does not match signature {self.key!r}: {len(sent)}!={len(expected)}"
                 f" len({sorted(sent)}) != len({sorted(expected)}). "
                 f"Sent extra: {sorted(sent - expected)}. "
                 f"Missing but required: {sorted(expected - sent)}.")
-        tensors = {}
         for name, spec in self.inputs.items():
-            value = inputs[name]
-            array = value if isinstance(value, np.ndarray) else np.asarray(value)
-            if spec.dtype == tf.string:
-                if array.dtype != object and array.dtype.kind not in "SU":
-                    raise errors.invalid_argument(
-                        f"Expects input {name!r} of signature {self.key!r} to be string but "
-                        f"{_array_dtype(array)} is provided.")
-            elif array.dtype != spec.dtype.as_numpy_dtype:
+            dtype, shape = claims[name]
+            if dtype != dtype_name(spec.dtype):
                 raise errors.invalid_argument(
                     f"Expects input {name!r} of signature {self.key!r} to be "
-                    f"{dtype_name(spec.dtype)} but {_array_dtype(array)} is provided.")
-            if not spec.shape.is_compatible_with(array.shape):
+                    f"{dtype_name(spec.dtype)} but {dtype} is provided.")
+            if not spec.shape.is_compatible_with(shape):
                 raise errors.invalid_argument(
-                    f"Input {name!r} of signature {self.key!r} has shape {list(array.shape)} "
+                    f"Input {name!r} of signature {self.key!r} has shape {list(shape)} "
                     f"but the signature expects {_shape_text(spec.shape)} (-1: any size).")
+
+    def check_inputs(self, inputs: Mapping[str, np.ndarray | tf.Tensor]
+                     ) -> dict[str, tf.Tensor]:
+        """Checks names, dtypes and shapes against the signature; returns the tensors.
+
+        Raises:
+            ServingError: INVALID_ARGUMENT with what was sent and what was expected.
+        """
+        arrays = {name: value if isinstance(value, np.ndarray | tf.Tensor) else np.asarray(value)
+                  for name, value in inputs.items()}
+        self.check_claims({name: (_array_dtype(array), tuple(array.shape))
+                           for name, array in arrays.items()})
+        tensors = {}
+        for name, spec in self.inputs.items():
             try:
-                tensors[name] = tf.convert_to_tensor(array, dtype=spec.dtype)
+                tensors[name] = tf.convert_to_tensor(arrays[name], dtype=spec.dtype)
             except (TypeError, ValueError) as exc:
                 raise errors.invalid_argument(
                     f"Input {name!r} of signature {self.key!r}: {exc}") from exc
@@ -131,7 +145,9 @@ class Signature:
         return {name: value.numpy() for name, value in outputs.items()}
 
 
-def _array_dtype(array: np.ndarray) -> str:
+def _array_dtype(array: np.ndarray | tf.Tensor) -> str:
+    if isinstance(array, tf.Tensor):
+        return dtype_name(array.dtype)
     if array.dtype == object or array.dtype.kind in "SU":
         return "string"
     try:
@@ -207,9 +223,9 @@ class Servable:
                 f"{self.version}; it has {sorted(self.signatures)}.")
         return signature
 
-    def run(self, signature_key: str | None, inputs: Mapping[str, np.ndarray],
+    def run(self, signature_key: str | None, inputs: Mapping[str, np.ndarray | tf.Tensor],
             output_filter: Sequence[str] = ()) -> dict[str, np.ndarray]:
-        """Runs a signature on numpy inputs; returns the (filtered) outputs.
+        """Runs a signature on numpy arrays or tensors; returns the (filtered) outputs.
 
         Raises:
             ServingError: FAILED_PRECONDITION for an unknown signature, INVALID_ARGUMENT

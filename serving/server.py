@@ -24,10 +24,12 @@ from serving.manager import ModelManager
 from serving.model_config import ModelConfig
 from serving.model_service import ModelService
 from serving.prediction_service import PredictionService
+from serving.request_limits import RequestLimits
 from serving.rest_api import RestServer
 
 logger = logging.getLogger("serving")
 
+MAX_RESPONSE_BYTES = 256 * 1024 * 1024  # Outputs are the model's; only requests are bounded.
 PREDICTION_SERVICE = "tensorflow.serving.PredictionService"
 MODEL_SERVICE = "tensorflow.serving.ModelService"
 
@@ -46,9 +48,17 @@ class ServerOptions:
             (default 0: read once).
         batching: Server-side batching options, or None (default) for no batching.
         grpc_max_threads: gRPC worker threads (default 16).
+        request_limits: The largest request, in bytes and in tensor elements (default
+            `RequestLimits()`: 16 MiB, 2,097,152 elements).
+        max_num_load_retries: How often a failed load is retried while its files stay
+            unchanged (default 5, TF Serving's `--max_num_load_retries`); a change to its
+            files always brings a new attempt.
+        load_retry_interval_seconds: Seconds between those retries (default 60, TF
+            Serving's load retry interval); retries need file-system polling.
 
     Example:
-        >>> ServerOptions(port=0, rest_port=0, batching=BatchingOptions(max_batch_size=64))
+        >>> ServerOptions(port=0, rest_port=0, batching=BatchingOptions(max_batch_size=64),
+        ...               request_limits=RequestLimits(max_request_bytes=64 * 2**20))
     """
 
     host: str = "127.0.0.1"
@@ -58,6 +68,9 @@ class ServerOptions:
     model_config_file_poll_wait_seconds: float = 0.0
     batching: BatchingOptions | None = None
     grpc_max_threads: int = 16
+    request_limits: RequestLimits = RequestLimits()
+    max_num_load_retries: int = 5
+    load_retry_interval_seconds: float = 60.0
 
     def __post_init__(self):
         for field in ("port", "rest_port"):
@@ -73,6 +86,16 @@ class ServerOptions:
             raise ValueError(f"`grpc_max_threads` ({self.grpc_max_threads!r}) must be positive.")
         if self.batching is not None and not isinstance(self.batching, BatchingOptions):
             raise TypeError(f"`batching` must be BatchingOptions; received {self.batching!r}.")
+        if not isinstance(self.request_limits, RequestLimits):
+            raise TypeError("`request_limits` must be serving.RequestLimits; received "
+                            f"{self.request_limits!r}.")
+        if (not isinstance(self.max_num_load_retries, int)
+                or isinstance(self.max_num_load_retries, bool) or self.max_num_load_retries < 0):
+            raise ValueError(f"`max_num_load_retries` ({self.max_num_load_retries!r}) must be "
+                             "an integer >= 0.")
+        if not self.load_retry_interval_seconds >= 0:
+            raise ValueError("`load_retry_interval_seconds` "
+                             f"({self.load_retry_interval_seconds!r}) must be >= 0.")
 
 
 class ModelServer:
@@ -104,8 +127,10 @@ class ModelServer:
         configs = list(models) if models is not None else self._read_config_file()
         self._health = health.HealthServicer()
         self._health_names: set[str] = set()
-        self.manager = ModelManager(configs, batching=self.options.batching,
-                                    on_change=self._update_health)
+        self.manager = ModelManager(
+            configs, batching=self.options.batching, on_change=self._update_health,
+            max_num_load_retries=self.options.max_num_load_retries,
+            load_retry_interval_s=self.options.load_retry_interval_seconds)
         self._grpc: grpc.Server | None = None
         self._rest: RestServer | None = None
         self._threads: list[threading.Thread] = []
@@ -127,14 +152,15 @@ class ModelServer:
         """Loads the models' versions, then starts listening. Returns self."""
         self.manager.poll()
         self._update_health()
-        options = [("grpc.max_receive_message_length", 256 * 1024 * 1024),
-                   ("grpc.max_send_message_length", 256 * 1024 * 1024),
+        limits = self.options.request_limits
+        options = [("grpc.max_receive_message_length", limits.max_request_bytes),
+                   ("grpc.max_send_message_length", MAX_RESPONSE_BYTES),
                    ("grpc.so_reuseport", 0)]  # Fail, don't share, if the port is taken.
         server = grpc.server(futures.ThreadPoolExecutor(self.options.grpc_max_threads,
                                                         thread_name_prefix="grpc"),
                              options=options)
         prediction_service_pb2_grpc.add_PredictionServiceServicer_to_server(
-            PredictionService(self.manager), server)
+            PredictionService(self.manager, limits), server)
         model_service_pb2_grpc.add_ModelServiceServicer_to_server(ModelService(self.manager),
                                                                   server)
         health_pb2_grpc.add_HealthServicer_to_server(self._health, server)
@@ -151,7 +177,8 @@ class ModelServer:
         self._grpc, self.grpc_port = server, port
         if self.options.rest_port is not None:
             try:
-                self._rest = RestServer((self.options.host, self.options.rest_port), self.manager)
+                self._rest = RestServer((self.options.host, self.options.rest_port), self.manager,
+                                        limits)
             except OSError:
                 server.stop(0)
                 raise

@@ -8,6 +8,7 @@ the same name; this module does the same.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
@@ -15,6 +16,8 @@ from tensorflow.core.example import example_pb2, feature_pb2
 from tensorflow_serving.apis import input_pb2
 
 from serving import errors
+
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 def _feature(name: str, value) -> feature_pb2.Feature:
@@ -142,9 +145,20 @@ def _json_example(value, where: str) -> example_pb2.Example:
                 except (binascii.Error, ValueError, TypeError) as exc:
                     raise errors.invalid_argument(
                         f"{where}[{name!r}]: invalid base64 data.") from exc
+            elif type(item) is float and math.isfinite(item) and abs(item) > _FLOAT32_MAX:
+                raise errors.invalid_argument(  # As TF Serving: float_list holds float32.
+                    f"{where}[{name!r}]: cannot convert the JSON value {item!r} to float "
+                    "without loss of precision.")
             decoded.append(item)
         try:
             features[name] = _feature(name, decoded)
         except TypeError as exc:
             raise errors.invalid_argument(f"{where}: {exc}") from exc
+        except UnicodeEncodeError as exc:  # A lone surrogate, e.g. JSON "\ud800".
+            raise errors.invalid_argument(
+                f"{where}[{name!r}]: a string is not valid Unicode ({exc.reason}); send "
+                "binary data as {\"b64\": ...}.") from exc
+        except ValueError as exc:  # Protobuf: an integer beyond int64.
+            raise errors.invalid_argument(
+                f"{where}[{name!r}]: {exc}; int64_list holds int64 values.") from exc
     return make_example(features)

@@ -14,7 +14,7 @@ import os
 import tensorflow as tf
 from tensorflow_serving.apis import prediction_log_pb2
 
-from serving import inference, tensor_codec, tf_example
+from serving import inference, tf_example
 from serving.servable import Servable
 
 logger = logging.getLogger("serving")
@@ -35,9 +35,9 @@ def run(servable: Servable) -> int:
         kind = log.WhichOneof("log_type")
         if kind == "predict_log":
             request = log.predict_log.request
-            inputs = {k: tensor_codec.to_ndarray(v) for k, v in request.inputs.items()}
-            inference.predict(servable, request.model_spec.signature_name, inputs,
-                              list(request.output_filter))
+            inference.predict_protos(servable, request.model_spec.signature_name,
+                                     request.inputs, list(request.output_filter),
+                                     limits=None)  # The model's own records: no bounds.
         elif kind == "classify_log":
             request = log.classify_log.request
             inference.classify(servable, request.model_spec.signature_name,

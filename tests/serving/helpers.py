@@ -1,8 +1,11 @@
-"""Small helpers shared by the serving tests: REST calls and gRPC stubs with deadlines."""
+"""Small helpers shared by the serving tests: REST calls, gRPC stubs with deadlines, and the
+peak memory a call costs."""
 
 from __future__ import annotations
 
+import gc
 import json
+import re
 import urllib.error
 import urllib.request
 
@@ -34,3 +37,23 @@ class Stubs:
 
     def close(self):
         self.channel.close()
+
+
+def _status_kb(field: str) -> int:
+    with open("/proc/self/status") as f:
+        return int(re.search(rf"{field}:\s+(\d+)", f.read()).group(1))
+
+
+def peak_rss_growth_mb(call) -> tuple[object, float]:
+    """(call(), how far this process's peak resident set rose above its size before, in MB).
+
+    Resets the peak first (Linux `/proc/self/clear_refs`), so a spike inside `call` counts
+    even if it is freed before `call` returns. The in-process server's memory is this
+    process's memory.
+    """
+    gc.collect()
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")
+    before = _status_kb("VmRSS")
+    result = call()
+    return result, (_status_kb("VmHWM") - before) * 1024 / 1e6

@@ -9,8 +9,8 @@ import sys
 
 import pytest
 
-from serving import BatchingOptions, VersionPolicy
-from serving.cli import _batching, _configs, add_serve_command
+from serving import BatchingOptions, RequestLimits, VersionPolicy
+from serving.cli import _batching, _configs, _request_limits, add_serve_command
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -67,6 +67,18 @@ def test_batching_flags(tmp_path):
                                "--batch-timeout-micros", "500"))
     assert options == BatchingOptions(max_batch_size=16, num_batch_threads=3,
                                       batch_timeout_micros=500)
+
+
+def test_request_limit_flags():
+    assert _request_limits(_parse("--serving-base", "/s")) == RequestLimits()
+    limits = _request_limits(_parse("--serving-base", "/s", "--max-request-bytes", "1024",
+                                    "--max-request-elements", "10"))
+    assert limits == RequestLimits(max_request_bytes=1024, max_request_elements=10)
+    with pytest.raises(ValueError, match="must be a positive integer"):
+        _request_limits(_parse("--serving-base", "/s", "--max-request-elements", "0"))
+    args = _parse("--serving-base", "/s", "--max-num-load-retries", "2",
+                  "--load-retry-interval-seconds", "0.5")
+    assert (args.max_num_load_retries, args.load_retry_interval_seconds) == (2, 0.5)
 
 
 @pytest.mark.slow

@@ -122,6 +122,99 @@ def test_a_broken_version_keeps_the_old_one_serving(tmp_path, toy_base, caplog):
         manager.stop()
 
 
+def copy_in_place(source, target, files):
+    """Copies some files of a SavedModel into `target` in place, as `cp -r` would: the
+    version directory is visible (with saved_model.pb) before the copy is complete."""
+    for name in files:
+        (target / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(source / name, target / name)
+
+
+def test_a_version_copied_in_place_is_served_once_complete(tmp_path, toy_base, caplog):
+    """Issue 17: saved_model.pb first, variables later; the failed load is not final."""
+    base = tmp_path / "toy"
+    publish(toy_base, base, 1)
+    source, target = toy_base / "2", base / "2"
+    manager = ModelManager([ModelConfig("toy", str(base))])  # Retry interval: 60 s.
+    try:
+        manager.poll()
+        with caplog.at_level("INFO", logger="serving"):
+            copy_in_place(source, target, ["saved_model.pb", "fingerprint.pb"])
+            manager.poll()
+            manager.poll()  # Unchanged, and the retry is not due: no second attempt.
+            assert caplog.text.count("version 2 from") == 1
+            status = {s.version: s for s in manager.model_status("toy")}
+            assert status[2].state is VersionState.END and "variables" in status[2].error
+            copy_in_place(source, target, ["variables/variables.index"])  # Still incomplete.
+            manager.poll()
+            assert caplog.text.count("version 2 from") == 2
+            assert manager.resolve("toy").version == 1  # Availability preserved throughout.
+            copy_in_place(source, target, ["variables/variables.data-00000-of-00001"])
+            manager.poll()
+        assert caplog.text.count("changed since its load failed") == 2
+        assert manager.available_versions() == {"toy": [2]}
+        assert _y(manager.resolve("toy")) == 12.0
+        assert [(s.version, s.state) for s in manager.model_status("toy")] == [
+            (2, VersionState.AVAILABLE), (1, VersionState.END)]
+    finally:
+        manager.stop()
+
+
+def test_failed_loads_are_retried_like_tf_serving(tmp_path, toy_base, caplog):
+    """Unchanged files: retried every interval, max_num_load_retries times, then left."""
+    base = tmp_path / "toy"
+    publish(toy_base, base, 1)
+    manager = ModelManager([ModelConfig("toy", str(base))], max_num_load_retries=2,
+                           load_retry_interval_s=0.5)
+    try:
+        manager.poll()
+        broken = base / "2"
+        broken.mkdir()
+        (broken / "saved_model.pb").write_bytes(b"not a SavedModel")
+        with caplog.at_level("INFO", logger="serving"):
+            manager.poll()
+            manager.poll()  # Too soon for a retry.
+            assert caplog.text.count("version 2 from") == 1
+            assert "retrying in 0.5 s, 2 retries left" in caplog.text
+            for _ in range(3):  # Two retries are due, then none is left.
+                time.sleep(0.6)
+                manager.poll()
+        assert caplog.text.count("version 2 from") == 3  # The load and 2 retries.
+        assert "(retry 2 of 2)" in caplog.text
+        assert "no retries left; it loads again when its files change" in caplog.text
+        assert manager.resolve("toy").version == 1
+    finally:
+        manager.stop()
+    with pytest.raises(ValueError, match="max_num_load_retries"):
+        ModelManager([], max_num_load_retries=-1)
+    with pytest.raises(ValueError, match="load_retry_interval_s"):
+        ModelManager([], load_retry_interval_s=-1.0)
+
+
+def test_server_serves_a_version_copied_in_place(tmp_path, toy_base):
+    """End to end on loopback: polling every 50 ms while a copy trickles in."""
+    base = tmp_path / "toy"
+    publish(toy_base, base, 1)
+    options = ServerOptions(port=0, rest_port=None, file_system_poll_wait_seconds=0.05)
+    with ModelServer([ModelConfig("toy", str(base))], options=options) as server:
+        source, target = toy_base / "2", base / "2"
+        for files in (["saved_model.pb", "fingerprint.pb"], ["variables/variables.index"],
+                      ["variables/variables.data-00000-of-00001"]):
+            copy_in_place(source, target, files)
+            time.sleep(0.3)  # Several polls see the incomplete copy.
+        server.manager.wait_until_available("toy", 2, timeout_s=30)
+        stubs = Stubs(server.grpc_address)
+        try:
+            request = predict_pb2.PredictRequest()
+            request.model_spec.name, request.model_spec.signature_name = "toy", "single"
+            request.inputs["x"].CopyFrom(tf.make_tensor_proto(X))
+            response = stubs.prediction.Predict(request, timeout=10)
+        finally:
+            stubs.close()
+        assert response.model_spec.version.value == 2
+        assert tf.make_ndarray(response.outputs["y"]).tolist() == [[12.0]]
+
+
 def test_reload_changes_models(tmp_path, toy_base):
     manager = ModelManager([ModelConfig("a", str(toy_base))])
     try:

@@ -107,15 +107,21 @@ def test_classify_with_context(url, taxi_examples):
     ("POST", "/v1/models/toy/labels/beta:predict", {"instances": [1]}, 400, "Unrecognized servable version label"),
     ("POST", "/v1/models/..%2Ftoy:predict", {"instances": [1]}, 404, "not served"),
     ("GET", "/v2/models/toy", None, 404, "Malformed request"),
-    ("GET", "/v1/models/toy:predict", None, 501, "takes POST"),
+    ("GET", "/v1/models/toy:predict", None, 405, "takes POST"),
     ("POST", "/v1/models/toy:predict", {}, 400, "Missing 'inputs' or 'instances'"),
     ("POST", "/v1/models/toy:predict", {"instances": [], "inputs": []}, 400, "Both 'inputs' and 'instances'"),
     ("POST", "/v1/models/toy:predict", {"instances": [[1, 2, 3]]}, 400, "has 2 inputs"),
     ("POST", "/v1/models/toy:predict", {"instances": [{"x": [1, 2, 3]}]}, 400, "Missing but required: ['tag']"),
     ("POST", "/v1/models/toy:predict", {"instances": [{"x": [1, 2], "tag": "a"}]}, 400, "has shape [1, 2]"),
     ("POST", "/v1/models/toy:predict", {"instances": [{"x": [1, 2, 3], "tag": "a"}, {"x": [1, 2, 3]}]}, 400, "same inputs"),
-    ("POST", "/v1/models/toy:predict", {"instances": [{"x": ["a", "b", "c"], "tag": "a"}]}, 400, "for a numeric input"),
+    ("POST", "/v1/models/toy:predict", {"instances": [{"x": ["a", "b", "c"], "tag": "a"}]}, 400, "received the string \"a\" at [0][0] where a number is expected"),
     ("POST", "/v1/models/toy:predict", {"signature_name": "mean", "instances": [[1, 2, 3]]}, 400, "Use the columnar format"),
+    # TF Serving's type checks: null and booleans are no numbers (issue 17, item 8).
+    ("POST", "/v1/models/toy:predict", {"instances": [{"x": [1, None, 3], "tag": "a"}]}, 400, "input 'x': received null at [0][1] where a number is expected; the input is float"),
+    ("POST", "/v1/models/toy:predict", {"instances": [{"x": [1, True, 3], "tag": "a"}]}, 400, "input 'x': received true at [0][1] where a number"),
+    ("POST", "/v1/models/toy:predict", {"inputs": {"x": [[1, 2, 3]], "tag": [None]}}, 400, "input 'tag': received null at [0] where text or"),
+    ("POST", "/v1/models/toy:predict", {"inputs": {"x": [[1, 2, 3], [4, 5]], "tag": ["a", "b"]}}, 400, "input 'x': the nested lists are ragged"),
+    ("POST", "/v1/models/toy:predict", {"inputs": {"x": [[1, 2, 16777217]], "tag": ["a"]}}, 400, "16777217 to float without loss of precision"),
     ("POST", "/v1/models/toy:predict", {"signature_name": "nope", "instances": [1]}, 400, "Serving signature key 'nope' not found"),
     ("POST", "/v1/models/taxi:classify", {"examples": []}, 400, "non-empty list"),
     ("POST", "/v1/models/taxi:classify", {"examples": [{"trip_miles": 1.0}]}, 400, "is required but could not be found"),
@@ -125,6 +131,72 @@ def test_errors(url, method, path, body, status, message):
     got_status, got = rest(url, path, body, method=method)
     assert got_status == status, got
     assert message in got["error"]
+
+
+def test_deeply_nested_json_is_a_bad_request(url):
+    """100,000 levels: 400 (not 500 RecursionError), and the server keeps serving."""
+    for body in (b"[" * 100_000 + b"]" * 100_000,
+                 b'{"instances":' + b'{"a":' * 100_000 + b"1" + b"}" * 100_001):
+        status, answer = rest(url, "/v1/models/toy:predict", raw=body, method="POST")
+        assert status == 400
+        assert answer["error"].startswith("JSON Parse error: the body nests lists or objects "
+                                          "too deeply")
+    nested = {"signature_name": "single", "inputs": [[[[[[1.0]]]]]]}  # Parsed, then refused.
+    status, answer = rest(url, "/v1/models/toy:predict", nested)
+    assert status == 400 and "has shape [1, 1, 1, 1, 1, 1]" in answer["error"]
+    assert rest(url, "/v1/models/toy/versions/1:predict",
+                {"signature_name": "single", "instances": [[1, 2, 3]]})[0] == 200
+
+
+@pytest.mark.parametrize("method, path, allowed", [
+    ("PATCH", "/v1/models/toy:predict", "POST"),
+    ("PUT", "/v1/models/toy:predict", "POST"),
+    ("DELETE", "/v1/models/toy", "GET"),
+    ("OPTIONS", "/v1/models/toy/metadata", "GET"),
+    ("POST", "/v1/models/toy", "GET"),
+    ("GET", "/v1/models/toy:classify", "POST"),
+])
+def test_unsupported_methods_answer_405_in_json(server, method, path, allowed):
+    import http.client
+    import json
+
+    connection = http.client.HTTPConnection("127.0.0.1", server.rest_port, timeout=20)
+    try:
+        connection.request(method, path, body=b"{}" if method != "GET" else None)
+        response = connection.getresponse()
+        assert response.status == 405
+        assert response.getheader("Allow") == allowed
+        assert response.getheader("Content-Type") == "application/json"
+        assert json.loads(response.read()) == {"error": f"Method {method} is not allowed on "
+                                                        f"{path}; this endpoint takes {allowed}."}
+        connection.request("HEAD", "/v1/models/toy")  # No body, as HEAD requires.
+        response = connection.getresponse()
+        assert (response.status, response.getheader("Allow"), response.read()) == (
+            405, "GET", b"")
+    finally:
+        connection.close()
+
+
+def test_unknown_methods_and_chunked_bodies_answer_in_json(server):
+    import http.client
+    import json
+
+    for method, path, headers, status in (
+            ("BREW", "/v1/models/toy:predict", {}, 501),
+            ("PATCH", "/v2/models/toy", {}, 404),
+            ("POST", "/v1/models/toy:predict", {"Transfer-Encoding": "chunked"}, 411)):
+        connection = http.client.HTTPConnection("127.0.0.1", server.rest_port, timeout=20)
+        try:
+            connection.putrequest(method, path)
+            for key, value in headers.items():
+                connection.putheader(key, value)
+            connection.endheaders(b"0\r\n\r\n" if headers else None)
+            response = connection.getresponse()
+            assert response.status == status
+            assert response.getheader("Content-Type") == "application/json"
+            assert "error" in json.loads(response.read())
+        finally:
+            connection.close()
 
 
 def test_malformed_json(url):

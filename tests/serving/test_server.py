@@ -30,6 +30,8 @@ EPHEMERAL = ServerOptions(port=0, rest_port=0, file_system_poll_wait_seconds=0)
     ({"rest_port": -1}, "must be a port number"),
     ({"file_system_poll_wait_seconds": -1}, "must be >= 0"),
     ({"grpc_max_threads": 0}, "must be positive"),
+    ({"max_num_load_retries": -1}, "must be an integer >= 0"),
+    ({"load_retry_interval_seconds": -1}, "must be >= 0"),
 ])
 def test_invalid_options(kwargs, match):
     with pytest.raises(ValueError, match=match):

@@ -51,3 +51,16 @@ def test_json_examples():
         tf_example.json_examples([])
     with pytest.raises(ServingError, match="must be a JSON object"):
         tf_example.json_examples([[1, 2]])
+
+
+@pytest.mark.parametrize("example, match", [
+    ({"a": None}, r"Feature 'a' must be numbers or strings.*received \[None\]"),
+    ({"a": [[1]]}, r"Feature 'a' must be numbers or strings"),
+    ({"a": 1e39}, r"examples\[0\]\['a'\]: cannot convert the JSON value 1e\+39 to float"),
+    ({"a": 2**70}, r"examples\[0\]\['a'\]: Value out of range.*int64_list holds int64"),
+    ({"a": ["ok", "\ud800"]}, r"examples\[0\]\['a'\]: a string is not valid Unicode"),
+])
+def test_json_example_values_tf_serving_refuses(example, match):
+    with pytest.raises(ServingError, match=match) as raised:
+        tf_example.json_examples([example])
+    assert raised.value.code is grpc.StatusCode.INVALID_ARGUMENT
