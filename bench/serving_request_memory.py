@@ -34,14 +34,15 @@ import time
 import urllib.error
 import urllib.request
 
-import estimator_lib  # noqa: F401  (first: quiets TensorFlow's start-up)
+from console import quiet_tensorflow
 
-# isort: split
-import grpc
-import numpy as np
-import tensorflow as tf
-from tensorflow.core.framework import tensor_pb2
-from tensorflow_serving.apis import predict_pb2, prediction_service_pb2_grpc
+quiet_tensorflow()  # a script: quiet before TensorFlow is imported below
+
+import grpc  # noqa: E402
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+from tensorflow.core.framework import tensor_pb2  # noqa: E402
+from tensorflow_serving.apis import predict_pb2, prediction_service_pb2_grpc  # noqa: E402
 
 from serving import RequestLimits
 
