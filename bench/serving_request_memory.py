@@ -44,7 +44,7 @@ import tensorflow as tf  # noqa: E402
 from tensorflow.core.framework import tensor_pb2  # noqa: E402
 from tensorflow_serving.apis import predict_pb2, prediction_service_pb2_grpc  # noqa: E402
 
-from serving import RequestLimits
+from serving import RequestLimits  # noqa: E402
 
 MB = 1e6
 
