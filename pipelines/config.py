@@ -2,30 +2,36 @@
 
 ```yaml
 pipeline: {name: chicago-taxi, root: ../../runs}     # root: local folder or gs://, s3://
-data:                                               # the ingest step
+data:                                               # the ingest step (IngestSettings)
   input_pattern: data/data.csv                      # a glob, or .../span-{SPAN}/*.csv
-  format: csv
+  format: csv                                       # csv | tfrecord | parquet
   label_column: tips
   splits: {train: 80, eval: 20}
+  missing_values: ["", NA, "?"]                     # default: pandas' usual markers
+  # csv_delimiter, csv_quotechar, column_names (no header), column_types, ...
 transform: {spec: transform_spec.yaml}              # or .py, or {module: preprocessing.py}
-model:                                              # the trainer
+model:                                              # the trainer (TrainerSettings) ...
   estimator: DNNLinearCombinedClassifier            # or module: trainer_module.py
   params: {dnn_hidden_units: [64, 32]}
 training: {train_steps: 2000, batch_size: 256, resources: {cpu: "4", memory: 8G}}
-                                                    # strategy: auto | mirrored | tpu | ...
+                                                    # ... strategy, steps_per_loop, ...
                                                     # warm_start: true -> from the latest blessed run
-evaluation:
+evaluation:                                         # the evaluator (EvaluatorSettings)
   slices: [trip_start_hour, payment_type]
   thresholds: {auc: {lower_bound: 0.7, max_decrease: 0.01}}
 serving: {model_name: chicago_taxi, base_dir: ../../serving, keep_versions: 5}
 ```
 
+A step's section takes exactly its settings class's fields (`components/<step>/config.py`,
+where each is documented), plus `resources:` (`components.common.resources.Resources`);
+`model.module` and `data.format` are the YAML's names for `module_file` and `input_format`.
 Relative paths are resolved against the config file's folder. Every problem found is
-reported at once, each with its place in the file (`training.train_steps: ...`).
+reported at once, each with its place in the file (`training.train_steps: ...`), unknown
+keys with the closest known name.
 
 Example:
     >>> config = load_config("examples/chicago_taxi/pipeline.yaml")
-    >>> config.model.estimator
+    >>> config.trainer.estimator
     'DNNLinearCombinedClassifier'
 """
 
@@ -42,6 +48,7 @@ import yaml
 from components.common.resources import Resources
 from components.common.settings import check_settings
 from components.evaluator.config import EvaluatorSettings
+from components.ingest.config import IngestSettings
 from components.trainer.config import TrainerSettings
 
 __all__ = [
@@ -72,18 +79,18 @@ class ConfigError(ValueError):
 
 @dataclasses.dataclass(frozen=True)
 class DataConfig:
-    """The ingest step's settings (see components/ingest/config.py for each)."""
+    """The YAML's `data:` section: where the input is, and how the ingest step reads it.
+
+    Attributes:
+        input_pattern: The files (a pipeline parameter: a run may override it).
+        span: The span to ingest, None for the latest (a pipeline parameter).
+        settings: The ingest step's settings (`IngestSettings`: format, label, splits,
+            missing values, CSV dialect, ...), with the YAML's `format` for `input_format`.
+    """
 
     input_pattern: str
-    format: str = "csv"
-    label_column: str | None = None
-    splits: Mapping[str, float] = dataclasses.field(
-        default_factory=lambda: {"train": 80.0, "eval": 20.0})
-    split_key: str | None = None
-    max_bad_row_fraction: float = 0.01
     span: int | None = None
-    column_types: Mapping[str, str] = dataclasses.field(default_factory=dict)
-    beam_pipeline_args: tuple[str, ...] = ()
+    settings: IngestSettings = dataclasses.field(default_factory=IngestSettings)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -107,6 +114,7 @@ class ServingConfig:
 
 # Kubernetes requests of each step unless its section's `resources:` says otherwise.
 DEFAULT_RESOURCES = {
+    "ingest": Resources(cpu="2", memory="4G"),
     "trainer": Resources(cpu="4", memory="8G"),
     "evaluator": Resources(cpu="2", memory="4G"),
 }
@@ -175,7 +183,7 @@ def parse_config(raw: Any, *, base_dir: str = ".", origin: str = "<dict>") -> Pi
     serving = checker.section(raw, "serving", required=True)
 
     resources = {}
-    for step, section, where in (("trainer", training, "training"),
+    for step, section, where in (("ingest", data, "data"), ("trainer", training, "training"),
                                  ("evaluator", evaluation, "evaluation")):
         given = section.get("resources") if isinstance(section, Mapping) else None
         resources[step] = (checker.settings(Resources, {f"{where}.resources": given})
@@ -216,37 +224,20 @@ def parse_config(raw: Any, *, base_dir: str = ".", origin: str = "<dict>") -> Pi
 
 
 def _data(checker: _Checker, data: Mapping) -> DataConfig:
-    fields = ("input_pattern", "format", "label_column", "splits", "split_key",
-              "max_bad_row_fraction", "span", "column_types", "beam_pipeline_args")
-    checker.unknown_keys(data, "data", fields)
+    """`data:`: where the input is (pipeline parameters) and the ingest step's settings."""
     pattern = checker.string(data, "data.input_pattern", required=True)
     if pattern and "://" not in pattern and not os.path.isabs(pattern):
         pattern = os.path.normpath(os.path.join(checker.base_dir, pattern))
-    fmt = checker.string(data, "data.format", default="csv")
-    if fmt not in ("csv", "tfrecord", "parquet"):
-        checker.problem("data.format", f"{fmt!r} is not one of csv, tfrecord, parquet")
-    splits = data.get("splits", {"train": 80.0, "eval": 20.0})
-    if not isinstance(splits, Mapping) or not splits or not all(
-            isinstance(w, int | float) and not isinstance(w, bool) and w > 0
-            for w in splits.values()):
-        checker.problem("data.splits", f"must map split names to positive weights; got {splits!r}")
-        splits = {}
-    elif "train" not in splits or "eval" not in splits:
-        checker.problem("data.splits", f"needs a 'train' and an 'eval' split; got {sorted(splits)}")
-    fraction = data.get("max_bad_row_fraction", 0.01)
-    if not isinstance(fraction, int | float) or not 0 <= fraction <= 1:
-        checker.problem("data.max_bad_row_fraction", f"must be a number in [0, 1]; got {fraction!r}")
     span = data.get("span")
-    if span is not None and (not isinstance(span, int) or span < 0):
+    if span is not None and (not isinstance(span, int) or isinstance(span, bool) or span < 0):
         checker.problem("data.span", f"must be a span number >= 0; got {span!r}")
-    return DataConfig(
-        input_pattern=pattern, format=fmt,
-        label_column=checker.string(data, "data.label_column"),
-        splits={str(k): float(v) for k, v in splits.items()},
-        split_key=checker.string(data, "data.split_key"),
-        max_bad_row_fraction=float(fraction) if isinstance(fraction, int | float) else 0.01,
-        span=span, column_types=dict(data.get("column_types") or {}),
-        beam_pipeline_args=checker.strings(data, "data.beam_pipeline_args"))
+    settings = checker.settings(IngestSettings,
+                                {"data": _without(data, _DATA_LOCATION + ("resources",))},
+                                rename={"format": "input_format"})
+    if settings is not None and not {"train", "eval"} <= set(settings.splits):
+        checker.problem("data.splits", "needs a 'train' and an 'eval' split; got "
+                                       f"{sorted(settings.splits)}")
+    return DataConfig(input_pattern=pattern, span=span, settings=settings)
 
 
 def _transform(checker: _Checker, transform: Mapping) -> TransformConfig:
@@ -261,7 +252,8 @@ def _transform(checker: _Checker, transform: Mapping) -> TransformConfig:
                                                               "transform.beam_pipeline_args"))
 
 
-_TRAINING_EXTRAS = ("resources", "warm_start")  # training keys that are not trainer settings
+_TRAINING_EXTRAS = ("resources", "warm_start")
+_DATA_LOCATION = ("input_pattern", "span")  # data keys that are pipeline parameters  # training keys that are not trainer settings
 
 
 def _without(section: Any, keys: tuple[str, ...]) -> Any:

@@ -95,12 +95,8 @@ def build_pipeline(config: PipelineConfig, *, concurrent_evaluation: bool = True
         return outputs.outputs
 
     def _steps(input_pattern, span, serving_base_uri, model_name, train_steps):
-        ingested = ingest(
-            input_pattern=input_pattern, span=span, input_format=data.format,
-            label_column=data.label_column, splits=dict(data.splits),
-            split_key=data.split_key, max_bad_row_fraction=data.max_bad_row_fraction,
-            column_types=dict(data.column_types) or None,
-            beam_pipeline_args=list(data.beam_pipeline_args))
+        ingested = ingest(input_pattern=input_pattern, span=span, settings=data.settings,
+                          resources=config.resources["ingest"])
         ingested.set_display_name("ingest")
         ingested.set_caching_options(cache_environment is not None)
         transformed = transform(

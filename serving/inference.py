@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import tensorflow as tf
@@ -22,9 +23,11 @@ from tensorflow_serving.apis import (
 )
 
 from serving import errors, tensor_codec
-from serving.manager import ModelManager
 from serving.request_limits import RequestLimits
 from serving.servable import CLASSIFY_METHOD, REGRESS_METHOD, Servable, Signature
+
+if TYPE_CHECKING:  # a type only: the manager imports warm-up, which runs this module
+    from serving.manager import ModelManager
 
 
 def model_spec(servable: Servable, signature_name: str = "") -> model_pb2.ModelSpec:

@@ -33,10 +33,30 @@ from typing import Any, Self, TypeVar
 
 from components.common.kfp_values import whole_numbers
 
-__all__ = ["Settings", "check_settings", "settings_of"]
+__all__ = ["FrozenDict", "Settings", "check_settings", "settings_of"]
 
 _S = TypeVar("_S", bound="Settings")
 _FIELD_IN_MESSAGE = re.compile(r"^`(\w+)`")
+
+
+class FrozenDict(dict):
+    """A read-only dict, for mapping-valued settings of a frozen settings class (it copies and
+    pickles, unlike `types.MappingProxyType`).
+
+    Example:
+        >>> FrozenDict({"train": 80.0})["eval"] = 20.0
+        Traceback (most recent call last):
+        TypeError: FrozenDict is read-only
+    """
+
+    def _refuse(self, *args, **kwargs):
+        raise TypeError("FrozenDict is read-only")
+
+    __setitem__ = __delitem__ = clear = pop = popitem = setdefault = update = _refuse
+    __ior__ = _refuse
+
+    def __reduce__(self):
+        return FrozenDict, (dict(self),)
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

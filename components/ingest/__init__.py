@@ -12,7 +12,12 @@ Example:
 
 from components.common.shards import CountMismatchError
 from components.ingest.anomalies import Anomaly, AnomalyKind
-from components.ingest.config import DEFAULT_MISSING_VALUES, IngestConfig, InputFormat
+from components.ingest.config import (
+    DEFAULT_MISSING_VALUES,
+    IngestConfig,
+    IngestSettings,
+    InputFormat,
+)
 from components.ingest.executor import AnomaliesFoundError, IngestOutcome, run
 from components.ingest.quarantine import BadRow, BadRowsError, BadRowSummary, ReasonCode
 from components.ingest.spans import EmptyInputError
@@ -29,6 +34,7 @@ __all__ = [
     "EmptyInputError",
     "IngestConfig",
     "IngestOutcome",
+    "IngestSettings",
     "InputFormat",
     "ReasonCode",
     "run",

@@ -1,17 +1,19 @@
-"""IngestConfig: the flat, frozen description of one ingest run, checked at construction."""
+"""The ingest step's settings (`IngestSettings`) and its executor config (`IngestConfig`: the
+settings plus the input pattern, spans and artifact URIs), frozen and checked at construction."""
 
 from __future__ import annotations
 
 import dataclasses
 import enum
 import re
-import types
 from collections.abc import Mapping
 from typing import Any
 
 from components.artifacts import FeatureType
+from components.common.settings import FrozenDict, Settings
 
-__all__ = ["DEFAULT_MISSING_VALUES", "SPAN_PLACEHOLDER", "InputFormat", "IngestConfig"]
+__all__ = ["DEFAULT_MISSING_VALUES", "SPAN_PLACEHOLDER", "IngestConfig", "IngestSettings",
+           "InputFormat"]
 
 SPAN_PLACEHOLDER = "{SPAN}"
 # The usual spellings of "no value" in CSV files written by spreadsheets, R and pandas.
@@ -27,12 +29,172 @@ class InputFormat(enum.StrEnum):
     PARQUET = "parquet"
 
 
-def _frozen_mapping(value: Mapping[str, Any]) -> Mapping[str, Any]:
-    return types.MappingProxyType(dict(value))
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class IngestSettings(Settings):
+    """How the ingest step parses, validates and splits: its settings, each declared once.
+
+    The pipeline YAML's `data:` section and the KFP component's `settings` parameter come
+    from these fields. See `IngestConfig` for each one's meaning.
+
+    Example:
+        >>> IngestSettings(label_column="tips", missing_values=("", "NA"))
+    """
+
+    input_format: InputFormat = InputFormat.CSV
+    column_names: tuple[str, ...] | None = None
+    column_types: Mapping[str, FeatureType] = dataclasses.field(default_factory=dict)
+    csv_delimiter: str = ","
+    csv_quotechar: str = '"'
+    missing_values: tuple[str, ...] = DEFAULT_MISSING_VALUES
+    min_numeric_fraction: float = 0.99
+    csv_max_record_lines: int = 100
+    csv_max_record_bytes: int = 1 << 20
+    label_column: str | None = None
+    splits: Mapping[str, float] = dataclasses.field(
+        default_factory=lambda: {"train": 80, "eval": 20})
+    split_key: str | None = None
+    max_bad_row_fraction: float = 0.01
+    drift_threshold: float = 0.1
+    max_domain_size: int = 100
+    fail_on_anomalies: bool = False
+    beam_pipeline_args: tuple[str, ...] = ()
+    batch_size: int = 4096
+
+    def __post_init__(self):
+        for name in ("label_column", "split_key"):
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, str):
+                raise TypeError(f"`{name}` must be a string or None, got {value!r}.")
+            if value == "":
+                raise ValueError(f"`{name}` must not be empty; use None to leave it unset.")
+        self._set("input_format", self._enum(InputFormat, "input_format", self.input_format))
+        self._check_columns()
+        self._check_csv()
+        self._check_splits()
+        self._check_numbers()
+        if isinstance(self.beam_pipeline_args, str):
+            raise TypeError(
+                f"`beam_pipeline_args` must be a list of strings, got the string "
+                f"{self.beam_pipeline_args!r}.")
+        self._set("beam_pipeline_args", tuple(str(a) for a in self.beam_pipeline_args))
+
+    # Checks, one concern each.
+
+    def _set(self, name: str, value: Any) -> None:
+        object.__setattr__(self, name, value)
+
+    @staticmethod
+    def _enum(enum_type, name: str, value: Any):
+        try:
+            return enum_type(value.lower() if isinstance(value, str) and enum_type is InputFormat
+                             else value)
+        except ValueError:
+            raise ValueError(
+                f"`{name}` must be one of {[str(v) for v in enum_type]}, got {value!r}.") \
+                from None
+
+    def _check_columns(self) -> None:
+        if self.column_names is not None:
+            if isinstance(self.column_names, str):
+                raise TypeError(
+                    f"`column_names` must be a list of strings, got the string "
+                    f"{self.column_names!r}.")
+            names = tuple(self.column_names)
+            if not names or not all(isinstance(n, str) and n for n in names):
+                raise ValueError(
+                    f"`column_names` ({self.column_names!r}) must be non-empty strings.")
+            duplicates = sorted({n for n in names if names.count(n) > 1})
+            if duplicates:
+                raise ValueError(f"`column_names` repeats {duplicates}.")
+            if self.input_format is not InputFormat.CSV:
+                raise ValueError(
+                    f"`column_names` is for CSV files without a header; input_format is "
+                    f"{str(self.input_format)!r}, whose files name their columns.")
+            self._set("column_names", names)
+        if not isinstance(self.column_types, Mapping):
+            raise TypeError(
+                f"`column_types` must be a mapping {{column: 'INT'|'FLOAT'|'BYTES'}}, got "
+                f"{self.column_types!r}.")
+        declared = {}
+        for column, value in self.column_types.items():
+            try:
+                declared[column] = FeatureType(value.upper() if isinstance(value, str) else value)
+            except ValueError:
+                raise ValueError(
+                    f"`column_types[{column!r}]` must be 'INT', 'FLOAT' or 'BYTES', got "
+                    f"{value!r}.") from None
+        self._set("column_types", FrozenDict(declared))
+        if (self.label_column is not None and self.split_key is not None
+                and self.label_column == self.split_key):
+            raise ValueError(
+                f"`split_key` ({self.split_key!r}) must not be the label column: splitting by "
+                "the label puts every row of a class in the same split.")
+
+    def _check_csv(self) -> None:
+        for name in ("csv_delimiter", "csv_quotechar"):
+            value = getattr(self, name)
+            if not isinstance(value, str) or len(value) != 1 or value in "\r\n":
+                raise ValueError(f"`{name}` must be one character (not a newline), got "
+                                 f"{value!r}.")
+        if self.csv_delimiter == self.csv_quotechar:
+            raise ValueError(
+                f"`csv_delimiter` and `csv_quotechar` must differ, both are "
+                f"{self.csv_delimiter!r}.")
+        if isinstance(self.missing_values, str):
+            raise TypeError(
+                f"`missing_values` must be a list of strings, got the string "
+                f"{self.missing_values!r}; pass e.g. [{self.missing_values!r}].")
+        values = tuple(self.missing_values)
+        if not all(isinstance(v, str) for v in values):
+            raise TypeError(f"`missing_values` must hold strings, got {values!r}.")
+        self._set("missing_values", values)
+
+    def _check_splits(self) -> None:
+        if not isinstance(self.splits, Mapping) or not self.splits:
+            raise ValueError(
+                f"`splits` must be a non-empty mapping {{name: weight}}, e.g. "
+                f"{{'train': 80, 'eval': 20}}; got {self.splits!r}.")
+        for name, weight in self.splits.items():
+            if not isinstance(name, str) or not _SPLIT_NAME.match(name):
+                raise ValueError(
+                    f"Split name {name!r} must be letters, digits, '_' or '.' (it becomes the "
+                    f"folder name 'Split-{name}').")
+            if (isinstance(weight, bool) or not isinstance(weight, int | float)
+                    or not weight > 0):
+                raise ValueError(f"The weight of split {name!r} ({weight!r}) must be a "
+                                 "positive number.")
+        self._set("splits", FrozenDict({n: float(w) for n, w in self.splits.items()}))
+
+    def _check_numbers(self) -> None:
+        fraction = self.max_bad_row_fraction
+        if isinstance(fraction, bool) or not isinstance(fraction, int | float) \
+                or not 0.0 <= fraction <= 1.0:
+            raise ValueError(
+                f"`max_bad_row_fraction` ({fraction!r}) must be a number in [0, 1].")
+        numeric = self.min_numeric_fraction
+        if (isinstance(numeric, bool) or not isinstance(numeric, int | float)
+                or not 0.5 < numeric <= 1.0):
+            raise ValueError(
+                f"`min_numeric_fraction` ({numeric!r}) must be a number in (0.5, 1]: the "
+                "share of a column's present cells that must be numbers for the column to "
+                "be numeric (1.0: every one).")
+        if self.drift_threshold is None:  # as 0: no drift comparators
+            self._set("drift_threshold", 0.0)
+        if (isinstance(self.drift_threshold, bool)
+                or not isinstance(self.drift_threshold, int | float)
+                or not 0.0 <= self.drift_threshold <= 1.0):
+            raise ValueError(
+                f"`drift_threshold` ({self.drift_threshold!r}) must be in [0, 1] (an "
+                "L-infinity distance between two distributions; 0 disables drift checks).")
+        for name, low in (("max_domain_size", 0), ("batch_size", 1),
+                          ("csv_max_record_lines", 1), ("csv_max_record_bytes", 1)):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < low:
+                raise ValueError(f"`{name}` ({value!r}) must be an integer >= {low}.")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
-class IngestConfig:
+class IngestConfig(IngestSettings):
     """Where an ingest run reads and writes, and how it parses, validates and splits.
 
     Every check runs at construction, so a bad configuration fails before any data is read.
@@ -94,7 +256,7 @@ class IngestConfig:
             checks. Default: None.
         drift_threshold: the L-infinity distance above which a categorical feature's
             distribution counts as drifted; written into an inferred schema's
-            `drift_comparator`s. None disables drift checks in inferred schemas.
+            `drift_comparator`s. 0 (or None) disables drift checks in inferred schemas.
             Default: 0.1.
         max_domain_size: an inferred schema gives a BYTES column a closed domain (values
             outside it are anomalies) when it has at most this many distinct values.
@@ -123,29 +285,10 @@ class IngestConfig:
     schema_uri: str
     statistics_uri: str
     anomalies_uri: str
-    input_format: InputFormat = InputFormat.CSV
     span: int | None = None
     span_range: tuple[int, int] | None = None
-    column_names: tuple[str, ...] | None = None
-    column_types: Mapping[str, FeatureType] = dataclasses.field(default_factory=dict)
-    csv_delimiter: str = ","
-    csv_quotechar: str = '"'
-    missing_values: tuple[str, ...] = DEFAULT_MISSING_VALUES
-    min_numeric_fraction: float = 0.99
-    csv_max_record_lines: int = 100
-    csv_max_record_bytes: int = 1 << 20
-    label_column: str | None = None
-    splits: Mapping[str, float] = dataclasses.field(
-        default_factory=lambda: {"train": 80, "eval": 20})
-    split_key: str | None = None
-    max_bad_row_fraction: float = 0.01
     input_schema_uri: str | None = None
     baseline_statistics_uri: str | None = None
-    drift_threshold: float | None = 0.1
-    max_domain_size: int = 100
-    fail_on_anomalies: bool = False
-    beam_pipeline_args: tuple[str, ...] = ()
-    batch_size: int = 4096
 
     def __post_init__(self):
         for name in ("input_pattern", "examples_uri", "schema_uri", "statistics_uri",
@@ -155,43 +298,19 @@ class IngestConfig:
                 raise TypeError(f"`{name}` must be a string, got {type(value).__name__}.")
             if not value:
                 raise ValueError(f"`{name}` must not be empty.")
-        for name in ("label_column", "split_key", "input_schema_uri",
-                     "baseline_statistics_uri"):
+        for name in ("input_schema_uri", "baseline_statistics_uri"):
             value = getattr(self, name)
             if value is not None and not isinstance(value, str):
                 raise TypeError(f"`{name}` must be a string or None, got {value!r}.")
             if value == "":
                 raise ValueError(f"`{name}` must not be empty; use None to leave it unset.")
-        self._set("input_format", self._enum(InputFormat, "input_format", self.input_format))
+        super().__post_init__()
         self._check_spans()
-        self._check_columns()
-        self._check_csv()
-        self._check_splits()
-        self._check_numbers()
-        if isinstance(self.beam_pipeline_args, str):
-            raise TypeError(
-                f"`beam_pipeline_args` must be a list of strings, got the string "
-                f"{self.beam_pipeline_args!r}.")
-        self._set("beam_pipeline_args", tuple(str(a) for a in self.beam_pipeline_args))
 
     def replace(self, **changes: Any) -> IngestConfig:
         """A copy with `changes` applied (and checked)."""
         return dataclasses.replace(self, **changes)
 
-    # Checks, one concern each.
-
-    def _set(self, name: str, value: Any) -> None:
-        object.__setattr__(self, name, value)
-
-    @staticmethod
-    def _enum(enum_type, name: str, value: Any):
-        try:
-            return enum_type(value.lower() if isinstance(value, str) and enum_type is InputFormat
-                             else value)
-        except ValueError:
-            raise ValueError(
-                f"`{name}` must be one of {[str(v) for v in enum_type]}, got {value!r}.") \
-                from None
 
     def _check_spans(self) -> None:
         has_placeholder = SPAN_PLACEHOLDER in self.input_pattern
@@ -216,101 +335,3 @@ class IngestConfig:
             raise ValueError(
                 f"`span`/`span_range` need a `{SPAN_PLACEHOLDER}` in `input_pattern` "
                 f"({self.input_pattern!r}), e.g. '/data/span-{SPAN_PLACEHOLDER}/*.csv'.")
-
-    def _check_columns(self) -> None:
-        if self.column_names is not None:
-            if isinstance(self.column_names, str):
-                raise TypeError(
-                    f"`column_names` must be a list of strings, got the string "
-                    f"{self.column_names!r}.")
-            names = tuple(self.column_names)
-            if not names or not all(isinstance(n, str) and n for n in names):
-                raise ValueError(
-                    f"`column_names` ({self.column_names!r}) must be non-empty strings.")
-            duplicates = sorted({n for n in names if names.count(n) > 1})
-            if duplicates:
-                raise ValueError(f"`column_names` repeats {duplicates}.")
-            if self.input_format is not InputFormat.CSV:
-                raise ValueError(
-                    f"`column_names` is for CSV files without a header; input_format is "
-                    f"{str(self.input_format)!r}, whose files name their columns.")
-            self._set("column_names", names)
-        if not isinstance(self.column_types, Mapping):
-            raise TypeError(
-                f"`column_types` must be a mapping {{column: 'INT'|'FLOAT'|'BYTES'}}, got "
-                f"{self.column_types!r}.")
-        declared = {}
-        for column, value in self.column_types.items():
-            try:
-                declared[column] = FeatureType(value.upper() if isinstance(value, str) else value)
-            except ValueError:
-                raise ValueError(
-                    f"`column_types[{column!r}]` must be 'INT', 'FLOAT' or 'BYTES', got "
-                    f"{value!r}.") from None
-        self._set("column_types", _frozen_mapping(declared))
-        if (self.label_column is not None and self.split_key is not None
-                and self.label_column == self.split_key):
-            raise ValueError(
-                f"`split_key` ({self.split_key!r}) must not be the label column: splitting by "
-                "the label puts every row of a class in the same split.")
-
-    def _check_csv(self) -> None:
-        for name in ("csv_delimiter", "csv_quotechar"):
-            value = getattr(self, name)
-            if not isinstance(value, str) or len(value) != 1 or value in "\r\n":
-                raise ValueError(f"`{name}` must be one character (not a newline), got "
-                                 f"{value!r}.")
-        if self.csv_delimiter == self.csv_quotechar:
-            raise ValueError(
-                f"`csv_delimiter` and `csv_quotechar` must differ, both are "
-                f"{self.csv_delimiter!r}.")
-        if isinstance(self.missing_values, str):
-            raise TypeError(
-                f"`missing_values` must be a list of strings, got the string "
-                f"{self.missing_values!r}; pass e.g. [{self.missing_values!r}].")
-        values = tuple(self.missing_values)
-        if not all(isinstance(v, str) for v in values):
-            raise TypeError(f"`missing_values` must hold strings, got {values!r}.")
-        self._set("missing_values", values)
-
-    def _check_splits(self) -> None:
-        if not isinstance(self.splits, Mapping) or not self.splits:
-            raise ValueError(
-                f"`splits` must be a non-empty mapping {{name: weight}}, e.g. "
-                f"{{'train': 80, 'eval': 20}}; got {self.splits!r}.")
-        for name, weight in self.splits.items():
-            if not isinstance(name, str) or not _SPLIT_NAME.match(name):
-                raise ValueError(
-                    f"Split name {name!r} must be letters, digits, '_' or '.' (it becomes the "
-                    f"folder name 'Split-{name}').")
-            if (isinstance(weight, bool) or not isinstance(weight, int | float)
-                    or not weight > 0):
-                raise ValueError(f"The weight of split {name!r} ({weight!r}) must be a "
-                                 "positive number.")
-        self._set("splits", _frozen_mapping({n: float(w) for n, w in self.splits.items()}))
-
-    def _check_numbers(self) -> None:
-        fraction = self.max_bad_row_fraction
-        if isinstance(fraction, bool) or not isinstance(fraction, int | float) \
-                or not 0.0 <= fraction <= 1.0:
-            raise ValueError(
-                f"`max_bad_row_fraction` ({fraction!r}) must be a number in [0, 1].")
-        numeric = self.min_numeric_fraction
-        if (isinstance(numeric, bool) or not isinstance(numeric, int | float)
-                or not 0.5 < numeric <= 1.0):
-            raise ValueError(
-                f"`min_numeric_fraction` ({numeric!r}) must be a number in (0.5, 1]: the "
-                "share of a column's present cells that must be numbers for the column to "
-                "be numeric (1.0: every one).")
-        if self.drift_threshold is not None and (
-                isinstance(self.drift_threshold, bool)
-                or not isinstance(self.drift_threshold, int | float)
-                or not 0.0 < self.drift_threshold <= 1.0):
-            raise ValueError(
-                f"`drift_threshold` ({self.drift_threshold!r}) must be in (0, 1] (an "
-                "L-infinity distance between two distributions), or None.")
-        for name, low in (("max_domain_size", 0), ("batch_size", 1),
-                          ("csv_max_record_lines", 1), ("csv_max_record_bytes", 1)):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < low:
-                raise ValueError(f"`{name}` ({value!r}) must be an integer >= {low}.")

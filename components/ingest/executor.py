@@ -384,7 +384,7 @@ def _validate(config: IngestConfig, plan: _ColumnPlan, input_schema: schema_pb2.
     if schema is None:
         schema = infer_schema(plan.columns, plan.types, statistics,
                               label_column=config.label_column,
-                              drift_threshold=config.drift_threshold,
+                              drift_threshold=config.drift_threshold or None,
                               max_domain_size=config.max_domain_size)
     invalid = summary.invalid_values()
     invalid_examples = {}

@@ -19,12 +19,12 @@ from components.transform.spec import (
     SpecError,
     TransformSpec,
     dump_spec,
-    load_spec,
     parse_spec,
     spec_from_dict,
     spec_to_dict,
-    validate_against_schema,
 )
+from components.transform.spec_loading import load_spec
+from components.transform.spec_validation import validate_against_schema
 from components.transform.transforms import (
     Bucketize,
     Cross,

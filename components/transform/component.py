@@ -28,7 +28,8 @@ from kfp.dsl import Artifact, Dataset, Input, Metrics, Output, pipeline_channel
 from components.common.images import PIPELINE_IMAGE
 from components.common.user_modules import check_defines, read_source
 from components.transform.python_spec import python_spec_from_source
-from components.transform.spec import dump_spec, is_python_spec, parse_spec
+from components.transform.spec import dump_spec, parse_spec
+from components.transform.spec_loading import is_python_spec
 
 
 @dsl.component(base_image=PIPELINE_IMAGE, install_kfp_package=False)

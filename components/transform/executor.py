@@ -45,14 +45,9 @@ from components.transform.feature_columns import describe_features, feature_spec
 from components.transform.pipeline import build_pipeline
 from components.transform.preprocessing import build_preprocessing_fn
 from components.transform.schema import columns_of, load_schema
-from components.transform.spec import (
-    SpecError,
-    TransformSpec,
-    dump_spec,
-    is_python_spec,
-    load_spec,
-    validate_against_schema,
-)
+from components.transform.spec import SpecError, TransformSpec, dump_spec
+from components.transform.spec_loading import is_python_spec, load_spec
+from components.transform.spec_validation import validate_against_schema
 from components.transform.user_module import load_user_module
 
 __all__ = ["TransformConfig", "TransformResult", "run"]

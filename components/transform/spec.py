@@ -36,11 +36,12 @@ Transforms (parameters with their defaults):
 | cross        | `inputs`: >=2 string/int columns or categorical features | hash_buckets (>=1) | int64 id      |
 | identity     | int column              | num_buckets (>=1), default_value=0 (out of range)    | int64 id           |
 | passthrough  | any column              | -                                                    | the column's dtype |
-| expression   | `expression`            | see `expression.py`                                  | int64 0/1 or float32 |
+| expression   | `expression`            | see `expression.py`: arithmetic, comparisons, and/or/not, and the functions abs, clip, exp, log, log1p, max, min, pow, sqrt, where | int64 0/1 or float32 |
 
 A cross input names a feature of this spec when one has that name (features shadow raw
 columns), otherwise a raw column. This module imports no TensorFlow: a spec is checked when a
-pipeline is built, and against the schema (`validate_against_schema`) before any Beam work.
+pipeline is built, and against the schema (`spec_validation.validate_against_schema`) before
+any Beam work. Files are read by `spec_loading.load_spec` (YAML or a Python spec).
 """
 
 from __future__ import annotations
@@ -55,7 +56,6 @@ from typing import Any
 import yaml
 
 from components.transform.expression import ExpressionError
-from components.transform.schema import Column, ColumnType
 from components.transform.transforms import (
     CATEGORICAL_TRANSFORMS,
     TRANSFORMS,
@@ -171,7 +171,7 @@ class TransformSpec:
             seen.add(feature.name)
         if self.label is not None and self.label not in seen:
             problems.append(f"`label` ({self.label!r}) is not a feature of the spec; "
-                            f"define it under `features`{_suggest(self.label, seen)}.")
+                            f"define it under `features`{suggest(self.label, seen)}.")
         for column, value in self.fill.items():
             if not isinstance(column, str):
                 problems.append(f"`fill`: keys must be column names, got {column!r}.")
@@ -265,7 +265,7 @@ def spec_from_dict(data: Any, *, origin: str | None = None) -> TransformSpec:
         raise SpecError([f"the spec must be a mapping with `features`, got {data!r}."],
                         origin=origin)
     problems = [f"unknown top-level key {key!r}; expected one of {list(_TOP_LEVEL_KEYS)}"
-                f"{_suggest(key, _TOP_LEVEL_KEYS)}." for key in data if key not in _TOP_LEVEL_KEYS]
+                f"{suggest(key, _TOP_LEVEL_KEYS)}." for key in data if key not in _TOP_LEVEL_KEYS]
     if data.get("version", 1) != 1:
         problems.append(f"`version` ({data['version']!r}) is not supported; this reader knows "
                         "version 1.")
@@ -293,29 +293,6 @@ def spec_from_dict(data: Any, *, origin: str | None = None) -> TransformSpec:
         return TransformSpec(tuple(features), label=label, fill=fill)
     except SpecError as e:
         raise SpecError(e.problems, origin=origin) from None
-
-
-def load_spec(path: str) -> TransformSpec:
-    """Reads and parses the spec at `path` (a local path or a URI TensorFlow can read).
-
-    A path ending in `.py` is a Python spec (feature columns, see `python_spec.py`); anything
-    else is YAML.
-    """
-    if is_python_spec(path):
-        from components.transform.python_spec import load_python_spec
-
-        return load_python_spec(path)
-    import tensorflow as tf  # Lazily: building a pipeline parses specs without TensorFlow.
-
-    if not tf.io.gfile.exists(path):
-        raise FileNotFoundError(f"No transform spec at {path!r}.")
-    with tf.io.gfile.GFile(path, "r") as f:
-        return parse_spec(f.read(), origin=path)
-
-
-def is_python_spec(path: str) -> bool:
-    """Whether `path` names a Python spec (`.py`) rather than a YAML one."""
-    return path.endswith(".py")
 
 
 def spec_to_dict(spec: TransformSpec) -> dict[str, Any]:
@@ -363,7 +340,7 @@ def _feature_from_dict(entry: Any, index: int) -> FeatureSpec:
         raise SpecError([f"{label}: `name` must be a string, got {name!r}."])
     kind = entry.get("transform")
     if kind not in TRANSFORMS:
-        hint = _suggest(kind, TRANSFORMS) if isinstance(kind, str) else ""
+        hint = suggest(kind, TRANSFORMS) if isinstance(kind, str) else ""
         raise SpecError([f"{label}: unknown transform {kind!r}; expected one of "
                          f"{sorted(TRANSFORMS)}{hint}."])
     transform_class = TRANSFORMS[kind]
@@ -373,7 +350,7 @@ def _feature_from_dict(entry: Any, index: int) -> FeatureSpec:
     if unknown:
         raise SpecError([
             f"{label}: unknown parameter {key!r} for transform {kind!r}; "
-            f"{kind!r} takes {fields or 'no parameters'}{_suggest(key, fields)}."
+            f"{kind!r} takes {fields or 'no parameters'}{suggest(key, fields)}."
             for key in unknown])
     try:
         transform = transform_class(**params)
@@ -391,94 +368,13 @@ def _feature_from_dict(entry: Any, index: int) -> FeatureSpec:
 # --- Validation against the schema. ----------------------------------------------------------
 
 
-def validate_against_schema(spec: TransformSpec, columns: Mapping[str, Column]) -> None:
-    """Checks that every column the spec reads exists in the schema with a type its transform
-    accepts, and that every fill value suits its column.
-
-    Raises:
-        SpecError: Listing every problem found.
-    """
-    problems = []
-    column_types = {name: column.type for name, column in columns.items()}
-    for feature in spec.features:
-        label = f"feature {feature.name!r}"
-        transform = feature.transform
-        if isinstance(transform, Derive):
-            unknown = sorted(transform.expression.columns - columns.keys())
-            for name in unknown:
-                problems.append(f"{label}: the expression reads {name!r}, which is not a "
-                                f"column of the schema{_suggest(name, columns)}.")
-            if not unknown:
-                try:
-                    transform.expression.result_type(column_types)
-                except ExpressionError as e:
-                    problems.append(f"{label}: {e}")
-            problems.extend(f"{label}: {p}" for p in _scalar_problems(
-                transform.expression.columns & columns.keys(), columns))
-            continue
-        for name in feature.inputs:
-            if isinstance(transform, Cross) and spec.feature(name) is not None:
-                referenced = spec.feature(name)
-                if not referenced.is_categorical:
-                    problems.append(
-                        f"{label}: cross input {name!r} is a {referenced.transform.NAME!r} "
-                        "feature; crosses take categorical features (bucketize, vocabulary, "
-                        "hash, cross, identity) or string/int columns.")
-                continue
-            column = columns.get(name)
-            role = "cross input" if isinstance(transform, Cross) else "source column"
-            if column is None:
-                problems.append(f"{label}: {role} {name!r} is not a column of the schema"
-                                f"{_suggest(name, columns)}.")
-            elif column.type not in transform.ACCEPTS:
-                accepted = "/".join(sorted(t.value for t in transform.ACCEPTS))
-                hint = (" Bucketize it first and cross the bucketized feature."
-                        if isinstance(transform, Cross) else "")
-                problems.append(f"{label}: {transform.NAME!r} needs a {accepted} column, but "
-                                f"{name!r} is a {column.type} column.{hint}")
-            else:
-                problems.extend(f"{label}: {p}" for p in _scalar_problems([name], columns))
-    read = set(spec.raw_columns())
-    for name, value in spec.fill.items():
-        column = columns.get(name)
-        if column is None:
-            problems.append(f"`fill` for {name!r}: not a column of the schema"
-                            f"{_suggest(name, columns)}.")
-        elif name not in read:
-            problems.append(f"`fill` for {name!r}: no feature reads this column.")
-        elif value == MEAN_FILL:
-            if not column.type.is_numeric:
-                problems.append(f"`fill` for {name!r}: {MEAN_FILL!r} needs a numeric column, "
-                                f"but {name!r} is a {column.type} column.")
-        elif column.type is ColumnType.STRING and not isinstance(value, str):
-            problems.append(f"`fill` for {name!r}: {value!r} must be a string for a string "
-                            "column.")
-        elif column.type is ColumnType.INT and not isinstance(value, int):
-            problems.append(f"`fill` for {name!r}: {value!r} must be an integer for an int "
-                            "column.")
-        elif column.type is ColumnType.FLOAT and not isinstance(value, int | float):
-            problems.append(f"`fill` for {name!r}: {value!r} must be a number for a float "
-                            "column.")
-    if problems:
-        raise SpecError(problems)
-
-
-def _scalar_problems(names, columns: Mapping[str, Column]) -> list[str]:
-    return [f"column {name!r} may hold several values per example (schema value_count/shape); "
-            "the transform step handles single-valued columns only."
-            for name in sorted(names) if not columns[name].scalar]
-
-
-# --- Small checks. ---------------------------------------------------------------------------
-
-
 def _check_name(key: str, value: Any) -> None:
     if not isinstance(value, str) or not _NAME_PATTERN.match(value):
         raise ValueError(f"`{key}` ({value!r}) must be a name of letters, digits, '_', '.' or "
                          "'-', starting with a letter or '_'.")
 
 
-def _suggest(word: Any, choices) -> str:
+def suggest(word: Any, choices) -> str:
     if not isinstance(word, str):
         return ""
     match = difflib.get_close_matches(word, list(choices), n=1)

@@ -15,6 +15,7 @@ import yaml
 from kfp import compiler
 from kfp.local.cache import LocalCache
 
+from components.ingest.config import IngestSettings
 from pipelines.caching import CODE_VERSION_ENV, DATA_FINGERPRINT_ENV, cache_environment
 from pipelines.config import load_config
 from pipelines.pipeline import build_pipeline
@@ -87,19 +88,33 @@ DOWNSTREAM_OF_INGEST = {"ingest-component", "transform-op", "trainer-op", "evalu
 DOWNSTREAM_OF_TRANSFORM = DOWNSTREAM_OF_INGEST - {"ingest-component"}
 
 
-@pytest.mark.parametrize("change", [
-    {"label_column": "fare"},
-    {"splits": {"train": 70.0, "eval": 30.0}},
-    {"split_key": "trip_start_timestamp"},
-    {"max_bad_row_fraction": 0.2},
-    {"column_types": {"fare": "FLOAT"}},
-    {"format": "tfrecord"},
-    {"input_pattern": "/data/other/*.csv"},
-    {"span": 3},
-    {"beam_pipeline_args": ("--direct_num_workers=2",)},
-], ids=lambda change: next(iter(change)))
-def test_each_ingest_setting_reruns_ingest_and_everything_after_it(taxi, baseline, change,
+INGEST_CHANGES = {
+    "label_column": "fare", "splits": {"train": 70.0, "eval": 30.0},
+    "split_key": "trip_start_timestamp", "max_bad_row_fraction": 0.2,
+    "column_types": {"fare": "FLOAT"}, "input_format": "tfrecord",
+    "beam_pipeline_args": ("--direct_num_workers=2",), "missing_values": ("", "?"),
+    "min_numeric_fraction": 0.95, "csv_delimiter": ";", "csv_quotechar": "'",
+    "column_names": ("a", "b"), "csv_max_record_lines": 10, "csv_max_record_bytes": 4096,
+    "drift_threshold": 0.2, "max_domain_size": 10, "fail_on_anomalies": True,
+    "batch_size": 100,
+}
+
+
+def test_every_ingest_setting_is_covered_here():
+    assert set(INGEST_CHANGES) == set(IngestSettings.names())
+
+
+@pytest.mark.parametrize("name", sorted(INGEST_CHANGES))
+def test_each_ingest_setting_reruns_ingest_and_everything_after_it(taxi, baseline, name,
                                                                     tmp_path):
+    settings = dataclasses.replace(taxi.data.settings, **{name: INGEST_CHANGES[name]})
+    config = dataclasses.replace(taxi, data=dataclasses.replace(taxi.data, settings=settings))
+    assert _changed(baseline, _step_keys(config, tmp_path)) >= DOWNSTREAM_OF_INGEST
+
+
+@pytest.mark.parametrize("change", [{"input_pattern": "/data/other/*.csv"}, {"span": 3}],
+                         ids=lambda change: next(iter(change)))
+def test_the_input_reruns_ingest_and_everything_after_it(taxi, baseline, change, tmp_path):
     config = dataclasses.replace(taxi, data=dataclasses.replace(taxi.data, **change))
     assert _changed(baseline, _step_keys(config, tmp_path)) >= DOWNSTREAM_OF_INGEST
 

@@ -112,7 +112,7 @@ def test_the_steps_carry_their_config_in_the_spec(compiled):
     assert evaluator["thresholds"] == {"auc": {"lower_bound": 0.7, "max_decrease": 0.01}}
     assert evaluator["slices"] == ["trip_start_hour", "payment_type"]
     assert EvaluatorSettings.from_json(evaluator) == config.evaluator
-    assert constant("ingest-component", "label_column") == "tips"
+    assert constant("ingest-component", "settings")["label_column"] == "tips"
     outputs = spec["components"]["comp-evaluator-op"]["outputDefinitions"]["artifacts"]
     assert outputs["metrics"]["artifactType"]["schemaTitle"] == "system.Metrics"
     assert outputs["classification_metrics"]["artifactType"]["schemaTitle"] == \

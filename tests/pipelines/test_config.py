@@ -87,3 +87,29 @@ def test_missing_sections_and_files_are_named(tmp_path):
     bad.write_text("pipeline: [unclosed\n")
     with pytest.raises(ConfigError, match="not valid YAML"):
         load_config(str(bad))
+
+
+def test_every_ingest_option_a_user_needs_to_read_their_file_is_reachable_from_the_yaml():
+    raw = _raw()
+    raw["data"].update(missing_values=["", "NA", "?"], min_numeric_fraction=0.95,
+                       csv_delimiter=";", csv_quotechar="'", column_names=["a", "b", "tips"],
+                       csv_max_record_lines=10, format="csv", resources={"cpu": "1"})
+    config = _parse(raw)
+    settings = config.data.settings
+    assert settings.missing_values == ("", "NA", "?")
+    assert settings.min_numeric_fraction == 0.95
+    assert (settings.csv_delimiter, settings.csv_quotechar) == (";", "'")
+    assert settings.column_names == ("a", "b", "tips")
+    assert settings.csv_max_record_lines == 10
+    assert config.resources["ingest"].cpu == "1"
+    raw["data"].update(missing_value=["NA"], csv_delimiter=";;", min_numeric_fraction=2)
+    with pytest.raises(ConfigError) as caught:
+        _parse(raw)
+    assert caught.value.problems == [
+        "data.missing_value: unknown setting; did you mean 'missing_values'? data takes "
+        + str(sorted({"format" if n == "input_format" else n
+                      for n in config.data.settings.names()})),
+        "data.csv_delimiter: must be one character (not a newline), got ';;'.",
+        "data.min_numeric_fraction: (2) must be a number in (0.5, 1]: the share of a column's "
+        "present cells that must be numbers for the column to be numeric (1.0: every one).",
+    ]

@@ -3,25 +3,25 @@
 # No `from __future__ import annotations`: KFP reads the pipelines' annotations as types.
 
 import dataclasses
-import inspect
 import json
 
 import pytest
 import yaml
 from kfp import compiler, dsl
 
-from components.ingest import IngestConfig
+from components.ingest import IngestConfig, IngestSettings
 from components.ingest.component import ingest, ingest_component
 from tests.components.ingest.conftest import GOLDEN_SCHEMA, TAXI_CSV
 
 
 @dsl.pipeline(name="taxi-ingest")
 def _two_spans(data: str = "gs://bucket/taxi/span-{SPAN}/*.csv", span: int = 2):
-    first = ingest(input_pattern=data, span=1, label_column="tips")
-    ingest(input_pattern=data, span=span, label_column="tips",
+    first = ingest(input_pattern=data, span=1, settings=IngestSettings(label_column="tips"))
+    ingest(input_pattern=data, span=span,
+           settings=IngestSettings(label_column="tips", splits={"train": 9, "eval": 1},
+                                   beam_pipeline_args=("--direct_num_workers=2",)),
            input_schema=first.outputs["schema"],
-           baseline_statistics=first.outputs["statistics"],
-           splits={"train": 9, "eval": 1}, beam_pipeline_args=["--direct_num_workers=2"])
+           baseline_statistics=first.outputs["statistics"])
 
 
 def test_pipeline_compiles_to_ir_yaml(tmp_path):
@@ -31,7 +31,7 @@ def test_pipeline_compiles_to_ir_yaml(tmp_path):
     component = spec["components"]["comp-ingest-component"]
     inputs = component["inputDefinitions"]
     assert inputs["parameters"]["input_pattern"]["parameterType"] == "STRING"
-    assert inputs["parameters"]["splits"]["defaultValue"] == {"train": 80.0, "eval": 20.0}
+    assert inputs["parameters"]["settings"]["parameterType"] == "STRUCT"
     assert inputs["parameters"]["span"]["defaultValue"] == -1
     assert set(inputs["artifacts"]) == {"input_schema", "baseline_statistics"}
     outputs = component["outputDefinitions"]["artifacts"]
@@ -42,45 +42,52 @@ def test_pipeline_compiles_to_ir_yaml(tmp_path):
     executor = spec["deploymentSpec"]["executors"]["exec-ingest-component"]["container"]
     assert executor["image"] == "estimator-pipelines:0.1.0"
     second = spec["root"]["dag"]["tasks"]["ingest-component-2"]["inputs"]
+    settings = second["parameters"]["settings"]["runtimeValue"]["constant"]
+    assert settings["splits"] == {"train": 9.0, "eval": 1.0}
+    assert IngestSettings.from_json(settings).beam_pipeline_args == ("--direct_num_workers=2",)
     assert second["artifacts"]["input_schema"]["taskOutputArtifact"] == {
         "outputArtifactKey": "schema", "producerTask": "ingest-component"}
 
 
 @pytest.mark.parametrize("arguments, message", [
     ({"input_pattern": "gs://b/taxi.csv", "span": 3}, r"need a `\{SPAN\}`"),
-    ({"input_pattern": "gs://b/*.csv", "splits": {"train": 0}}, r"must be a positive number"),
-    ({"input_pattern": "gs://b/*.csv", "max_bad_row_fraction": 2.0}, r"max_bad_row_fraction"),
-    ({"input_pattern": "gs://b/*.csv", "input_format": "avro"}, r"input_format"),
-    ({"input_pattern": "gs://b/*.csv", "column_types": {"a": "LONG"}}, r"column_types"),
+    ({"input_pattern": 3}, r"`input_pattern` must be a string"),
 ])
 def test_bad_arguments_fail_when_the_pipeline_is_defined(arguments, message):
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises((TypeError, ValueError), match=message):
         @dsl.pipeline(name="bad")
         def _bad():
             ingest(**arguments)
 
 
+@pytest.mark.parametrize("settings, message", [
+    ({"splits": {"train": 0}}, r"must be a positive number"),
+    ({"max_bad_row_fraction": 2.0}, r"max_bad_row_fraction"),
+    ({"input_format": "avro"}, r"input_format"),
+    ({"column_types": {"a": "LONG"}}, r"column_types"),
+])
+def test_bad_settings_fail_when_made(settings, message):
+    with pytest.raises(ValueError, match=message):
+        IngestSettings(**settings)
+
+
 def test_run_time_parameters_are_not_checked_early(tmp_path):
     @dsl.pipeline(name="late")
-    def _late(pattern: str = "gs://b/*.csv", fraction: float = 0.5):
-        ingest(input_pattern=pattern, span=3, max_bad_row_fraction=fraction)
+    def _late(pattern: str = "gs://b/*.csv", span: int = 3):
+        ingest(input_pattern=pattern, span=span)
     compiler.Compiler().compile(_late, str(tmp_path / "late.yaml"))
 
 
-def test_wrapper_component_and_config_agree():
-    wrapper = set(inspect.signature(ingest).parameters)
-    component_inputs = set(ingest_component.component_spec.inputs)
-    assert wrapper == component_inputs
+def test_component_settings_and_config_agree():
+    # The component carries every setting in `settings`; the config adds where the input
+    # is and where the artifacts go.
+    inputs = set(ingest_component.component_spec.inputs)
+    assert inputs == {"input_pattern", "settings", "span", "span_range", "input_schema",
+                      "baseline_statistics"}
     fields = {f.name for f in dataclasses.fields(IngestConfig)}
-    renamed = {"input_schema": "input_schema_uri",
-               "baseline_statistics": "baseline_statistics_uri"}
-    assert {renamed.get(name, name) for name in wrapper} <= fields
-    # What the component cannot set: where artifacts go (KFP decides) and the batch size.
-    # Issue 17 added the last three to IngestConfig; component.py is being re-plumbed and
-    # gains them there: drop them from this set when it does.
-    assert fields - {renamed.get(name, name) for name in wrapper} == {
-        "examples_uri", "schema_uri", "statistics_uri", "anomalies_uri", "batch_size",
-        "min_numeric_fraction", "csv_max_record_lines", "csv_max_record_bytes"}
+    assert fields - set(IngestSettings.names()) == {
+        "input_pattern", "span", "span_range", "input_schema_uri", "baseline_statistics_uri",
+        "examples_uri", "schema_uri", "statistics_uri", "anomalies_uri"}
 
 
 @pytest.mark.filterwarnings("ignore:You may be attemping to run a task:RuntimeWarning")
@@ -93,8 +100,8 @@ def test_runs_locally_with_kfp_local(tmp_path, monkeypatch):
     subset = tmp_path / "taxi.csv"
     with open(TAXI_CSV) as f:
         subset.write_text("".join(f.readline() for _ in range(501)))
-    task = ingest_component(input_pattern=str(subset), label_column="tips",
-                            splits={"train": 4.0, "eval": 1.0})
+    task = ingest_component(input_pattern=str(subset), settings={
+        "label_column": "tips", "splits": {"train": 4.0, "eval": 1.0}})
     examples = task.outputs["examples"]
     with open(f"{examples.path}/ingest_result.json") as f:
         result = json.load(f)

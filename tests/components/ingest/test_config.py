@@ -53,7 +53,7 @@ def test_defaults_and_normalization():
     ({"splits": {"train": 1, "e/val": 1}}, ValueError, r"Split name 'e/val'"),
     ({"splits": {"train": 0}}, ValueError, r"weight of split 'train' \(0\) must be a positive number"),
     ({"max_bad_row_fraction": 1.5}, ValueError, r"`max_bad_row_fraction` \(1.5\)"),
-    ({"drift_threshold": 0}, ValueError, r"`drift_threshold` \(0\) must be in \(0, 1\]"),
+    ({"drift_threshold": 1.5}, ValueError, r"`drift_threshold` \(1.5\) must be in \[0, 1\]"),
     ({"csv_delimiter": ",,"}, ValueError, r"`csv_delimiter` must be one character"),
     ({"csv_quotechar": ","}, ValueError, r"must differ"),
     ({"missing_values": "NA"}, TypeError, r"pass e.g. \['NA'\]"),

@@ -10,11 +10,12 @@ import pandas as pd
 import pytest
 import tensorflow as tf
 
-from components.transform import layout
+from components.artifacts import transform_graph
 from components.transform.expression import FUNCTIONS, ExpressionError, parse_expression
 from components.transform.preprocessing import build_preprocessing_fn, evaluate_expression
 from components.transform.schema import ColumnType, columns_of
-from components.transform.spec import SpecError, parse_spec, validate_against_schema
+from components.transform.spec import SpecError, parse_spec
+from components.transform.spec_validation import validate_against_schema
 from tests.components.transform.conftest import _run
 from tests.components.transform.taxi_inputs import load_frame, make_schema, to_example
 
@@ -278,7 +279,7 @@ def test_regression_label_through_the_transform_step_is_served_the_same(regressi
     for name, want in _expected_features(train).items():
         np.testing.assert_allclose(run.train[name], want.astype(run.train[name].dtype),
                                    rtol=1e-5, atol=1e-6, err_msg=name)
-    with open(os.path.join(run.config.transform_graph_uri, layout.FEATURE_COLUMNS_FILE)) as f:
+    with open(os.path.join(run.config.transform_graph_uri, transform_graph.FEATURE_COLUMNS_FILE)) as f:
         described = json.load(f)
     assert described["label_key"] == "log_fare"
     assert described["features"]["log_fare"]["kind"] == "label"

@@ -24,7 +24,7 @@ from components.common.runner import create_pipeline
 from components.transform.pipeline import build_pipeline
 from components.transform.preprocessing import build_preprocessing_fn
 from components.transform.schema import columns_of, load_schema
-from components.transform.spec import load_spec
+from components.transform.spec_loading import load_spec
 from tests.components.transform.conftest import TEST_SPEC, _run
 
 TWO_WORKERS = ["--direct_running_mode=multi_processing", "--direct_num_workers=2"]

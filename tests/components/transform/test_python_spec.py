@@ -21,15 +21,9 @@ from components.transform.python_spec import (
     z_score,
 )
 from components.transform.schema import columns_of
-from components.transform.spec import (
-    SpecError,
-    dump_spec,
-    load_spec,
-    parse_spec,
-    spec_from_dict,
-    spec_to_dict,
-    validate_against_schema,
-)
+from components.transform.spec import SpecError, dump_spec, parse_spec, spec_from_dict, spec_to_dict
+from components.transform.spec_loading import load_spec
+from components.transform.spec_validation import validate_against_schema
 from components.transform.transforms import Cross, HashBuckets, Identity, Passthrough
 from tests.components.transform.conftest import TEST_SPEC, TESTDATA, _run
 from tests.components.transform.taxi_inputs import load_frame, make_schema

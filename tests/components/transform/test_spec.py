@@ -8,14 +8,9 @@ from google.protobuf import text_format
 from tensorflow_metadata.proto.v0 import schema_pb2
 
 from components.transform.schema import ColumnType, columns_of, load_schema
-from components.transform.spec import (
-    FeatureSpec,
-    SpecError,
-    TransformSpec,
-    load_spec,
-    parse_spec,
-    validate_against_schema,
-)
+from components.transform.spec import FeatureSpec, SpecError, TransformSpec, parse_spec
+from components.transform.spec_loading import load_spec
+from components.transform.spec_validation import validate_against_schema
 from components.transform.transforms import Bucketize, Cross, Vocabulary, ZScore
 from tests.components.transform.conftest import TEST_SPEC
 from tests.components.transform.taxi_inputs import load_frame, make_schema
