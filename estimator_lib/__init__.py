@@ -54,6 +54,7 @@ from estimator_lib.run_config import RunConfig
 from estimator_lib.spec import EstimatorSpec, ModeKeys
 from estimator_lib.train_and_evaluate import EvalSpec, TrainSpec, train_and_evaluate
 from estimator_lib.training_status import TRAINING_DONE_FILENAME, training_done
+from estimator_lib.vocab_info import VocabInfo
 
 SessionRunHook = Hook  # The paper's name.
 
@@ -92,6 +93,7 @@ __all__ = [
     "SummarySaverHook",
     "TRAINING_DONE_FILENAME",
     "TrainSpec",
+    "VocabInfo",
     "WarmStartSettings",
     "checkpoint",
     "distribute",

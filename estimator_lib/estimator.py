@@ -292,7 +292,7 @@ class Estimator:
         variables = model.saveable_variables()
         checkpoint = ckpt.make_checkpoint(model.global_step, variables)
         if latest is not None:
-            ckpt.restore(checkpoint, latest, variables)
+            ckpt.restore(checkpoint, latest, variables, training=True)
         elif self._warm_start is not None:
             ckpt.warm_start(self._warm_start, variables)
         for hook in model.spec.training_hooks:

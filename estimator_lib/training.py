@@ -8,6 +8,7 @@ many steps per call. The Estimator drives the outer loop (hooks, checkpoints).
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 from collections.abc import Callable, Mapping
 
@@ -89,8 +90,12 @@ class TracedModel:
         return element if self.has_labels else (element, None)
 
     # -- steps (replica context) -------------------------------------------------------
-    def _train_step(self, element, build_only=False):
-        """One training step; `build_only` builds the optimizers instead of applying them."""
+    def _train_step(self, element, build_only=False, step_claimed=False):
+        """One training step; `build_only` builds the optimizers instead of applying them.
+
+        `step_claimed`: the global step was already incremented for this step (the
+        parameter-server loop claims its step first).
+        """
         features, labels = self._split(element)
         with tf.GradientTape() as tape:
             spec = self.call(features, labels)
@@ -105,6 +110,8 @@ class TracedModel:
                         spec.train_op.build(self.store.trainable_variables)
                 scaled_loss = spec.train_op.scale_loss(scaled_loss)
         variables = self.store.trainable_variables
+        if not build_only:
+            self._follow_global_step(spec, step_claimed)
         if isinstance(self.strategy, tf.distribute.MultiWorkerMirroredStrategy):
             tape = _DenseGradients(tape)
         if isinstance(spec.train_op, keras.optimizers.Optimizer):
@@ -130,6 +137,26 @@ class TracedModel:
             with self.store.scope("optimizer", restart=False):
                 spec.train_op(scaled_loss, tape, variables)
         return self._step_outputs(spec, loss)
+
+    def _follow_global_step(self, spec, step_claimed: bool) -> None:
+        """Sets every optimizer's `iterations` to the global step before it applies.
+
+        As tf.estimator's canned estimators set `optimizer.iterations = global_step`: a
+        learning-rate schedule and Adam's bias correction count the model's steps (also
+        after a restart from a checkpoint without optimizer state), and the optimizers of
+        one model (wide & deep's two) count the same steps. The optimizer adds one as it
+        applies, as the global step does after the step.
+        """
+        optimizers = self.store.trace_optimizers()
+        if isinstance(spec.train_op, keras.optimizers.Optimizer) and all(
+                o is not spec.train_op for o in optimizers):
+            optimizers.append(spec.train_op)
+        step = self.global_step - 1 if step_claimed else self.global_step
+        for optimizer in optimizers:
+            iterations = optimizer.iterations
+            # With gradient accumulation, `iterations` is computed (a tensor), not a variable.
+            if hasattr(iterations, "assign"):
+                iterations.assign(tf.cast(step, iterations.dtype))
 
     def _eval_step(self, element):
         features, labels = self._split(element)
@@ -297,7 +324,8 @@ class TracedModel:
             templates = self._fetch_templates(extra)
 
             def body(element, state):
-                outputs = self._run(self._train_step, element)
+                outputs = self._run(functools.partial(self._train_step, step_claimed=True),
+                                    element)
                 loss = tf.cast(outputs["loss"], tf.float32)
                 return {"loss": loss,
                         "nan_loss": tf.logical_or(state["nan_loss"],

@@ -1,0 +1,152 @@
+"""`VocabInfo`: warm-start a vocabulary's rows by token when the vocabulary changed.
+
+A model's embedding table (or linear weights, or a classifier's output layer) has one row
+per vocabulary entry. When a new span of data grows or reorders the vocabulary, the rows
+of the old checkpoint no longer line up with the new ids; `WarmStartSettings(
+var_name_to_vocab_info={name: VocabInfo(...)})` moves each known token's row to its new
+id, and initializes the rows of new tokens and out-of-vocabulary buckets, as
+tf.estimator's `VocabInfo` (its `warm_starting_util`) did.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import numbers
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import tensorflow as tf
+
+
+@dataclasses.dataclass(frozen=True)
+class VocabInfo:
+    """How the rows (or columns) of one variable map from an old vocabulary to a new one.
+
+    Args:
+        new_vocab: The vocabulary of the model being warm-started: a file (one token per
+            line, as tf.Transform's vocabulary files) or a list of tokens.
+        new_vocab_size: How many of `new_vocab`'s first tokens the model uses.
+        num_oov_buckets: Out-of-vocabulary buckets the variable has after the
+            `new_vocab_size` rows. Default 0.
+        old_vocab: The vocabulary of the checkpoint's model (file or list).
+        old_vocab_size: How many of `old_vocab`'s first tokens the old model used; -1
+            (default) for all of them.
+        backup_initializer: `initializer(shape, dtype)` for the rows of new tokens and of
+            the OOV buckets, e.g. `keras.initializers.TruncatedNormal(0.1)`. Default None:
+            zeros, as tf.estimator.
+        axis: 0 (default) when the vocabulary indexes rows (embeddings, linear weights),
+            1 when it indexes columns (the output layer of a classifier over the classes).
+
+    Example:
+        >>> info = VocabInfo(new_vocab="span2/vocab_city", new_vocab_size=120,
+        ...                  num_oov_buckets=1, old_vocab="span1/vocab_city")
+        >>> WarmStartSettings("span1/model", var_name_to_vocab_info={
+        ...     "dnn/input/city_embedding/embedding_weights": info})
+    """
+
+    new_vocab: str | Sequence[str]
+    new_vocab_size: int
+    num_oov_buckets: int
+    old_vocab: str | Sequence[str]
+    old_vocab_size: int = -1
+    backup_initializer: Callable | None = None
+    axis: int = 0
+
+    def __post_init__(self):
+        for name, minimum in (("new_vocab_size", 1), ("num_oov_buckets", 0),
+                              ("old_vocab_size", -1)):
+            value = getattr(self, name)
+            if not isinstance(value, numbers.Integral) or isinstance(value, bool) \
+                    or value < minimum or (name == "old_vocab_size" and value == 0):
+                raise ValueError(f"VocabInfo: `{name}` must be an integer >= {minimum}"
+                                 + (" (or -1 for all)" if name == "old_vocab_size" else "")
+                                 + f"; received {value!r}.")
+        if self.axis not in (0, 1):
+            raise ValueError(f"VocabInfo: `axis` must be 0 (rows) or 1 (columns); received "
+                             f"{self.axis!r}.")
+        if self.axis == 1 and self.num_oov_buckets:
+            raise ValueError("VocabInfo: `num_oov_buckets` must be 0 with axis=1 (a class "
+                             "vocabulary has no OOV buckets).")
+        for name in ("new_vocab", "old_vocab"):
+            value = getattr(self, name)
+            if not isinstance(value, str):
+                if not isinstance(value, Sequence) or not all(isinstance(t, str) for t in value):
+                    raise TypeError(f"VocabInfo: `{name}` must be a file path or a list of "
+                                    f"strings; received {value!r}.")
+                object.__setattr__(self, name, tuple(value))
+        if self.backup_initializer is not None and not callable(self.backup_initializer):
+            raise TypeError(f"VocabInfo: `backup_initializer` must be callable; received "
+                            f"{self.backup_initializer!r}.")
+
+    @property
+    def new_size(self) -> int:
+        """The variable's size along `axis`: new_vocab_size + num_oov_buckets."""
+        return self.new_vocab_size + self.num_oov_buckets
+
+    def remap(self, old_value: np.ndarray, shape, dtype, name: str = "") -> np.ndarray:
+        """The new variable's value: old rows moved to their tokens' new ids, others
+        initialized.
+
+        Args:
+            old_value: The variable's value in the old checkpoint.
+            shape: The new variable's shape.
+            dtype: The new variable's dtype.
+            name: The variable's name, for error messages.
+
+        Raises:
+            ValueError: If the shapes do not fit the vocabularies, or a vocabulary is too
+                short for its size.
+        """
+        shape = tuple(int(d) for d in shape)
+        old_value = np.asarray(old_value)
+        if len(shape) != old_value.ndim or len(shape) < self.axis + 1:
+            raise ValueError(f"Warm start of {name!r} with VocabInfo: the checkpoint's value has "
+                             f"shape {list(old_value.shape)}, the model's {list(shape)}.")
+        if shape[self.axis] != self.new_size:
+            raise ValueError(
+                f"Warm start of {name!r} with VocabInfo: its size along axis {self.axis} is "
+                f"{shape[self.axis]}, but new_vocab_size + num_oov_buckets is {self.new_size}."
+            )
+        other = [d for i, d in enumerate(shape) if i != self.axis]
+        old_other = [d for i, d in enumerate(old_value.shape) if i != self.axis]
+        if other != old_other:
+            raise ValueError(
+                f"Warm start of {name!r} with VocabInfo: only axis {self.axis} may change; the "
+                f"model has shape {list(shape)}, the checkpoint {list(old_value.shape)}."
+            )
+        new_tokens = _tokens(self.new_vocab, self.new_vocab_size, "new_vocab")
+        old_tokens = _tokens(self.old_vocab, self.old_vocab_size, "old_vocab")
+        old_tokens = old_tokens[:old_value.shape[self.axis]]
+        old_ids = {token: index for index, token in enumerate(old_tokens)}
+        if self.backup_initializer is None:
+            value = np.zeros(shape, tf.as_dtype(dtype).as_numpy_dtype)
+        else:
+            value = np.array(self.backup_initializer(shape, dtype=dtype),
+                             tf.as_dtype(dtype).as_numpy_dtype)
+        new_index, old_index = [], []
+        for index, token in enumerate(new_tokens):
+            if token in old_ids:
+                new_index.append(index)
+                old_index.append(old_ids[token])
+        moved = np.take(old_value, old_index, axis=self.axis)
+        if self.axis == 0:
+            value[new_index] = moved
+        else:
+            value[:, new_index] = moved
+        return value
+
+
+def _tokens(vocabulary, size: int, argument: str) -> list[str]:
+    if isinstance(vocabulary, str):
+        if not tf.io.gfile.exists(vocabulary):
+            raise ValueError(f"VocabInfo: `{argument}` file {vocabulary!r} does not exist.")
+        with tf.io.gfile.GFile(vocabulary, "r") as f:
+            tokens = f.read().splitlines()
+    else:
+        tokens = list(vocabulary)
+    if size == -1:
+        return tokens
+    if len(tokens) < size:
+        raise ValueError(f"VocabInfo: `{argument}` has {len(tokens)} tokens, fewer than its "
+                         f"size {size}.")
+    return tokens[:size]
