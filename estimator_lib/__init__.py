@@ -54,7 +54,7 @@ from estimator_lib.run_config import RunConfig
 from estimator_lib.spec import EstimatorSpec, ModeKeys
 from estimator_lib.train_and_evaluate import EvalSpec, TrainSpec, train_and_evaluate
 from estimator_lib.training_status import TRAINING_DONE_FILENAME, training_done
-from estimator_lib.vocab_info import VocabInfo
+from estimator_lib.vocab_info import VocabInfo, vocab_infos
 
 SessionRunHook = Hook  # The paper's name.
 
@@ -110,4 +110,5 @@ __all__ = [
     "train_and_evaluate",
     "training_done",
     "training_status",
+    "vocab_infos",
 ]

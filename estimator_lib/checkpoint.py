@@ -167,14 +167,19 @@ def as_warm_start_settings(value) -> WarmStartSettings | None:
     )
 
 
-def _resolve_checkpoint(path: str) -> str:
+def resolve_checkpoint(path: str, argument: str = "warm_start_from") -> str:
+    """`path` if it is a checkpoint prefix, else the latest checkpoint of model_dir `path`.
+
+    Raises:
+        ValueError: If there is no checkpoint there; `argument` names the path's source.
+    """
     if tf.io.gfile.isdir(path):
         latest = tf.train.latest_checkpoint(path)
         if latest is None:
-            raise ValueError(f"warm_start_from directory {path!r} holds no checkpoint.")
+            raise ValueError(f"{argument} directory {path!r} holds no checkpoint.")
         return latest
     if not tf.io.gfile.exists(path + ".index"):
-        raise ValueError(f"warm_start_from {path!r} is neither a checkpoint nor a model_dir.")
+        raise ValueError(f"{argument} {path!r} is neither a checkpoint nor a model_dir.")
     return path
 
 
@@ -184,7 +189,7 @@ def warm_start(settings: WarmStartSettings, variables: Mapping[str, tf.Variable]
     Raises:
         ValueError: If a variable selected by name is not in the checkpoint, or shapes differ.
     """
-    path = _resolve_checkpoint(settings.ckpt_to_initialize_from)
+    path = resolve_checkpoint(settings.ckpt_to_initialize_from)
     saved = list_variables(path)
     patterns = settings.vars_to_warm_start
     if patterns is None:  # Only the variables of var_name_to_vocab_info, as tf.estimator.

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import numbers
+import re
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -150,3 +151,68 @@ def _tokens(vocabulary, size: int, argument: str) -> list[str]:
         raise ValueError(f"VocabInfo: `{argument}` has {len(tokens)} tokens, fewer than its "
                          f"size {size}.")
     return tokens[:size]
+
+
+def vocab_infos(checkpoint: str, feature_columns: Sequence, previous_vocabularies,
+                backup_initializer: Callable | None = None) -> dict[str, VocabInfo]:
+    """The `var_name_to_vocab_info` that carries a model's vocabulary rows to new vocabularies.
+
+    For continuous training: the new model's vocabulary columns read this span's
+    vocabularies; `checkpoint` is the previous model's, trained on the previous span's
+    vocabularies. Every variable of `checkpoint` that a vocabulary column indexes by row
+    (linear weights `linear/<column>/weights`, embedding tables
+    `<layer>/<column>_embedding/embedding_weights`) gets a `VocabInfo` from the old
+    vocabulary to the column's new one; optimizer state is left out.
+
+    Args:
+        checkpoint: The previous model's checkpoint prefix or model_dir.
+        feature_columns: The new model's feature columns (all of them, e.g. wide and deep
+            together); vocabulary columns may be wrapped (embedding, indicator, weighted).
+        previous_vocabularies: Dict from a vocabulary column's feature key to its previous
+            vocabulary (a file or a list of tokens). Columns not in it are not remapped.
+        backup_initializer: For the rows of new tokens; default zeros (see `VocabInfo`).
+
+    Returns:
+        Dict from variable name to `VocabInfo`.
+
+    Example:
+        >>> infos = vocab_infos("span1/model", columns, {"city": "span1/vocab_city"})
+        >>> el.WarmStartSettings("span1/model", var_name_to_vocab_info=infos)
+    """
+    from estimator_lib import checkpoint as checkpoint_lib  # It imports this module.
+    from estimator_lib.feature_columns.vocabulary import (
+        VocabularyFileColumn,
+        VocabularyListColumn,
+    )
+
+    path = checkpoint_lib.resolve_checkpoint(checkpoint, argument="`checkpoint`")
+    saved = checkpoint_lib.list_variables(path)
+    owners = {}  # Path segment naming a column's variables -> the vocabulary column.
+    for column in feature_columns:
+        vocabulary = column
+        while vocabulary is not None and not isinstance(
+                vocabulary, VocabularyFileColumn | VocabularyListColumn):
+            vocabulary = getattr(vocabulary, "categorical_column", None)
+        if vocabulary is None or vocabulary.key not in previous_vocabularies:
+            continue
+        spec = getattr(column, "weight_spec", None)
+        owners[spec.scope if spec is not None else column.name] = vocabulary
+    infos = {}
+    for name, (_, shape) in saved.items():
+        segments = name.split("/")
+        if not shape or re.fullmatch(r"(\w+_)?optimizer(_\d+)?", segments[0]):
+            continue
+        owner = next((s for s in segments[:-1] if s in owners), None)
+        if owner is None:
+            continue
+        column = owners[owner]
+        new_vocab = (column.vocabulary_file if isinstance(column, VocabularyFileColumn)
+                     else [str(token) for token in column.vocabulary_list])
+        old_size = shape[0] - column.num_oov_buckets
+        infos[name] = VocabInfo(
+            new_vocab=new_vocab, new_vocab_size=column.num_buckets - column.num_oov_buckets,
+            num_oov_buckets=column.num_oov_buckets,
+            old_vocab=previous_vocabularies[column.key],
+            old_vocab_size=old_size if old_size > 0 else -1,
+            backup_initializer=backup_initializer)
+    return infos

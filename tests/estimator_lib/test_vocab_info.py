@@ -67,3 +67,34 @@ def test_vocab_info_checks_its_arguments():
         el.VocabInfo(["a"], 1, 0, [1, 2])
     with pytest.raises(TypeError, match="must be an el.VocabInfo"):
         el.WarmStartSettings("/tmp/x", var_name_to_vocab_info={"w": "vocab.txt"})
+
+
+def test_vocab_infos_finds_every_table_of_a_vocabulary_column(tmp_path):
+    # Wide & deep over one vocabulary: the linear weights and the embedding table are both
+    # remapped; the optimizers' slots are not warm-started.
+    old_vocab, new_vocab = tmp_path / "old_vocab", tmp_path / "new_vocab"
+    old_vocab.write_text("paris\nrome\noslo\n")
+    new_vocab.write_text("oslo\nlima\nparis\nrome\n")
+
+    def make_wide_deep(model_dir, vocab, warm_start_from=None):
+        city = fc.categorical_column_with_vocabulary_file("city", str(vocab), num_oov_buckets=1)
+        return el.DNNLinearCombinedClassifier(
+            linear_feature_columns=[city], dnn_feature_columns=[fc.embedding_column(city, 3)],
+            dnn_hidden_units=[2], model_dir=str(model_dir), warm_start_from=warm_start_from,
+            config=el.RunConfig(tf_random_seed=3)), [city, fc.embedding_column(city, 3)]
+
+    span1, _ = make_wide_deep(tmp_path / "span1", old_vocab)
+    span1.train(span_input_fn(["paris", "rome", "oslo", "lima"], [1, 0, 1, 0]), steps=5)
+    _, columns = make_wide_deep(tmp_path / "span2", new_vocab)
+    infos = el.vocab_infos(str(tmp_path / "span1"), columns, {"city": str(old_vocab)})
+    assert sorted(infos) == ["dnn_input/city_embedding/embedding_weights",
+                             "linear/city/weights"]
+    assert all(info.new_vocab_size == 4 and info.num_oov_buckets == 1 and
+               info.old_vocab_size == 3 for info in infos.values())
+    span2, _ = make_wide_deep(tmp_path / "span2", new_vocab, el.WarmStartSettings(
+        str(tmp_path / "span1"), var_name_to_vocab_info=infos))
+    span2.train(span_input_fn(["oslo"], [1]), steps=1)  # Touches oslo's rows only.
+    for name in infos:
+        old, new = span1.get_variable_value(name), span2.get_variable_value(name)
+        np.testing.assert_array_equal(new[[2, 3]], old[[0, 1]], err_msg=name)  # paris, rome
+        np.testing.assert_array_equal(new[[1, 4]], np.zeros_like(new[[1, 4]]), err_msg=name)
