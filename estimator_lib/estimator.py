@@ -340,6 +340,7 @@ class Estimator:
                 if request is not None:
                     names |= hooks_lib.fetch_names(request.fetches)
             requested = context.loop_steps
+            model.follow_global_step()
             if _coordinated.is_parameter_server(model.strategy):
                 outputs = _coordinated.run_round(
                     model.strategy, model.coordinated_train_loop(frozenset(names)),

@@ -8,7 +8,6 @@ many steps per call. The Estimator drives the outer loop (hooks, checkpoints).
 from __future__ import annotations
 
 import contextlib
-import functools
 import logging
 from collections.abc import Callable, Mapping
 
@@ -64,6 +63,7 @@ class TracedModel:
         self._dtype_policy = keras.config.dtype_policy()
         self.spec: EstimatorSpec | None = None
         self._loops: dict = {}
+        self._step_counters: dict = {}  # The optimizers' `iterations` (see follow_global_step).
         with self.strategy.scope():
             self.global_step = tf.Variable(0, dtype=tf.int64, trainable=False, name="global_step")
 
@@ -90,12 +90,8 @@ class TracedModel:
         return element if self.has_labels else (element, None)
 
     # -- steps (replica context) -------------------------------------------------------
-    def _train_step(self, element, build_only=False, step_claimed=False):
-        """One training step; `build_only` builds the optimizers instead of applying them.
-
-        `step_claimed`: the global step was already incremented for this step (the
-        parameter-server loop claims its step first).
-        """
+    def _train_step(self, element, build_only=False):
+        """One training step; `build_only` builds the optimizers instead of applying them."""
         features, labels = self._split(element)
         with tf.GradientTape() as tape:
             spec = self.call(features, labels)
@@ -110,8 +106,7 @@ class TracedModel:
                         spec.train_op.build(self.store.trainable_variables)
                 scaled_loss = spec.train_op.scale_loss(scaled_loss)
         variables = self.store.trainable_variables
-        if not build_only:
-            self._follow_global_step(spec, step_claimed)
+        self._remember_step_counters(spec)
         if isinstance(self.strategy, tf.distribute.MultiWorkerMirroredStrategy):
             tape = _DenseGradients(tape)
         if isinstance(spec.train_op, keras.optimizers.Optimizer):
@@ -138,25 +133,32 @@ class TracedModel:
                 spec.train_op(scaled_loss, tape, variables)
         return self._step_outputs(spec, loss)
 
-    def _follow_global_step(self, spec, step_claimed: bool) -> None:
-        """Sets every optimizer's `iterations` to the global step before it applies.
-
-        As tf.estimator's canned estimators set `optimizer.iterations = global_step`: a
-        learning-rate schedule and Adam's bias correction count the model's steps (also
-        after a restart from a checkpoint without optimizer state), and the optimizers of
-        one model (wide & deep's two) count the same steps. The optimizer adds one as it
-        applies, as the global step does after the step.
-        """
+    def _remember_step_counters(self, spec) -> None:
+        """Records the `iterations` of the optimizers this trace uses (no ops are added)."""
         optimizers = self.store.trace_optimizers()
         if isinstance(spec.train_op, keras.optimizers.Optimizer) and all(
                 o is not spec.train_op for o in optimizers):
             optimizers.append(spec.train_op)
-        step = self.global_step - 1 if step_claimed else self.global_step
         for optimizer in optimizers:
-            iterations = optimizer.iterations
+            counter = optimizer.iterations
             # With gradient accumulation, `iterations` is computed (a tensor), not a variable.
-            if hasattr(iterations, "assign"):
-                iterations.assign(tf.cast(step, iterations.dtype))
+            if hasattr(counter, "assign"):
+                key = self.store.name_of(counter) or id(counter)
+                self._step_counters.setdefault(key, counter)
+
+    def follow_global_step(self) -> None:
+        """Sets every optimizer's `iterations` to the global step; call before each loop.
+
+        As tf.estimator's canned estimators set `optimizer.iterations = global_step`: a
+        learning-rate schedule and Adam's bias correction count the model's steps (also
+        after a restart from a checkpoint whose optimizer counted otherwise), and the
+        optimizers of one model (wide & deep's two) count the same steps. Within a loop each
+        optimizer adds one per step as the global step does, so setting them once per loop
+        (eagerly, outside the compiled loop) keeps them equal without an op per step.
+        """
+        step = self.global_step.numpy()
+        for counter in self._step_counters.values():
+            counter.assign(tf.cast(step, counter.dtype))
 
     def _eval_step(self, element):
         features, labels = self._split(element)
@@ -324,8 +326,7 @@ class TracedModel:
             templates = self._fetch_templates(extra)
 
             def body(element, state):
-                outputs = self._run(functools.partial(self._train_step, step_claimed=True),
-                                    element)
+                outputs = self._run(self._train_step, element)
                 loss = tf.cast(outputs["loss"], tf.float32)
                 return {"loss": loss,
                         "nan_loss": tf.logical_or(state["nan_loss"],
