@@ -154,49 +154,81 @@ def _tokens(vocabulary, size: int, argument: str) -> list[str]:
 
 
 def vocab_infos(checkpoint: str, feature_columns: Sequence, previous_vocabularies,
-                backup_initializer: Callable | None = None) -> dict[str, VocabInfo]:
+                new_vocabularies=None, backup_initializer: Callable | None = None
+                ) -> dict[str, VocabInfo]:
     """The `var_name_to_vocab_info` that carries a model's vocabulary rows to new vocabularies.
 
-    For continuous training: the new model's vocabulary columns read this span's
-    vocabularies; `checkpoint` is the previous model's, trained on the previous span's
-    vocabularies. Every variable of `checkpoint` that a vocabulary column indexes by row
-    (linear weights `linear/<column>/weights`, embedding tables
-    `<layer>/<column>_embedding/embedding_weights`) gets a `VocabInfo` from the old
-    vocabulary to the column's new one; optimizer state is left out.
+    For continuous training: `checkpoint` is the previous model's, trained on the previous
+    span's vocabularies; `feature_columns` are the new model's. Every variable of
+    `checkpoint` that a vocabulary-indexed column indexes by row (linear weights
+    `linear/<column>/weights`, embedding tables `<layer>/<column>_embedding/...`) gets a
+    `VocabInfo` from the previous vocabulary to the new one; optimizer state is left out.
+
+    A vocabulary column (`categorical_column_with_vocabulary_file/_list`) knows its new
+    vocabulary. A column of ids that a vocabulary made outside the model (tf.Transform's
+    `compute_and_apply_vocabulary` feeding `categorical_column_with_identity`, ids past
+    the vocabulary being OOV buckets) takes it from `new_vocabularies`.
 
     Args:
         checkpoint: The previous model's checkpoint prefix or model_dir.
         feature_columns: The new model's feature columns (all of them, e.g. wide and deep
-            together); vocabulary columns may be wrapped (embedding, indicator, weighted).
-        previous_vocabularies: Dict from a vocabulary column's feature key to its previous
-            vocabulary (a file or a list of tokens). Columns not in it are not remapped.
+            together); they may wrap the vocabulary-indexed column (embedding, indicator,
+            weighted).
+        previous_vocabularies: Dict from the vocabulary-indexed column's feature key to
+            its previous vocabulary (a file, one token per line, or a list of tokens).
+            Columns not in it are not remapped.
+        new_vocabularies: Dict from feature key to the new vocabulary, for id columns
+            (identity columns); a vocabulary column's own vocabulary is used otherwise.
         backup_initializer: For the rows of new tokens; default zeros (see `VocabInfo`).
 
     Returns:
         Dict from variable name to `VocabInfo`.
 
+    Raises:
+        ValueError: If `checkpoint` holds no checkpoint, or an id column in
+            `previous_vocabularies` has no new vocabulary.
+
     Example:
-        >>> infos = vocab_infos("span1/model", columns, {"city": "span1/vocab_city"})
+        >>> infos = vocab_infos("span1/model", columns, {"city": "span1/vocab_city"},
+        ...                     new_vocabularies={"city": "span2/vocab_city"})
         >>> el.WarmStartSettings("span1/model", var_name_to_vocab_info=infos)
     """
     from estimator_lib import checkpoint as checkpoint_lib  # It imports this module.
+    from estimator_lib.feature_columns.base import CategoricalColumn
     from estimator_lib.feature_columns.vocabulary import (
         VocabularyFileColumn,
         VocabularyListColumn,
     )
 
+    new_vocabularies = dict(new_vocabularies or {})
     path = checkpoint_lib.resolve_checkpoint(checkpoint, argument="`checkpoint`")
     saved = checkpoint_lib.list_variables(path)
-    owners = {}  # Path segment naming a column's variables -> the vocabulary column.
+    owners = {}  # Path segment naming a column's variables -> (new vocab, its size, rows).
     for column in feature_columns:
-        vocabulary = column
-        while vocabulary is not None and not isinstance(
-                vocabulary, VocabularyFileColumn | VocabularyListColumn):
-            vocabulary = getattr(vocabulary, "categorical_column", None)
-        if vocabulary is None or vocabulary.key not in previous_vocabularies:
+        base = column
+        while base is not None and not (isinstance(base, CategoricalColumn)
+                                        and isinstance(getattr(base, "key", None), str)):
+            base = getattr(base, "categorical_column", None)
+        if base is None or base.key not in previous_vocabularies:
             continue
+        if isinstance(base, VocabularyFileColumn):
+            new_vocab, size = base.vocabulary_file, base.vocabulary_size
+        elif isinstance(base, VocabularyListColumn):
+            new_vocab = [str(token) for token in base.vocabulary_list]
+            size = len(new_vocab)
+        elif base.key in new_vocabularies:
+            new_vocab = new_vocabularies[base.key]
+            size = len(_tokens(new_vocab, -1, "new_vocab"))
+        else:
+            raise ValueError(
+                f"vocab_infos: column {base.name!r} is not a vocabulary column, so its new "
+                f"vocabulary must be in `new_vocabularies` (keyed {base.key!r}).")
+        if size > base.num_buckets:
+            raise ValueError(
+                f"vocab_infos: the new vocabulary of {base.name!r} has {size} tokens, more "
+                f"than the column's {base.num_buckets} buckets.")
         spec = getattr(column, "weight_spec", None)
-        owners[spec.scope if spec is not None else column.name] = vocabulary
+        owners[spec.scope if spec is not None else column.name] = (base, new_vocab, size)
     infos = {}
     for name, (_, shape) in saved.items():
         segments = name.split("/")
@@ -205,14 +237,11 @@ def vocab_infos(checkpoint: str, feature_columns: Sequence, previous_vocabularie
         owner = next((s for s in segments[:-1] if s in owners), None)
         if owner is None:
             continue
-        column = owners[owner]
-        new_vocab = (column.vocabulary_file if isinstance(column, VocabularyFileColumn)
-                     else [str(token) for token in column.vocabulary_list])
-        old_size = shape[0] - column.num_oov_buckets
+        column, new_vocab, size = owners[owner]
+        old_vocab = previous_vocabularies[column.key]
+        old_size = min(len(_tokens(old_vocab, -1, "old_vocab")), shape[0])
         infos[name] = VocabInfo(
-            new_vocab=new_vocab, new_vocab_size=column.num_buckets - column.num_oov_buckets,
-            num_oov_buckets=column.num_oov_buckets,
-            old_vocab=previous_vocabularies[column.key],
-            old_vocab_size=old_size if old_size > 0 else -1,
+            new_vocab=new_vocab, new_vocab_size=size, num_oov_buckets=column.num_buckets - size,
+            old_vocab=old_vocab, old_vocab_size=old_size or -1,
             backup_initializer=backup_initializer)
     return infos

@@ -98,3 +98,41 @@ def test_vocab_infos_finds_every_table_of_a_vocabulary_column(tmp_path):
         old, new = span1.get_variable_value(name), span2.get_variable_value(name)
         np.testing.assert_array_equal(new[[2, 3]], old[[0, 1]], err_msg=name)  # paris, rome
         np.testing.assert_array_equal(new[[1, 4]], np.zeros_like(new[[1, 4]]), err_msg=name)
+
+
+def test_vocab_infos_for_ids_from_a_tf_transform_vocabulary(tmp_path):
+    # The pipeline's columns: tf.Transform maps each token to its id in the span's
+    # vocabulary file (ids past it are OOV buckets); the model sees identity columns.
+    old_tokens, new_tokens = ["paris", "rome", "oslo"], ["oslo", "lima", "paris", "rome"]
+    (tmp_path / "span1_vocab").write_text("\n".join(old_tokens))
+    (tmp_path / "span2_vocab").write_text("\n".join(new_tokens))
+
+    def ids_input_fn(tokens, vocabulary):
+        ids = [[vocabulary.index(t) if t in vocabulary else len(vocabulary)] for t in tokens]
+        return lambda: tf.data.Dataset.from_tensors(
+            ({"city_id": np.array(ids, np.int64)}, np.ones([len(ids), 1], np.float32))).repeat()
+
+    def make_linear(model_dir, vocabulary, warm_start_from=None):
+        column = fc.categorical_column_with_identity("city_id", len(vocabulary) + 1)
+        return el.LinearClassifier(feature_columns=[column], model_dir=str(model_dir),
+                                   warm_start_from=warm_start_from), [column]
+
+    span1, _ = make_linear(tmp_path / "span1", old_tokens)
+    span1.train(ids_input_fn(["paris", "rome", "oslo", "lima"], old_tokens), steps=3)
+    _, columns = make_linear(tmp_path / "span2", new_tokens)
+    with pytest.raises(ValueError, match="must be in `new_vocabularies`"):
+        el.vocab_infos(str(tmp_path / "span1"), columns, {"city_id": str(tmp_path / "span1_vocab")})
+    infos = el.vocab_infos(str(tmp_path / "span1"), columns,
+                           {"city_id": str(tmp_path / "span1_vocab")},
+                           new_vocabularies={"city_id": str(tmp_path / "span2_vocab")})
+    assert list(infos) == ["linear/city_id/weights"]
+    (info,) = infos.values()
+    assert (info.new_vocab_size, info.num_oov_buckets, info.old_vocab_size) == (4, 1, 3)
+    span2, _ = make_linear(tmp_path / "span2", new_tokens,
+                           el.WarmStartSettings(str(tmp_path / "span1"),
+                                                var_name_to_vocab_info=infos))
+    span2.train(ids_input_fn(["oslo"], new_tokens), steps=1)
+    old = span1.get_variable_value("linear/city_id/weights")
+    new = span2.get_variable_value("linear/city_id/weights")
+    np.testing.assert_array_equal(new[[2, 3]], old[[0, 1]])  # paris, rome keep their rows
+    np.testing.assert_array_equal(new[[1, 4]], np.zeros([2, 1]))  # lima (new), OOV
