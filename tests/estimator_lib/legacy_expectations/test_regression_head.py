@@ -109,3 +109,64 @@ def test_weight_column_keeps_its_dtype_and_shape():
 def test_weight_column_must_be_a_dense_column():
     with pytest.raises(TypeError, match="numeric column"):
         RegressionHead(weight_column=fc.categorical_column_with_identity("w", 3))
+
+
+def test_weighted_multi_value_train():
+    # test_weighted_multi_value_train(_create_loss): per-dimension weights [1, .1, 1.5] on
+    # one example of three dimensions: 101.6 / 3.
+    head = RegressionHead(3, weight_column="label_weights")
+    features = {"label_weights": np.array([[1.0, 0.1, 1.5]])}
+    loss = head.loss(np.array([[35.0, 42.0, 45.0]]), np.array([[45.0, 41.0, 44.0]]),
+                     features=features)
+    assert float(loss) == pytest.approx(33.8666667, rel=1e-6)
+
+
+def test_weighted_multi_batch_eval_eager():
+    # test_weighted_multi_batch_eval_eager: the same three examples in three batches of one.
+    head = RegressionHead(weight_column="label_weights")
+    metrics = head.metrics()
+    for logit, label, weight in zip([45.0, 41.0, 44.0], [35.0, 42.0, 45.0], [1.0, 0.1, 1.5],
+                                    strict=True):
+        head.update_metrics(metrics, {"label_weights": np.array([[weight]])},
+                            np.array([[logit]]), np.array([[label]]))
+    results = {key: float(metric.result()) for key, metric in metrics.items()}
+    assert results == pytest.approx({
+        MetricKeys.LOSS_MEAN: 39.076923,
+        MetricKeys.PREDICTION_MEAN: (45 + 41 * 0.1 + 44 * 1.5) / 2.6,
+        MetricKeys.LABEL_MEAN: (35 + 42 * 0.1 + 45 * 1.5) / 2.6}, rel=1e-6)
+
+
+def test_weighted_multi_batch_train_eager():
+    # test_weighted_multi_batch_train_eager: batch losses 100, .1 and 1.5.
+    head = RegressionHead(weight_column="label_weights")
+    for logit, label, weight, expected in zip([45.0, 41.0, 44.0], [35.0, 42.0, 45.0],
+                                              [1.0, 0.1, 1.5], [100.0, 0.1, 1.5], strict=True):
+        loss = head.loss(np.array([[label]]), np.array([[logit]]),
+                         features={"label_weights": np.array([[weight]])})
+        assert float(loss) == pytest.approx(expected, rel=1e-6)
+
+
+MULTI_DIM_LOGITS = np.array([[[0.0, 1.0, 2.0], [10.0, 11.0, 12.0]],
+                             [[20.0, 21.0, 22.0], [30.0, 31.0, 32.0]]])
+MULTI_DIM_LABELS = np.array([[[1.0, 2.0, 3.0], [12.0, 13.0, 14.0]],
+                             [[23.0, 24.0, 25.0], [34.0, 35.0, 36.0]]])
+
+
+def test_multi_dim_weighted_train():
+    # test_multi_dim_weighted_train(_create_loss): logits [2, 2, 3], weights [2, 2]:
+    # (1*3*1 + 1.5*3*4 + 2*3*9 + 2.5*3*16) / 12 = 16.25.
+    head = RegressionHead(3, weight_column="label_weights")
+    loss = head.loss(MULTI_DIM_LABELS, MULTI_DIM_LOGITS,
+                     features={"label_weights": np.array([[1.0, 1.5], [2.0, 2.5]])})
+    assert float(loss) == pytest.approx(16.25, rel=1e-6)
+
+
+@pytest.mark.parametrize("weights", [
+    np.array([[1.0], [2.0]]),                                        # wrong inner dimension
+    np.array([[[1.0, 1.1], [1.5, 1.6]], [[2.0, 2.1], [2.5, 2.6]]]),  # wrong outer dimension
+], ids=["test_multi_dim_train_weights_wrong_inner_dim",
+        "test_multi_dim_train_weights_wrong_outer_dim"])
+def test_multi_dim_train_weights_wrong_shape(weights):
+    head = RegressionHead(3, weight_column="label_weights")
+    with pytest.raises(ValueError, match="shape"):
+        head.loss(MULTI_DIM_LABELS, MULTI_DIM_LOGITS, features={"label_weights": weights})
