@@ -53,6 +53,7 @@ from estimator_lib.run_config import RunConfig
 from estimator_lib.spec import EstimatorSpec, ModeKeys
 from estimator_lib.train_and_evaluate import EvalSpec, TrainSpec, train_and_evaluate
 from estimator_lib.training_status import TRAINING_DONE_FILENAME, training_done
+from estimator_lib.vocab_info import VocabInfo, vocab_infos
 
 SessionRunHook = Hook  # The paper's name.
 
@@ -91,6 +92,7 @@ __all__ = [
     "SummarySaverHook",
     "TRAINING_DONE_FILENAME",
     "TrainSpec",
+    "VocabInfo",
     "WarmStartSettings",
     "checkpoint",
     "distribute",
@@ -107,4 +109,5 @@ __all__ = [
     "train_and_evaluate",
     "training_done",
     "training_status",
+    "vocab_infos",
 ]

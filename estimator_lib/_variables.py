@@ -8,6 +8,13 @@ records them in creation order; later traces get the recorded variables back, in
 order. Each variable also gets a stable name (its Keras path, e.g. `dense_1/kernel`)
 which keys it in checkpoints, so a TRAIN checkpoint restores into an EVAL model that
 creates a different set (metrics, no optimizer slots).
+
+A Keras optimizer's variables are named by their role in the model, never by the
+optimizer's Keras name (`adagrad`, `adagrad_1`, ... from a process-wide counter, which
+depends on what the process made before): `<optimizer>/<variable>/<slot>` for a slot,
+e.g. `optimizer/dense/kernel/accumulator`, and `<optimizer>/iteration` for its counter.
+`<optimizer>` is the role the model gives it (`optimizer_role`), else `optimizer`,
+`optimizer_1`, ... in the order model_fn uses them.
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ import contextlib
 import re
 import threading
 
+import keras
 import tensorflow as tf
 from tensorflow.python.ops import resource_variable_ops
 
@@ -68,6 +76,43 @@ def track_resource(resource) -> None:
         store.resources.append(resource)
 
 
+@contextlib.contextmanager
+def optimizer_role(role: str):
+    """Names the variables of Keras optimizers created or built inside `role/...`.
+
+    For a model with several optimizers (wide & deep: `linear_optimizer`,
+    `dnn_optimizer`), so each one's checkpoint names say which part it trains.
+    """
+    saved = getattr(_ROLE, "role", None)
+    _ROLE.role = role
+    try:
+        yield
+    finally:
+        _ROLE.role = saved
+
+
+_ROLE = threading.local()
+
+
+def _optimizer_in_scope():
+    """The Keras optimizer whose name scope is open (it is creating a variable), or None."""
+    if _keras_state is None:
+        return None
+    for entry in reversed(_keras_state.get_global_attribute("name_scope_stack") or ()):
+        caller = getattr(entry, "caller", None)
+        if isinstance(caller, keras.optimizers.Optimizer):
+            return caller
+    return None
+
+
+def reference_key(variable) -> str:
+    """How a Keras optimizer prefixes the slots it makes for `variable` (its
+    `add_variable_from_reference`): the variable's path, or its name, with `_` for `/`."""
+    if hasattr(variable, "path"):
+        return variable.path.replace("/", "_")
+    return str(variable.name).replace("/", "_").replace(":", "_")
+
+
 def _clean(name: str) -> str:
     name = re.sub(r":\d+$", "", name or "Variable")
     return name.strip("/") or "Variable"
@@ -80,6 +125,7 @@ class _TraceState(threading.local):
         self.cursor = 0
         self.phase = "model"
         self.optimizer_slots = 0
+        self.optimizers = []  # The Keras optimizers this trace created variables for.
 
 
 class NotLiftable(Exception):
@@ -124,6 +170,8 @@ class VariableStore:
         self.resources: list = []
         self.frozen = False
         self.lift = False
+        self._roles: dict[int, str] = {}  # id(optimizer) -> role, for the first trace.
+        self._role_owners: list = []  # Keeps those ids from being reused.
 
     @contextlib.contextmanager
     def recording_initial_values(self):
@@ -160,6 +208,7 @@ class VariableStore:
         if restart:
             self._local.cursor = 0
             self._local.optimizer_slots = 0
+            self._local.optimizers = []
         previous = self._local.phase
         self._local.phase = phase
         stack = getattr(_ACTIVE, "stack", None)
@@ -174,6 +223,9 @@ class VariableStore:
             self._local.phase = previous
 
     def _creator(self, next_creator, **kwargs):
+        optimizer = _optimizer_in_scope()
+        if optimizer is not None and all(o is not optimizer for o in self._local.optimizers):
+            self._local.optimizers.append(optimizer)
         if self._local.cursor < len(self.variables):
             variable = self.variables[self._local.cursor]
             self._local.cursor += 1
@@ -184,7 +236,7 @@ class VariableStore:
                 "on its first call. model_fn must create the same variables every time it is "
                 "called in a mode (create them unconditionally, not inside tf.cond or loops)."
             )
-        name = self._stable_name(kwargs.get("name"))
+        name = self._stable_name(kwargs.get("name"), optimizer)
         if self.lift and not tf.executing_eagerly():
             # The end of the creator chain, called directly: the chain holds
             # tf.function's own creator, which would lift the variable itself and then
@@ -201,10 +253,12 @@ class VariableStore:
         self._local.cursor += 1
         return variable
 
-    def _stable_name(self, raw_name) -> str:
+    def _stable_name(self, raw_name, optimizer=None) -> str:
         base = _clean(raw_name if isinstance(raw_name, str) else None)
         path = _keras_path() if _keras_path is not None else ""
-        if self._local.phase == "optimizer":
+        if optimizer is not None:
+            name = self._optimizer_variable_name(optimizer, base.rsplit("/", 1)[-1])
+        elif self._local.phase == "optimizer":
             # Optimizer slots are named after TF graph names, which are not stable
             # across traces; key them by position, which is (trainable variable order).
             prefix = path or "optimizer"
@@ -221,6 +275,33 @@ class VariableStore:
             suffix += 1
         self._used_names.add(unique)
         return unique
+
+    def _optimizer_variable_name(self, optimizer, base: str) -> str:
+        """`<role>/<variable>/<slot>` for a slot, `<role>/<base>` for the optimizer's own."""
+        role = self._roles.get(id(optimizer))
+        if role is None:
+            role = getattr(_ROLE, "role", None)
+            if role is None:
+                ordinal = sum(1 for r in self._roles.values() if re.fullmatch(r"optimizer(_\d+)?", r))
+                role = "optimizer" if ordinal == 0 else f"optimizer_{ordinal}"
+            self._roles[id(optimizer)] = role
+            self._role_owners.append(optimizer)
+        # A slot's Keras name is `<reference_key(variable)>_<slot>`: find the variable.
+        best = None
+        for variable in getattr(optimizer, "_trainable_variables", ()):
+            key = reference_key(variable)
+            if base.startswith(key + "_") and (best is None or len(key) > len(best[0])):
+                best = (key, variable)
+        if best is not None:
+            variable_name = self.name_of(best[1])
+            if variable_name is not None:
+                return f"{role}/{variable_name}/{base[len(best[0]) + 1:]}"
+        return f"{role}/{base}"
+
+    def trace_optimizers(self) -> list:
+        """The Keras optimizers that created (or were handed back) variables in this
+        thread's current trace."""
+        return list(self._local.optimizers)
 
     def named(self) -> dict[str, tf.Variable]:
         """Name to variable, in creation order."""

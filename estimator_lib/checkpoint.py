@@ -1,7 +1,7 @@
 """Checkpoints keyed by stable variable names; restore across modes; warm start.
 
 A checkpoint holds `global_step` and a dict of variables keyed by the names
-`VariableStore` gives them (`dense/kernel`, `adam/slot_0`, ...). Keras metric state is
+`VariableStore` gives them (`dense/kernel`, `optimizer/dense/kernel/accumulator`, ...). Keras metric state is
 not saved (it is evaluation state, as local variables were in the legacy Estimator).
 Writes are atomic: TensorFlow writes the data under a temporary name and renames it, and
 the `checkpoint` state file is replaced atomically after the data is in place.
@@ -16,6 +16,8 @@ import re
 from collections.abc import Mapping, Sequence
 
 import tensorflow as tf
+
+from estimator_lib.vocab_info import VocabInfo
 
 logger = logging.getLogger("estimator_lib")
 
@@ -75,22 +77,24 @@ def load_variable(checkpoint_path: str, name: str):
 
 
 def restore(checkpoint: tf.train.Checkpoint, checkpoint_path: str,
-            variables: Mapping[str, tf.Variable]) -> None:
+            variables: Mapping[str, tf.Variable], *, training: bool = False) -> None:
     """Restores `variables` from `checkpoint_path`, checking that the model matches it.
 
-    Every trainable variable must be in the checkpoint with the same shape; a
-    non-trainable one that is missing (a metric, a random seed state) keeps its initial
-    value and is logged.
+    Every variable must be in the checkpoint with the same shape. Resuming training
+    (`training=True`) needs all of them, optimizer state included: an optimizer slot that
+    silently started over would change the training without anyone noticing. Evaluation,
+    prediction and export need every trainable variable; a non-trainable one they create
+    that training did not (evaluation state of a model_fn) keeps its initial value, with
+    a warning that names it. Only a warm start (`warm_start`) loads part of a model.
 
     Raises:
-        ValueError: If a trainable variable is missing or has another shape.
+        ValueError: If a variable is missing or has another shape; the message names them.
     """
     saved = list_variables(checkpoint_path)
-    missing, mismatched = [], []
+    missing, mismatched, skipped = [], [], []
     for name, variable in variables.items():
         if name not in saved:
-            if variable.trainable:
-                missing.append(name)
+            (missing if training or variable.trainable else skipped).append(name)
             continue
         if list(variable.shape) != list(saved[name][1]):
             mismatched.append(f"{name}: model {list(variable.shape)}, checkpoint {saved[name][1]}")
@@ -99,11 +103,12 @@ def restore(checkpoint: tf.train.Checkpoint, checkpoint_path: str,
             f"The model does not match checkpoint {checkpoint_path!r}. "
             + (f"Missing from the checkpoint: {missing}. " if missing else "")
             + (f"Shape differs: {mismatched}. " if mismatched else "")
-            + "Use a fresh model_dir for a changed model, or warm_start_from to load what matches."
+            + "Use a fresh model_dir for a changed model, with warm_start_from=WarmStartSettings"
+            "(<old checkpoint>) to load what matches."
         )
-    skipped = [n for n in variables if n not in saved]
     if skipped:
-        logger.debug("Not in checkpoint, left at initial values: %s", skipped)
+        logger.warning("Not in checkpoint %s, left at their initial values: %s",
+                       checkpoint_path, skipped)
     checkpoint.read(checkpoint_path).expect_partial()
 
 
@@ -117,12 +122,18 @@ class WarmStartSettings:
             variables this model reaches through `var_name_to_prev_var_name`.
         vars_to_warm_start: A regex (matched at the start of the name) or a list of
             names/regexes. Default `'.*'`: every trainable variable, as the legacy
-            Estimator did. None warm-starts nothing.
+            Estimator did. None warm-starts only the variables of `var_name_to_vocab_info`.
         var_name_to_prev_var_name: Dict from a name in this model to its name in the
             checkpoint, for renamed variables.
         skip_mismatch: Skip (and log) variables whose shape differs from the checkpoint's
-            instead of failing, as Keras' `load_weights(skip_mismatch=True)` does: e.g. an
-            embedding table whose vocabulary grew with new data. Default False.
+            instead of failing, as Keras' `load_weights(skip_mismatch=True)` does. Default
+            False. For a table whose vocabulary grew, `var_name_to_vocab_info` keeps the
+            rows of known tokens instead.
+        var_name_to_vocab_info: Dict from a variable name in this model to an
+            `el.VocabInfo`: the variable's rows (or columns) are remapped by token from the
+            old vocabulary to the new one, new rows initialized by its backup initializer.
+            These variables are warm-started whether or not `vars_to_warm_start` selects
+            them; a name that is not a variable of the model is an error.
 
     Example:
         >>> ws = WarmStartSettings("/tmp/old_model", vars_to_warm_start="dense.*")
@@ -135,9 +146,14 @@ class WarmStartSettings:
     vars_to_warm_start: str | Sequence[str] | None = ".*"
     var_name_to_prev_var_name: Mapping[str, str] | None = None
     skip_mismatch: bool = False
+    var_name_to_vocab_info: Mapping[str, VocabInfo] | None = None
 
     def __post_init__(self):
         object.__setattr__(self, "ckpt_to_initialize_from", os.fspath(self.ckpt_to_initialize_from))
+        for name, info in (self.var_name_to_vocab_info or {}).items():
+            if not isinstance(info, VocabInfo):
+                raise TypeError(f"`var_name_to_vocab_info`[{name!r}] must be an el.VocabInfo; "
+                                f"received {info!r}.")
 
 
 def as_warm_start_settings(value) -> WarmStartSettings | None:
@@ -151,14 +167,19 @@ def as_warm_start_settings(value) -> WarmStartSettings | None:
     )
 
 
-def _resolve_checkpoint(path: str) -> str:
+def resolve_checkpoint(path: str, argument: str = "warm_start_from") -> str:
+    """`path` if it is a checkpoint prefix, else the latest checkpoint of model_dir `path`.
+
+    Raises:
+        ValueError: If there is no checkpoint there; `argument` names the path's source.
+    """
     if tf.io.gfile.isdir(path):
         latest = tf.train.latest_checkpoint(path)
         if latest is None:
-            raise ValueError(f"warm_start_from directory {path!r} holds no checkpoint.")
+            raise ValueError(f"{argument} directory {path!r} holds no checkpoint.")
         return latest
     if not tf.io.gfile.exists(path + ".index"):
-        raise ValueError(f"warm_start_from {path!r} is neither a checkpoint nor a model_dir.")
+        raise ValueError(f"{argument} {path!r} is neither a checkpoint nor a model_dir.")
     return path
 
 
@@ -168,25 +189,50 @@ def warm_start(settings: WarmStartSettings, variables: Mapping[str, tf.Variable]
     Raises:
         ValueError: If a variable selected by name is not in the checkpoint, or shapes differ.
     """
-    path = _resolve_checkpoint(settings.ckpt_to_initialize_from)
+    path = resolve_checkpoint(settings.ckpt_to_initialize_from)
     saved = list_variables(path)
     patterns = settings.vars_to_warm_start
-    if patterns is None:
-        return []
-    if isinstance(patterns, str):
+    if patterns is None:  # Only the variables of var_name_to_vocab_info, as tf.estimator.
+        selected = []
+    elif isinstance(patterns, str):
         selected = [n for n, v in variables.items() if v.trainable and re.match(patterns, n)]
     else:
         selected = [n for n in variables if any(re.match(p, n) for p in patterns)]
+    vocab_infos = dict(settings.var_name_to_vocab_info or {})
+    unknown = sorted(set(vocab_infos) - set(variables))
+    if unknown:
+        raise ValueError(
+            f"Warm start: `var_name_to_vocab_info` names {unknown}, which are not variables of "
+            f"the model; its variables are {sorted(variables)}."
+        )
+    selected += [n for n in vocab_infos if n not in selected]
     renames = dict(settings.var_name_to_prev_var_name or {})
+    unknown = sorted(set(renames) - set(variables))
+    if unknown:
+        raise ValueError(
+            f"Warm start: `var_name_to_prev_var_name` names {unknown}, which are not variables "
+            f"of the model; its variables are {sorted(variables)}."
+        )
     reader = tf.train.load_checkpoint(path)
-    warmed, skipped = [], []
+    warmed, skipped, absent = [], [], []
     for name in selected:
         previous = renames.get(name, name)
+        if name in vocab_infos:
+            if previous not in saved:
+                raise ValueError(
+                    f"Warm start: {previous!r} (for {name!r}) is not in checkpoint {path!r}."
+                )
+            variable = variables[name]
+            variables[name].assign(vocab_infos[name].remap(
+                reader.get_tensor(saved[previous][0]), variable.shape, variable.dtype, name))
+            warmed.append(name)
+            continue
         if previous not in saved:
             if name in renames or not isinstance(patterns, str):
                 raise ValueError(
                     f"Warm start: {previous!r} (for {name!r}) is not in checkpoint {path!r}."
                 )
+            absent.append(name)
             continue
         value = reader.get_tensor(saved[previous][0])
         if list(value.shape) != list(variables[name].shape):
@@ -204,4 +250,7 @@ def warm_start(settings: WarmStartSettings, variables: Mapping[str, tf.Variable]
     if skipped:
         logger.warning("Warm start skipped %d variable(s) whose shape changed: %s",
                        len(skipped), ", ".join(skipped))
+    if absent:
+        logger.warning("Warm start skipped %d variable(s) not in %s (left at their initial "
+                       "values): %s", len(absent), path, ", ".join(absent))
     return warmed

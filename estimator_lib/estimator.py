@@ -292,7 +292,7 @@ class Estimator:
         variables = model.saveable_variables()
         checkpoint = ckpt.make_checkpoint(model.global_step, variables)
         if latest is not None:
-            ckpt.restore(checkpoint, latest, variables)
+            ckpt.restore(checkpoint, latest, variables, training=True)
         elif self._warm_start is not None:
             ckpt.warm_start(self._warm_start, variables)
         for hook in model.spec.training_hooks:
@@ -340,6 +340,7 @@ class Estimator:
                 if request is not None:
                     names |= hooks_lib.fetch_names(request.fetches)
             requested = context.loop_steps
+            model.follow_global_step()
             if _coordinated.is_parameter_server(model.strategy):
                 outputs = _coordinated.run_round(
                     model.strategy, model.coordinated_train_loop(frozenset(names)),

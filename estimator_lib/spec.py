@@ -52,7 +52,10 @@ class EstimatorSpec:
             distribution strategy such a callable should also have a `build(variables)`
             attribute creating its optimizers' slots (e.g. `optimizer.build(variables)`):
             the Estimator builds models there outside replica context, where it cannot
-            run the callable.
+            run the callable. The `iterations` of the optimizer given here, and of every
+            Keras optimizer model_fn (or train_op_fn) creates, count the global step (set
+            before each training loop), so learning-rate schedules see the model's step;
+            their variables are checkpointed as `optimizer/<variable>/<slot>`.
         eval_metric_ops: Dict of name to a Keras metric that model_fn updated, or a
             `(value_tensor, update_op)` pair.
         export_outputs: Dict of signature name to an `el.export.ExportOutput`, used by

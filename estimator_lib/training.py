@@ -63,6 +63,7 @@ class TracedModel:
         self._dtype_policy = keras.config.dtype_policy()
         self.spec: EstimatorSpec | None = None
         self._loops: dict = {}
+        self._step_counters: dict = {}  # The optimizers' `iterations` (see follow_global_step).
         with self.strategy.scope():
             self.global_step = tf.Variable(0, dtype=tf.int64, trainable=False, name="global_step")
 
@@ -105,6 +106,7 @@ class TracedModel:
                         spec.train_op.build(self.store.trainable_variables)
                 scaled_loss = spec.train_op.scale_loss(scaled_loss)
         variables = self.store.trainable_variables
+        self._remember_step_counters(spec)
         if isinstance(self.strategy, tf.distribute.MultiWorkerMirroredStrategy):
             tape = _DenseGradients(tape)
         if isinstance(spec.train_op, keras.optimizers.Optimizer):
@@ -130,6 +132,33 @@ class TracedModel:
             with self.store.scope("optimizer", restart=False):
                 spec.train_op(scaled_loss, tape, variables)
         return self._step_outputs(spec, loss)
+
+    def _remember_step_counters(self, spec) -> None:
+        """Records the `iterations` of the optimizers this trace uses (no ops are added)."""
+        optimizers = self.store.trace_optimizers()
+        if isinstance(spec.train_op, keras.optimizers.Optimizer) and all(
+                o is not spec.train_op for o in optimizers):
+            optimizers.append(spec.train_op)
+        for optimizer in optimizers:
+            counter = optimizer.iterations
+            # With gradient accumulation, `iterations` is computed (a tensor), not a variable.
+            if hasattr(counter, "assign"):
+                key = self.store.name_of(counter) or id(counter)
+                self._step_counters.setdefault(key, counter)
+
+    def follow_global_step(self) -> None:
+        """Sets every optimizer's `iterations` to the global step; call before each loop.
+
+        As tf.estimator's canned estimators set `optimizer.iterations = global_step`: a
+        learning-rate schedule and Adam's bias correction count the model's steps (also
+        after a restart from a checkpoint whose optimizer counted otherwise), and the
+        optimizers of one model (wide & deep's two) count the same steps. Within a loop each
+        optimizer adds one per step as the global step does, so setting them once per loop
+        (eagerly, outside the compiled loop) keeps them equal without an op per step.
+        """
+        step = self.global_step.numpy()
+        for counter in self._step_counters.values():
+            counter.assign(tf.cast(step, counter.dtype))
 
     def _eval_step(self, element):
         features, labels = self._split(element)

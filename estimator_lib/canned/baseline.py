@@ -39,29 +39,34 @@ def _baseline_model_fn(head, optimizer):
 class BaselineClassifier(Estimator):
     """Learns only the class distribution: a floor other classifiers must beat.
 
+    Its one variable is `baseline/bias` (the logits), as tf.estimator's. `warm_start_from`
+    (a checkpoint, model_dir or `el.WarmStartSettings`) starts it from another baseline's.
+
     Example:
         >>> estimator = BaselineClassifier(n_classes=3, model_dir="/tmp/baseline")
         >>> estimator.train(input_fn, max_steps=100)
     """
 
     def __init__(self, *, model_dir=None, n_classes=2, weight_column=None, label_vocabulary=None,
-                 optimizer="Ftrl", config=None, loss_reduction=_common.DEFAULT_REDUCTION):
+                 optimizer="Ftrl", config=None, warm_start_from=None,
+                 loss_reduction=_common.DEFAULT_REDUCTION):
         head = _common.classification_head(n_classes, weight_column, label_vocabulary, loss_reduction)
         super().__init__(_baseline_model_fn(head, _common.check_optimizer(optimizer)),
-                         model_dir=model_dir, config=config)
+                         model_dir=model_dir, config=config, warm_start_from=warm_start_from)
         self.head = head
 
 
 class BaselineRegressor(Estimator):
-    """Learns only the mean label.
+    """Learns only the mean label (`baseline/bias`); `warm_start_from` as BaselineClassifier.
 
     Example:
         >>> BaselineRegressor(label_dimension=1).train(input_fn, max_steps=100)
     """
 
     def __init__(self, *, model_dir=None, label_dimension=1, weight_column=None,
-                 optimizer="Ftrl", config=None, loss_reduction=_common.DEFAULT_REDUCTION):
+                 optimizer="Ftrl", config=None, warm_start_from=None,
+                 loss_reduction=_common.DEFAULT_REDUCTION):
         head = _common.regression_head(label_dimension, weight_column, loss_reduction)
         super().__init__(_baseline_model_fn(head, _common.check_optimizer(optimizer)),
-                         model_dir=model_dir, config=config)
+                         model_dir=model_dir, config=config, warm_start_from=warm_start_from)
         self.head = head

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import keras
 
+from estimator_lib import _variables
 from estimator_lib import feature_columns as fc
 from estimator_lib.canned import _common
 from estimator_lib.canned.dnn import check_dropout, check_hidden_units, dnn_logits
@@ -37,10 +38,13 @@ def _combined_model_fn(head, linear_columns, linear_optimizer, dnn_columns, dnn_
         linear_ids = {id(v.value) for v in linear.trainable_variables} if linear else set()
 
         def train_op_fn(loss):
-            optimizers = {
-                "linear": _common.make_optimizer(linear_optimizer, linear_rate),
-                "dnn": _common.make_optimizer(dnn_optimizer, _common.DNN_LEARNING_RATE),
-            }
+            # Each optimizer's variables are named by its part (`linear_optimizer/...`),
+            # whatever Keras names the optimizer.
+            with _variables.optimizer_role("linear_optimizer"):
+                linear_part = _common.make_optimizer(linear_optimizer, linear_rate)
+            with _variables.optimizer_role("dnn_optimizer"):
+                dnn_part = _common.make_optimizer(dnn_optimizer, _common.DNN_LEARNING_RATE)
+            optimizers = {"linear": linear_part, "dnn": dnn_part}
 
             def groups_of(variables):
                 return {"linear": [v for v in variables if id(v) in linear_ids],
@@ -52,13 +56,15 @@ def _combined_model_fn(head, linear_columns, linear_optimizer, dnn_columns, dnn_
                 gradients = dict(zip(map(id, sources), tape.gradient(loss, sources), strict=True))
                 for name in ("linear", "dnn"):
                     if groups[name]:
-                        optimizers[name].apply_gradients(
-                            [(gradients[id(v)], v) for v in groups[name]])
+                        with _variables.optimizer_role(f"{name}_optimizer"):
+                            optimizers[name].apply_gradients(
+                                [(gradients[id(v)], v) for v in groups[name]])
 
             def build(variables):  # Slots as apply_gradients creates them (see EstimatorSpec).
                 for name, group in groups_of(variables).items():
                     if group:
-                        optimizers[name].build(group)
+                        with _variables.optimizer_role(f"{name}_optimizer"):
+                            optimizers[name].build(group)
 
             train_op.build = build
             return train_op

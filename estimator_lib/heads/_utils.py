@@ -21,6 +21,7 @@ import tensorflow as tf
 
 from estimator_lib import _checks, _per_call
 from estimator_lib import export as export_lib
+from estimator_lib.feature_columns.base import DenseColumn
 from estimator_lib.heads.keys import MetricKeys, PredictionKeys, SignatureKeys
 from estimator_lib.losses import Reduction, compute_weighted_loss
 
@@ -50,14 +51,15 @@ def check_name(name) -> str | None:
 
 
 def check_weight_column(weight_column):
-    """A feature key (str) or a column with a string `key` (e.g. a numeric column)."""
+    """A feature key (str) or a dense column with a string `key` (e.g. a numeric column)."""
     if weight_column is None or isinstance(weight_column, str):
         return weight_column
-    if isinstance(getattr(weight_column, "key", None), str):
+    if isinstance(weight_column, DenseColumn) and isinstance(getattr(weight_column, "key", None),
+                                                              str):
         return weight_column
     raise TypeError(
-        "`weight_column` must be a feature name (str) or a numeric column with a `key`; "
-        f"received {weight_column!r}."
+        "`weight_column` must be a feature name (str) or a numeric column with a `key` (e.g. "
+        f"el.feature_columns.numeric_column('w')); received {weight_column!r}."
     )
 
 
@@ -278,15 +280,20 @@ def weights(features, weight_column, logits: tf.Tensor, head: str,
             f"{head}: `weight_column` {key!r} is not among the features ({available}). Add it "
             "to what input_fn returns, or drop weight_column."
         )
-    value = features[key]
-    if isinstance(value, tf.SparseTensor | tf.RaggedTensor):
-        raise TypeError(f"{head}: weight feature {key!r} must be a dense tensor; received "
-                        f"a {type(value).__name__}.")
-    value = tf.convert_to_tensor(value)
-    if not (value.dtype.is_floating or value.dtype.is_integer):
-        raise TypeError(f"{head}: weight feature {key!r} must be numeric; received dtype "
-                        f"{value.dtype.name}.")
-    value = tf.cast(value, tf.float32)
+    if isinstance(weight_column, str):
+        value = features[key]
+        if isinstance(value, tf.SparseTensor | tf.RaggedTensor):
+            raise TypeError(f"{head}: weight feature {key!r} must be a dense tensor; received "
+                            f"a {type(value).__name__}.")
+        value = tf.convert_to_tensor(value)
+        if not (value.dtype.is_floating or value.dtype.is_integer):
+            raise TypeError(f"{head}: weight feature {key!r} must be numeric; received dtype "
+                            f"{value.dtype.name}.")
+        value = tf.cast(value, tf.float32)
+    else:
+        # A column transforms its feature as anywhere else (shape, dtype, normalizer_fn), as
+        # tf.estimator's heads do: `[batch, output_dimension]` float32.
+        value = weight_column.dense_tensor(features)
     if value.shape.rank is not None and logits.shape.rank is not None \
             and value.shape.rank == logits.shape.rank - 1:
         value = tf.expand_dims(value, -1)

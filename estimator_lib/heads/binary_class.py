@@ -28,7 +28,8 @@ class BinaryClassHead(SingleHead):
 
     Args:
         weight_column: Name of the feature holding example weights (`[batch_size]` or
-            `[batch_size, 1]`), or a numeric column with that `key`. Default None.
+            `[batch_size, 1]`), or a numeric column (whose shape, dtype and normalizer_fn
+            apply). Default None.
         thresholds: Floats in (0, 1); per-threshold accuracy/precision/recall metrics.
         label_vocabulary: The two class names, for string labels. Default None.
         loss_reduction: An `el.losses.Reduction` other than NONE. Default

@@ -25,7 +25,8 @@ class MultiClassHead(SingleHead):
     Args:
         n_classes: Number of classes, more than 2 (use BinaryClassHead for 2).
         weight_column: Name of the feature holding example weights (`[batch_size]` or
-            `[batch_size, 1]`), or a numeric column with that `key`. Default None.
+            `[batch_size, 1]`), or a numeric column (whose shape, dtype and normalizer_fn
+            apply). Default None.
         label_vocabulary: The class names, for string labels. Default None.
         loss_reduction: An `el.losses.Reduction` other than NONE. Default
             SUM_OVER_BATCH_SIZE.

@@ -32,7 +32,7 @@ class RegressionHead(SingleHead):
         label_dimension: Number of regression targets per example. Default 1.
         weight_column: Name of the feature holding example weights (`[batch_size]`,
             `[batch_size, 1]` or `[batch_size, label_dimension]`), or a numeric column
-            with that `key`. Default None.
+            (whose shape, dtype and normalizer_fn apply). Default None.
         loss_reduction: An `el.losses.Reduction` other than NONE. Default
             SUM_OVER_BATCH_SIZE (the weighted sum over batch_size * label_dimension).
         loss_fn: Optional `loss_fn(labels, logits[, features])` returning the unreduced

@@ -83,7 +83,9 @@ def make(config):
 make(el.RunConfig(train_distribute=strategy, log_step_count_steps=None,
                   save_checkpoints_secs=None, tf_random_seed=1)).train(input_fn, steps=100)
 results = make(el.RunConfig()).evaluate(eval_input_fn)
-slots = [n for n in make(el.RunConfig()).get_variable_names() if "slot" in n]
+slots = [n for n in make(el.RunConfig()).get_variable_names()
+         if n.startswith(("linear_optimizer/", "dnn_optimizer/"))
+         and not n.endswith(("/iteration", "/learning_rate"))]
 print(json.dumps({"results": {k: float(v) for k, v in results.items()}, "slots": slots}))
 """
 
@@ -131,10 +133,8 @@ estimator = el.Estimator(model_fn, model_dir=sys.argv[1], config=config)
 estimator.train(input_fn, steps=150)
 results = estimator.evaluate(toy.eval_input_fn)
 names = estimator.get_variable_names()
-# LossScaleOptimizer's own variables (named by position, as optimizer slots): an int step
-# counter and the float dynamic scale.
-scale = [estimator.get_variable_value(n) for n in names if n.startswith("loss_scale_optimizer/")
-         and estimator.get_variable_value(n).dtype.kind == "f" and "learning_rate" not in n]
+# LossScaleOptimizer's dynamic scale (named by the optimizer's role, not its Keras name).
+scale = [estimator.get_variable_value(n) for n in names if n.endswith("/dynamic_scale")]
 kernel = [n for n in names if n.endswith("kernel")][0]
 print(json.dumps({"results": {k: float(v) for k, v in results.items()},
                   "scale": float(scale[0]) if len(scale) == 1 else None,

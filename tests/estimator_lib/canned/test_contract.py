@@ -26,12 +26,12 @@ DEEP = [X_COL, fc.embedding_column(CITY_COL, 4)]
 WIDE = [X_COL, CITY_COL, fc.crossed_column([fc.bucketized_column(X_COL, [-0.5, 0.0, 0.5]), "city"], 50)]
 
 
-def case(name, estimator_class, labels, **kwargs):
+def case(name, estimator_class, labels, reads_features=True, **kwargs):
     def make(model_dir, warm_start_from=None):
         extra = {} if warm_start_from is None else {"warm_start_from": warm_start_from}
         return estimator_class(model_dir=model_dir, config=CONFIG, **kwargs, **extra)
 
-    return EstimatorCase(name, make, FEATURES, labels, SPEC)
+    return EstimatorCase(name, make, FEATURES, labels, SPEC, reads_features=reads_features)
 
 
 CASES = [
@@ -47,12 +47,15 @@ CASES = [
          linear_feature_columns=WIDE, dnn_feature_columns=DEEP, dnn_hidden_units=[8]),
 ]
 BASELINES = [
-    case("baseline_classifier", lambda **kw: el.BaselineClassifier(**{k: v for k, v in kw.items() if k != "warm_start_from"}), BINARY),
+    case("baseline_classifier", el.BaselineClassifier, BINARY, reads_features=False),
+    case("baseline_multiclass", el.BaselineClassifier, CLASSES, reads_features=False,
+         n_classes=3),
+    case("baseline_regressor", el.BaselineRegressor, TARGET, reads_features=False),
 ]
 
 
 @pytest.mark.parametrize("check", estimator_checks.all_checks(), ids=lambda c: c.__name__)
-@pytest.mark.parametrize("estimator_case", CASES, ids=lambda c: c.name)
+@pytest.mark.parametrize("estimator_case", CASES + BASELINES, ids=lambda c: c.name)
 def test_contract(estimator_case, check, tmp_path):
     check(estimator_case, tmp_path)
 
@@ -93,6 +96,7 @@ def test_optimizer_instances_and_factories(tmp_path):
         dnn_optimizer=lambda: keras.optimizers.Adam(0.01), config=CONFIG)
     estimator.train(CASES[0].train_input_fn, steps=5)
     names = estimator.get_variable_names()
-    assert "ftrl/learning_rate" in names and "adam/iteration" in names
-    np.testing.assert_allclose(estimator.get_variable_value("ftrl/learning_rate"), 0.1)
+    assert "linear_optimizer/learning_rate" in names and "dnn_optimizer/iteration" in names
+    np.testing.assert_allclose(estimator.get_variable_value("linear_optimizer/learning_rate"),
+                               0.1)
 
