@@ -65,7 +65,10 @@ def feature_columns(fc) -> dict:
         "payment_type", PAYMENT_TYPES, num_oov_buckets=1)
     company = fc.categorical_column_with_hash_bucket("company", 20)
     hour = fc.bucketized_column(fc.numeric_column("trip_start_hour"), HOUR_BOUNDARIES)
-    payment_x_hour = fc.crossed_column(["payment_type", hour], 30)
+    # The payment *column*, not the key "payment_type": crossing a raw dense key with a
+    # column, tf.estimator hashes the column first; estimator_lib keeps the given order
+    # (see test_migrate.py::test_crossed_raw_key_and_column_hash_as_legacy).
+    payment_x_hour = fc.crossed_column([payment, hour], 30)
     return {
         "wide_deep_linear": [payment, company, hour, payment_x_hour],
         "wide_deep_dnn": [scaled("trip_miles"), scaled("fare"),
