@@ -9,8 +9,8 @@ repository root:
 
 It trains four canned tf.estimator models on taxi trips (`spec.py`: the columns, rows,
 steps), keeps each final checkpoint (`<model>/checkpoint` + the latest `model.ckpt-*`),
-writes their predictions for 50 other trips with those trips' features
-(`predictions.json`), and exports the wide & deep classifier with a parsing serving input
+writes their predictions and evaluate() metrics for 50 other trips with those trips'
+features (`predictions.json`), and exports the wide & deep classifier with a parsing serving input
 receiver under `serving/wide_deep/1/`. The default test suite reads these files; it never
 needs TensorFlow 2.15.
 """
@@ -38,22 +38,24 @@ def features_of(rows):
     return features
 
 
-def input_fn(rows, label, train, queue=False):
+def input_fn(rows, label, mode, queue=False):
+    """Batches of `rows`: "train" (shuffled, repeated), "eval" (with labels, batches of
+    EVAL_BATCH_SIZE) or "predict" (features, one batch)."""
+    x = features_of(rows)
+    y = np.array([[r[label]] for r in rows], np.float32 if label == "fare_label" else np.int64)
+    batch = {"train": spec.BATCH_SIZE, "eval": spec.EVAL_BATCH_SIZE, "predict": len(rows)}[mode]
     if queue:
         # tensorflow-estimator 2.15's Baseline* fails on a tf.data input ("GetNext() failed
         # because the iterator has not been initialized"); its queue-based input works.
-        x, y = features_of(rows), np.array([[r[label]] for r in rows], np.int64)
         return tf.compat.v1.estimator.inputs.numpy_input_fn(
-            x, y if train else None, batch_size=spec.BATCH_SIZE if train else len(rows),
-            num_epochs=None if train else 1, shuffle=train)
+            x, None if mode == "predict" else y, batch_size=batch,
+            num_epochs=None if mode == "train" else 1, shuffle=mode == "train")
 
     def fn():
-        data = (features_of(rows), np.array([[r[label]] for r in rows],
-                                            np.float32 if label == "fare_label" else np.int64))
-        dataset = tf.data.Dataset.from_tensor_slices(data if train else data[0])
-        if train:
+        dataset = tf.data.Dataset.from_tensor_slices(x if mode == "predict" else (x, y))
+        if mode == "train":
             dataset = dataset.shuffle(len(rows), seed=SEED).repeat()
-        return dataset.batch(spec.BATCH_SIZE if train else len(rows))
+        return dataset.batch(batch)
 
     return fn
 
@@ -108,13 +110,15 @@ def main():
         model_dir = os.path.join(scratch, name)
         estimator, label = build(name, model_dir, columns)
         queue = name == "baseline_classifier"
-        estimator.train(input_fn(train_rows, label, True, queue), max_steps=spec.STEPS[name])
-        predictions = list(estimator.predict(input_fn(golden_rows, label, False, queue)))
+        estimator.train(input_fn(train_rows, label, "train", queue), max_steps=spec.STEPS[name])
+        predictions = list(estimator.predict(input_fn(golden_rows, label, "predict", queue)))
+        evaluation = estimator.evaluate(input_fn(golden_rows, label, "eval", queue))
         variables = keep_latest_checkpoint(model_dir, os.path.join(spec.HERE, name))
         result["models"][name] = {
             "global_step": spec.STEPS[name],
             "variables": variables,
             "predictions": {k: [as_json(p[k]) for p in predictions] for k in predictions[0]},
+            "evaluation": {k: as_json(v) for k, v in evaluation.items()},
         }
         if name == "wide_deep_classifier":
             everything = columns["wide_deep_linear"] + columns["wide_deep_dnn"]

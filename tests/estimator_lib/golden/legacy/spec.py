@@ -25,6 +25,7 @@ SCALE = {"trip_miles": (2.9, 5.0), "fare": (12.0, 10.0), "trip_seconds": (700.0,
 NUM_TRAIN_ROWS = 2000
 NUM_GOLDEN_ROWS = 50
 BATCH_SIZE = 32
+EVAL_BATCH_SIZE = 25  # evaluate()'s loss is the mean of its batch losses.
 HIDDEN_UNITS = [8, 4]
 MODELS = ("wide_deep_classifier", "dnn_regressor", "linear_regressor", "baseline_classifier")
 STEPS = {"wide_deep_classifier": 300, "dnn_regressor": 300, "linear_regressor": 200,
