@@ -145,3 +145,82 @@ def test_taxi_port_warm_starts_the_dnn_part(taxi_port, tmp_path):
     np.testing.assert_allclose(model.get_variable_value("dnn_hiddenlayer_0/kernel"), initial,
                                atol=0.01)
     assert np.abs(model.get_variable_value("dnn_hiddenlayer_0/kernel") - initial).max() > 0
+
+
+# tf.estimator 2.15's public names (dir() of each module in TensorFlow 2.15 with
+# tensorflow-estimator 2.15), which the guide's table must each answer.
+LEGACY_PUBLIC_NAMES = {
+    "tf.estimator": [
+        "BaselineClassifier", "BaselineEstimator", "BaselineRegressor", "BestExporter",
+        "BinaryClassHead", "CheckpointSaverHook", "CheckpointSaverListener", "DNNClassifier",
+        "DNNEstimator", "DNNLinearCombinedClassifier", "DNNLinearCombinedEstimator",
+        "DNNLinearCombinedRegressor", "DNNRegressor", "Estimator", "EstimatorSpec", "EvalSpec",
+        "Exporter", "FeedFnHook", "FinalExporter", "FinalOpsHook", "GlobalStepWaiterHook",
+        "Head", "LatestExporter", "LinearClassifier", "LinearEstimator", "LinearRegressor",
+        "LoggingTensorHook", "LogisticRegressionHead", "ModeKeys", "MultiClassHead",
+        "MultiHead", "MultiLabelHead", "NanLossDuringTrainingError", "NanTensorHook",
+        "PoissonRegressionHead", "ProfilerHook", "RegressionHead", "RunConfig",
+        "SecondOrStepTimer", "SessionRunArgs", "SessionRunContext", "SessionRunHook",
+        "SessionRunValues", "StepCounterHook", "StopAtStepHook", "SummarySaverHook",
+        "TrainSpec", "VocabInfo", "WarmStartSettings", "add_metrics",
+        "classifier_parse_example_spec", "regressor_parse_example_spec", "train_and_evaluate"],
+    "tf.estimator.export": [
+        "ClassificationOutput", "EvalOutput", "ExportOutput", "PredictOutput",
+        "RegressionOutput", "ServingInputReceiver", "TensorServingInputReceiver",
+        "build_parsing_serving_input_receiver_fn", "build_raw_serving_input_receiver_fn"],
+    "tf.estimator.experimental": [
+        "InMemoryEvaluatorHook", "LinearSDCA", "RNNClassifier", "RNNEstimator",
+        "build_raw_supervised_input_receiver_fn", "call_logit_fn", "make_early_stopping_hook",
+        "make_stop_at_checkpoint_step_hook", "stop_if_higher_hook", "stop_if_lower_hook",
+        "stop_if_no_decrease_hook", "stop_if_no_increase_hook"],
+    "tf.feature_column": [
+        "bucketized_column", "categorical_column_with_hash_bucket",
+        "categorical_column_with_identity", "categorical_column_with_vocabulary_file",
+        "categorical_column_with_vocabulary_list", "crossed_column", "embedding_column",
+        "indicator_column", "make_parse_example_spec", "numeric_column",
+        "sequence_categorical_column_with_hash_bucket", "sequence_categorical_column_with_identity",
+        "sequence_categorical_column_with_vocabulary_file",
+        "sequence_categorical_column_with_vocabulary_list", "sequence_numeric_column",
+        "shared_embeddings", "weighted_categorical_column"],
+    "Estimator": [
+        "config", "eval_dir", "evaluate", "experimental_export_all_saved_models",
+        "export_saved_model", "export_savedmodel", "get_variable_names", "get_variable_value",
+        "latest_checkpoint", "model_dir", "model_fn", "params", "predict", "train"],
+    "RunConfig": [
+        "checkpoint_save_graph_def", "cluster_spec", "device_fn", "eval_distribute",
+        "evaluation_master", "experimental_max_worker_delay_secs", "global_id_in_cluster",
+        "is_chief", "keep_checkpoint_every_n_hours", "keep_checkpoint_max",
+        "log_step_count_steps", "master", "model_dir", "num_ps_replicas", "num_worker_replicas",
+        "protocol", "replace", "save_checkpoints_secs", "save_checkpoints_steps",
+        "save_summary_steps", "service", "session_config", "session_creation_timeout_secs",
+        "task_id", "task_type", "tf_random_seed", "train_distribute"],
+}
+
+
+def _table_section() -> str:
+    with open(GUIDE) as f:
+        text = f.read()
+    return text[text.index("## Every public name of tf.estimator 2.15"):]
+
+
+@pytest.mark.parametrize("module", sorted(LEGACY_PUBLIC_NAMES))
+def test_every_legacy_public_name_is_in_the_table(module):
+    table = _table_section()
+    missing = [n for n in LEGACY_PUBLIC_NAMES[module] if not re.search(rf"\b{re.escape(n)}\b",
+                                                                         table)]
+    assert missing == []
+
+
+def test_every_el_name_the_guide_gives_exists():
+    with open(GUIDE) as f:
+        text = f.read()
+    names = sorted(set(re.findall(r"\bel\.([A-Za-z_][\w.]*[A-Za-z_\d])", text)))
+    unresolved = []
+    for dotted in names:
+        target = el
+        for part in dotted.split("."):
+            if not hasattr(target, part):
+                unresolved.append(dotted)
+                break
+            target = getattr(target, part)
+    assert unresolved == []
