@@ -10,8 +10,10 @@ the estimator's model_dir, at the legacy global step, so `predict`, `evaluate`,
 `export_saved_model` and `train` (which resumes with the legacy optimizer state) all start
 from the legacy model.
 
-The canned estimators (linear, DNN, wide & deep, baseline) are mapped by rule, with
-their embeddings, batch normalization and optimizer slots. A user model_fn's variables
+The canned estimators (linear, DNN, wide & deep, baseline; tf.estimator's and
+tf.compat.v1.estimator's) are mapped by rule, with their embeddings, batch normalization
+and optimizer slots (tf.keras's `training/<Optimizer>/<variable>/<slot>` and TF1's
+`<variable>/<Optimizer>`). A user model_fn's variables
 keep their names when the legacy model_fn created them under the same names
 (`tf.compat.v1.layers.dense(..., name="hidden")` and `keras.layers.Dense(name="hidden")`
 both give `hidden/kernel`); give the others in `var_name_to_prev_var_name`.
@@ -47,6 +49,12 @@ _SLOT_NAMES = {("adam", "momentum"): "m", ("adam", "velocity"): "v",
                ("adamax", "momentum"): "m", ("adamax", "norm"): "v",
                ("nadam", "momentum"): "m", ("nadam", "velocity"): "v",
                ("rmsprop", "velocity"): "rms"}
+# The slot names of tf.compat.v1.train optimizers (tf.compat.v1.estimator's canned
+# estimators, TF1 model_fns): `<variable>/<suffix>`.
+_V1_SLOT_SUFFIXES = {("adagrad", "accumulator"): "Adagrad", ("ftrl", "accumulator"): "Ftrl",
+                     ("ftrl", "linear"): "Ftrl_1", ("adam", "momentum"): "Adam",
+                     ("adam", "velocity"): "Adam_1", ("sgd", "momentum"): "Momentum",
+                     ("rmsprop", "velocity"): "RMSProp", ("rmsprop", "momentum"): "RMSProp_1"}
 _GLOBAL_STEP = "global_step"
 
 
@@ -264,13 +272,18 @@ def _slot_source(name, variable, trainable, names, legacy, rules) -> str | None:
     reference, text, key = found
     slot = text[text.rindex(key) + len(key):].strip("_/")
     slot = re.sub(r"^\d+_", "", slot)  # Keras names slots `<variable name>:0` -> `..._0_<slot>`.
-    slot = _SLOT_NAMES.get((optimizer, slot), slot)
     legacy_reference = names.get(reference) or _by_rule(reference, legacy, rules)
     if legacy_reference is None:
         return None
-    pattern = re.compile(r"training/[^/]+/" + re.escape(legacy_reference) + "/" + re.escape(slot))
+    # tf.keras (optimizer_v2) slots: `training/<Optimizer>/<variable>/<slot>`.
+    v2_slot = _SLOT_NAMES.get((optimizer, slot), slot)
+    pattern = re.compile(r"training/[^/]+/" + re.escape(legacy_reference) + "/" + re.escape(v2_slot))
     found = [n for n in legacy if pattern.fullmatch(n)]
-    return found[0] if len(found) == 1 else None
+    if len(found) == 1:
+        return found[0]
+    v1_suffix = _V1_SLOT_SUFFIXES.get((optimizer, slot))
+    v1_name = f"{legacy_reference}/{v1_suffix}"
+    return v1_name if v1_suffix is not None and v1_name in legacy else None
 
 
 def _optimizer_of(name: str, raw: str) -> str:

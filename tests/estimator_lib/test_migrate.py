@@ -58,14 +58,17 @@ def test_legacy_checkpoint_evaluates_as_legacy(name, tmp_path):
         assert float(got[key]) == pytest.approx(value, rel=1e-5, abs=1e-6), key
 
 
-def test_optimizer_slots_and_iterations_come_from_legacy(tmp_path):
-    name = "wide_deep_classifier"
+@pytest.mark.parametrize("name, slot_suffixes", [
+    ("wide_deep_classifier", ("/accumulator", "/linear")),  # tf.keras optimizers
+    ("wide_deep_classifier_v1", ("/Adagrad", "/Ftrl", "/Ftrl_1")),  # tf.compat.v1.train's
+])
+def test_optimizer_slots_and_iterations_come_from_legacy(name, slot_suffixes, tmp_path):
     estimator = models.estimator(name, str(tmp_path / "el"))
     loaded = el.migrate.warm_start_from_legacy(
         estimator, models.checkpoint_dir(name), models.input_fn(ROWS, name))
     legacy = set(loaded.names.values())
-    legacy_slots = {n for n in GOLDEN["models"][name]["variables"]
-                    if n.endswith(("/accumulator", "/linear"))}
+    legacy_slots = {n for n in GOLDEN["models"][name]["variables"] if n.endswith(slot_suffixes)}
+    assert len(legacy_slots) == 18  # 5 linear variables x 2 Ftrl slots, 8 DNN x 1 Adagrad.
     assert legacy_slots <= legacy  # Every Ftrl and Adagrad slot of legacy was carried over.
     reader = tf.train.load_checkpoint(models.checkpoint_dir(name))
     for el_name, legacy_name in loaded.names.items():

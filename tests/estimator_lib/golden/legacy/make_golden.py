@@ -63,8 +63,10 @@ def input_fn(rows, label, mode, queue=False):
 def build(name, model_dir, columns):
     config = tf.estimator.RunConfig(tf_random_seed=SEED, save_checkpoints_steps=100_000,
                                     save_checkpoints_secs=None)
-    if name == "wide_deep_classifier":
-        return tf.estimator.DNNLinearCombinedClassifier(
+    if name.startswith("wide_deep_classifier"):
+        make = (tf.compat.v1.estimator.DNNLinearCombinedClassifier if name.endswith("_v1")
+                else tf.estimator.DNNLinearCombinedClassifier)
+        return make(
             model_dir=model_dir, linear_feature_columns=columns["wide_deep_linear"],
             dnn_feature_columns=columns["wide_deep_dnn"], dnn_hidden_units=spec.HIDDEN_UNITS,
             config=config), "tips_label"

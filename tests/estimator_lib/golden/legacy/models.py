@@ -11,8 +11,9 @@ import tensorflow as tf
 import estimator_lib as el
 from tests.estimator_lib.golden.legacy import spec
 
-LABELS = {"wide_deep_classifier": "tips_label", "dnn_regressor": "fare_label",
-          "linear_regressor": "fare_label", "baseline_classifier": "tips_label"}
+LABELS = {"wide_deep_classifier": "tips_label", "wide_deep_classifier_v1": "tips_label",
+          "dnn_regressor": "fare_label", "linear_regressor": "fare_label",
+          "baseline_classifier": "tips_label"}
 
 
 def golden() -> dict:
@@ -46,7 +47,7 @@ def input_fn(rows, name: str, with_labels: bool = True, batch_size: int = 25):
 def estimator(name: str, model_dir: str, **kwargs) -> el.Estimator:
     """The el canned estimator of golden model `name`, with the same columns."""
     columns = spec.feature_columns(el.feature_column)
-    if name == "wide_deep_classifier":
+    if name.startswith("wide_deep_classifier"):
         return el.DNNLinearCombinedClassifier(
             model_dir=model_dir, linear_feature_columns=columns["wide_deep_linear"],
             dnn_feature_columns=columns["wide_deep_dnn"], dnn_hidden_units=spec.HIDDEN_UNITS,

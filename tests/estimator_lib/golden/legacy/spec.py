@@ -27,9 +27,12 @@ NUM_GOLDEN_ROWS = 50
 BATCH_SIZE = 32
 EVAL_BATCH_SIZE = 25  # evaluate()'s loss is the mean of its batch losses.
 HIDDEN_UNITS = [8, 4]
-MODELS = ("wide_deep_classifier", "dnn_regressor", "linear_regressor", "baseline_classifier")
-STEPS = {"wide_deep_classifier": 300, "dnn_regressor": 300, "linear_regressor": 200,
-         "baseline_classifier": 100}
+# wide_deep_classifier_v1: the same model by tf.compat.v1.estimator (TF1 optimizers, whose
+# slots are named `<variable>/Adagrad`, `<variable>/Ftrl`, `<variable>/Ftrl_1`).
+MODELS = ("wide_deep_classifier", "wide_deep_classifier_v1", "dnn_regressor", "linear_regressor",
+          "baseline_classifier")
+STEPS = {"wide_deep_classifier": 300, "wide_deep_classifier_v1": 200, "dnn_regressor": 300,
+         "linear_regressor": 200, "baseline_classifier": 100}
 
 
 def read_rows(path: str, start: int, count: int) -> list[dict]:
