@@ -69,6 +69,11 @@ class LegacyCheckpoint:
         not_in_legacy: estimator_lib variables the legacy checkpoint has no value for,
             kept at their initial values (e.g. the slots of an optimizer legacy did not
             use, a dropout seed).
+
+    Example:
+        >>> loaded = warm_start_from_legacy(estimator, "/models/legacy", train_input_fn)
+        >>> loaded.global_step, loaded.names["dnn_logits/bias"]
+        (300, 'dnn/logits/bias')
     """
 
     checkpoint_path: str
@@ -190,6 +195,10 @@ def _legacy_path(path) -> str:
     if not tf.io.gfile.exists(path + ".index"):
         raise ValueError(
             f"`legacy_checkpoint` {path!r} is neither a checkpoint prefix nor a model_dir.")
+    if any("/.ATTRIBUTES/" in key for key, _ in tf.train.list_variables(path)):
+        raise ValueError(
+            f"`legacy_checkpoint` {path!r} is an object-based checkpoint (estimator_lib's or "
+            "Keras's), not a tf.estimator one; start from it with `warm_start_from` instead.")
     return path
 
 

@@ -184,6 +184,9 @@ def test_refuses_a_model_dir_with_a_checkpoint(tmp_path):
     with pytest.raises(ValueError, match="already holds checkpoint"):
         el.migrate.warm_start_from_legacy(estimator, models.checkpoint_dir(name),
                                           models.input_fn(ROWS, name))
+    with pytest.raises(ValueError, match="is an object-based checkpoint"):
+        el.migrate.warm_start_from_legacy(models.estimator(name, str(tmp_path / "other")),
+                                          str(tmp_path / "el"), models.input_fn(ROWS, name))
     with pytest.raises(ValueError, match="neither a checkpoint prefix nor a model_dir"):
         el.migrate.warm_start_from_legacy(models.estimator(name, str(tmp_path / "other")),
                                           str(tmp_path / "nowhere"), models.input_fn(ROWS, name))
