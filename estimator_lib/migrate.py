@@ -191,8 +191,8 @@ def _legacy_path(path) -> str:
         latest = tf.train.latest_checkpoint(path)
         if latest is None:
             raise ValueError(f"`legacy_checkpoint` directory {path!r} holds no checkpoint.")
-        return latest
-    if not tf.io.gfile.exists(path + ".index"):
+        path = latest
+    elif not tf.io.gfile.exists(path + ".index"):
         raise ValueError(
             f"`legacy_checkpoint` {path!r} is neither a checkpoint prefix nor a model_dir.")
     if any("/.ATTRIBUTES/" in key for key, _ in tf.train.list_variables(path)):
