@@ -17,6 +17,7 @@ from estimator_lib import (
     keras,
     losses,
     metrics,
+    migrate,
     training_status,
 )
 from estimator_lib import feature_columns as feature_column
@@ -106,6 +107,7 @@ __all__ = [
     "keras",
     "losses",
     "metrics",
+    "migrate",
     "train_and_evaluate",
     "training_done",
     "training_status",

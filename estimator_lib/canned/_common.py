@@ -20,10 +20,11 @@ _OPTIMIZERS = {
     "rmsprop": keras.optimizers.RMSprop,
     "sgd": keras.optimizers.SGD,
 }
-# Default learning rates of optimizers given by name, for every canned estimator that
-# has the part: tf.estimator's LinearClassifier (Ftrl, min(0.2, 1/sqrt(#columns))) and
-# (V1) DNNClassifier (Adagrad 0.05). tensorflow-estimator's DNNLinearCombined* used lower
-# rates for its two parts (linear min(0.005, 1/sqrt(#columns)), dnn 0.001); we do not:
+# el's default learning rates of optimizers given by name, for every canned estimator
+# that has the part: Ftrl min(0.2, 1/sqrt(#columns)) (tf.estimator's Linear* rate for
+# `optimizer=None`) and Adagrad 0.05 (tf.compat.v1.estimator's DNN*). tensorflow-estimator's
+# DNNLinearCombined* used lower rates for its two parts (linear min(0.005, 1/sqrt(#columns)),
+# dnn 0.001), and its V2 DNN* 0.001; we do not (`legacy_defaults=True` does):
 # on the Chicago taxi wide & deep benchmark (bench/RESULTS-issue3.md) both el and legacy
 # are under-trained at those rates after 3,000 steps (eval AUC 0.931-0.935 against 0.947
 # at these), and el and legacy reach the same AUC at these. Pass an optimizer instance to
@@ -34,6 +35,64 @@ DNN_LEARNING_RATE = 0.05
 def linear_learning_rate(num_feature_columns: int) -> float:
     """The default for the linear part: min(0.2, 1/sqrt(#columns)), as tf.estimator's Linear*."""
     return min(0.2, 1.0 / math.sqrt(max(num_feature_columns, 1)))
+
+
+# tf.estimator 2.15's default learning rates for optimizers given by name, for the
+# `tf.estimator.*` (V2) classes, read from tensorflow_estimator 2.15's canned/ sources
+# and seen in checkpoints it trained (tests/estimator_lib/golden/legacy):
+# - Linear*: linear.py `_LEARNING_RATE` 0.2 for `optimizer='Ftrl'`, the default
+#   (min(0.2, 1/sqrt(#columns)) only for `optimizer=None`).
+# - DNN*: dnn.py's V2 model_fn passes no rate, so the Keras Adagrad default, 0.001
+#   (0.05, its `_LEARNING_RATE`, is tf.compat.v1.estimator.DNN*'s).
+# - DNNLinearCombined*: dnn_linear_combined.py `_LINEAR_LEARNING_RATE` 0.005 (as
+#   min(0.005, 1/sqrt(#linear columns))) and `_DNN_LEARNING_RATE` 0.001.
+# - Baseline*: baseline.py `_LEARNING_RATE` 0.3.
+LEGACY_LINEAR_LEARNING_RATE = 0.2
+LEGACY_DNN_LEARNING_RATE = 0.001
+LEGACY_COMBINED_LINEAR_LEARNING_RATE = 0.005
+LEGACY_COMBINED_DNN_LEARNING_RATE = 0.001
+BASELINE_LEARNING_RATE = 0.3  # el's and tf.estimator's.
+
+
+def default_learning_rate(part: str, *, legacy_defaults: bool, num_linear_columns: int = 1,
+                          combined: bool = False) -> float:
+    """The learning rate of an optimizer given by name, for one part of a canned model.
+
+    Args:
+        part: "linear", "dnn" or "baseline".
+        legacy_defaults: tf.estimator 2.15's rates instead of el's.
+        num_linear_columns: The linear part's number of feature columns.
+        combined: The part belongs to a wide & deep (DNNLinearCombined*) model.
+    """
+    if part == "baseline":
+        return BASELINE_LEARNING_RATE
+    if not legacy_defaults:
+        return linear_learning_rate(num_linear_columns) if part == "linear" else DNN_LEARNING_RATE
+    if part == "dnn":
+        return LEGACY_COMBINED_DNN_LEARNING_RATE if combined else LEGACY_DNN_LEARNING_RATE
+    if combined:
+        return min(LEGACY_COMBINED_LINEAR_LEARNING_RATE,
+                   1.0 / math.sqrt(max(num_linear_columns, 1)))
+    return LEGACY_LINEAR_LEARNING_RATE
+
+
+def with_learning_rate(optimizer, learning_rate: float):
+    """`optimizer` (checked by `check_optimizer`) with `learning_rate` bound if it is a name.
+
+    `make_optimizer` then makes the named optimizer at this rate, whatever rate it is
+    given; instances and factories keep their own.
+    """
+    return _NamedOptimizer(optimizer, learning_rate) if isinstance(optimizer, str) else optimizer
+
+
+class _NamedOptimizer:
+    """An optimizer given by name, with its learning rate chosen at construction."""
+
+    def __init__(self, name: str, learning_rate: float):
+        self.name, self.learning_rate = name, learning_rate
+
+    def __call__(self):
+        return _OPTIMIZERS[self.name.lower()](learning_rate=self.learning_rate)
 
 
 def check_optimizer(optimizer, argument: str = "optimizer"):

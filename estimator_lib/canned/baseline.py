@@ -31,7 +31,7 @@ def _baseline_model_fn(head, optimizer):
         return head.create_estimator_spec(
             features, mode, logits, labels,
             optimizer=_common.train_optimizer(
-                mode, lambda: _common.make_optimizer(optimizer, learning_rate=0.3)))
+                mode, lambda: _common.make_optimizer(optimizer, _common.BASELINE_LEARNING_RATE)))
 
     return model_fn
 
@@ -41,6 +41,8 @@ class BaselineClassifier(Estimator):
 
     Its one variable is `baseline/bias` (the logits), as tf.estimator's. `warm_start_from`
     (a checkpoint, model_dir or `el.WarmStartSettings`) starts it from another baseline's.
+    Default optimizer: Ftrl at learning rate 0.3, tf.estimator's too (`legacy_defaults`
+    changes nothing here; it is taken so every canned estimator takes it).
 
     Example:
         >>> estimator = BaselineClassifier(n_classes=3, model_dir="/tmp/baseline")
@@ -49,7 +51,8 @@ class BaselineClassifier(Estimator):
 
     def __init__(self, *, model_dir=None, n_classes=2, weight_column=None, label_vocabulary=None,
                  optimizer="Ftrl", config=None, warm_start_from=None,
-                 loss_reduction=_common.DEFAULT_REDUCTION):
+                 loss_reduction=_common.DEFAULT_REDUCTION, legacy_defaults=False):
+        del legacy_defaults  # The same rate in both.
         head = _common.classification_head(n_classes, weight_column, label_vocabulary, loss_reduction)
         super().__init__(_baseline_model_fn(head, _common.check_optimizer(optimizer)),
                          model_dir=model_dir, config=config, warm_start_from=warm_start_from)
@@ -57,7 +60,8 @@ class BaselineClassifier(Estimator):
 
 
 class BaselineRegressor(Estimator):
-    """Learns only the mean label (`baseline/bias`); `warm_start_from` as BaselineClassifier.
+    """Learns only the mean label (`baseline/bias`); `warm_start_from` and the default
+    optimizer (Ftrl at 0.3) as BaselineClassifier.
 
     Example:
         >>> BaselineRegressor(label_dimension=1).train(input_fn, max_steps=100)
@@ -65,7 +69,8 @@ class BaselineRegressor(Estimator):
 
     def __init__(self, *, model_dir=None, label_dimension=1, weight_column=None,
                  optimizer="Ftrl", config=None, warm_start_from=None,
-                 loss_reduction=_common.DEFAULT_REDUCTION):
+                 loss_reduction=_common.DEFAULT_REDUCTION, legacy_defaults=False):
+        del legacy_defaults  # The same rate in both.
         head = _common.regression_head(label_dimension, weight_column, loss_reduction)
         super().__init__(_baseline_model_fn(head, _common.check_optimizer(optimizer)),
                          model_dir=model_dir, config=config, warm_start_from=warm_start_from)

@@ -57,8 +57,18 @@ def _dnn_model_fn(head, columns, hidden_units, optimizer, activation_fn, dropout
     return model_fn
 
 
+def _dnn_optimizer(optimizer, legacy_defaults):
+    return _common.with_learning_rate(_common.check_optimizer(optimizer),
+                                      _common.default_learning_rate(
+                                          "dnn", legacy_defaults=legacy_defaults))
+
+
 class DNNClassifier(Estimator):
     """A feed-forward classifier over dense feature columns.
+
+    Default optimizer: Adagrad at learning rate 0.05 (tf.compat.v1.estimator's).
+    `legacy_defaults=True`: tf.estimator 2.15's, Adagrad at 0.001. A name ("Adagrad",
+    "Adam", "Ftrl", "RMSProp", "SGD") gets that rate; an optimizer instance keeps its own.
 
     Example:
         >>> DNNClassifier(hidden_units=[64, 32], feature_columns=[age, embedded_query],
@@ -68,10 +78,12 @@ class DNNClassifier(Estimator):
     def __init__(self, hidden_units, feature_columns, *, model_dir=None, n_classes=2,
                  weight_column=None, label_vocabulary=None, optimizer="Adagrad",
                  activation_fn="relu", dropout=None, config=None, warm_start_from=None,
-                 loss_reduction=_common.DEFAULT_REDUCTION, batch_norm=False):
+                 loss_reduction=_common.DEFAULT_REDUCTION, batch_norm=False,
+                 legacy_defaults=False):
         head = _common.classification_head(n_classes, weight_column, label_vocabulary, loss_reduction)
         model_fn = _dnn_model_fn(head, _common.check_columns(feature_columns, "feature_columns"),
-                                 check_hidden_units(hidden_units), _common.check_optimizer(optimizer),
+                                 check_hidden_units(hidden_units),
+                                 _dnn_optimizer(optimizer, legacy_defaults),
                                  activation_fn, check_dropout(dropout), batch_norm)
         super().__init__(model_fn, model_dir=model_dir, config=config,
                          warm_start_from=warm_start_from)
@@ -81,6 +93,9 @@ class DNNClassifier(Estimator):
 class DNNRegressor(Estimator):
     """A feed-forward regressor over dense feature columns.
 
+    Default optimizer: Adagrad at learning rate 0.05. `legacy_defaults=True`:
+    tf.estimator 2.15's, Adagrad at 0.001 (as DNNClassifier).
+
     Example:
         >>> DNNRegressor(hidden_units=[32], feature_columns=[el.feature_column.numeric_column("x")])
     """
@@ -88,10 +103,11 @@ class DNNRegressor(Estimator):
     def __init__(self, hidden_units, feature_columns, *, model_dir=None, label_dimension=1,
                  weight_column=None, optimizer="Adagrad", activation_fn="relu", dropout=None,
                  config=None, warm_start_from=None, loss_reduction=_common.DEFAULT_REDUCTION,
-                 batch_norm=False):
+                 batch_norm=False, legacy_defaults=False):
         head = _common.regression_head(label_dimension, weight_column, loss_reduction)
         model_fn = _dnn_model_fn(head, _common.check_columns(feature_columns, "feature_columns"),
-                                 check_hidden_units(hidden_units), _common.check_optimizer(optimizer),
+                                 check_hidden_units(hidden_units),
+                                 _dnn_optimizer(optimizer, legacy_defaults),
                                  activation_fn, check_dropout(dropout), batch_norm)
         super().__init__(model_fn, model_dir=model_dir, config=config,
                          warm_start_from=warm_start_from)

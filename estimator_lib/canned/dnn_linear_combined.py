@@ -77,7 +77,8 @@ def _combined_model_fn(head, linear_columns, linear_optimizer, dnn_columns, dnn_
 class _Combined(Estimator):
     def __init__(self, head, *, linear_feature_columns, linear_optimizer, dnn_feature_columns,
                  dnn_optimizer, dnn_hidden_units, dnn_activation_fn, dnn_dropout, batch_norm,
-                 linear_sparse_combiner, model_dir, config, warm_start_from):
+                 linear_sparse_combiner, model_dir, config, warm_start_from,
+                 legacy_defaults):
         linear_columns = list(linear_feature_columns or ())
         dnn_columns = list(dnn_feature_columns or ())
         if not linear_columns and not dnn_columns:
@@ -85,9 +86,15 @@ class _Combined(Estimator):
                 "Either `linear_feature_columns` or `dnn_feature_columns` must be non-empty."
             )
         hidden_units = check_hidden_units(dnn_hidden_units) if dnn_columns else []
+        rates = {part: _common.default_learning_rate(
+            part, legacy_defaults=legacy_defaults, num_linear_columns=len(linear_columns),
+            combined=True) for part in ("linear", "dnn")}
         model_fn = _combined_model_fn(
-            head, linear_columns, _common.check_optimizer(linear_optimizer, "linear_optimizer"),
-            dnn_columns, _common.check_optimizer(dnn_optimizer, "dnn_optimizer"), hidden_units,
+            head, linear_columns, _common.with_learning_rate(
+                _common.check_optimizer(linear_optimizer, "linear_optimizer"), rates["linear"]),
+            dnn_columns, _common.with_learning_rate(
+                _common.check_optimizer(dnn_optimizer, "dnn_optimizer"), rates["dnn"]),
+            hidden_units,
             dnn_activation_fn, check_dropout(dnn_dropout), batch_norm, linear_sparse_combiner)
         super().__init__(model_fn, model_dir=model_dir, config=config,
                          warm_start_from=warm_start_from)
@@ -99,8 +106,10 @@ class DNNLinearCombinedClassifier(_Combined):
 
     Optimizers given by name get the learning rates of `LinearClassifier` (Ftrl,
     `min(0.2, 1/sqrt(len(linear_feature_columns)))`) and `DNNClassifier` (Adagrad 0.05),
-    not tensorflow-estimator's lower DNNLinearCombined defaults (0.005 and 0.001), which
-    under-train (see `canned/_common.py`). Ftrl and Adagrad update only the rows of sparse
+    not tensorflow-estimator's lower DNNLinearCombined defaults, which under-train (see
+    `canned/_common.py`). `legacy_defaults=True` gives tf.estimator 2.15's: linear Ftrl
+    `min(0.005, 1/sqrt(len(linear_feature_columns)))`, DNN Adagrad 0.001. Optimizer
+    instances keep their own rates. Ftrl and Adagrad update only the rows of sparse
     gradients (embedding and linear lookups).
 
     Example (the paper's):
@@ -116,18 +125,24 @@ class DNNLinearCombinedClassifier(_Combined):
                  dnn_activation_fn="relu", dnn_dropout=None, n_classes=2, weight_column=None,
                  label_vocabulary=None, config=None, warm_start_from=None,
                  loss_reduction=_common.DEFAULT_REDUCTION, batch_norm=False,
-                 linear_sparse_combiner="sum"):
+                 linear_sparse_combiner="sum", legacy_defaults=False):
         head = _common.classification_head(n_classes, weight_column, label_vocabulary, loss_reduction)
         super().__init__(head, linear_feature_columns=linear_feature_columns,
                          linear_optimizer=linear_optimizer, dnn_feature_columns=dnn_feature_columns,
                          dnn_optimizer=dnn_optimizer, dnn_hidden_units=dnn_hidden_units,
                          dnn_activation_fn=dnn_activation_fn, dnn_dropout=dnn_dropout,
                          batch_norm=batch_norm, linear_sparse_combiner=linear_sparse_combiner,
-                         model_dir=model_dir, config=config, warm_start_from=warm_start_from)
+                         model_dir=model_dir, config=config, warm_start_from=warm_start_from,
+                         legacy_defaults=legacy_defaults)
 
 
 class DNNLinearCombinedRegressor(_Combined):
     """Wide & deep regressor.
+
+    Default optimizers as DNNLinearCombinedClassifier's: linear Ftrl at
+    `min(0.2, 1/sqrt(len(linear_feature_columns)))`, DNN Adagrad at 0.05;
+    `legacy_defaults=True`: tf.estimator 2.15's, Ftrl `min(0.005, 1/sqrt(...))` and
+    Adagrad 0.001.
 
     Example:
         >>> DNNLinearCombinedRegressor(linear_feature_columns=[x], dnn_feature_columns=[x],
@@ -139,11 +154,12 @@ class DNNLinearCombinedRegressor(_Combined):
                  dnn_activation_fn="relu", dnn_dropout=None, label_dimension=1,
                  weight_column=None, config=None, warm_start_from=None,
                  loss_reduction=_common.DEFAULT_REDUCTION, batch_norm=False,
-                 linear_sparse_combiner="sum"):
+                 linear_sparse_combiner="sum", legacy_defaults=False):
         head = _common.regression_head(label_dimension, weight_column, loss_reduction)
         super().__init__(head, linear_feature_columns=linear_feature_columns,
                          linear_optimizer=linear_optimizer, dnn_feature_columns=dnn_feature_columns,
                          dnn_optimizer=dnn_optimizer, dnn_hidden_units=dnn_hidden_units,
                          dnn_activation_fn=dnn_activation_fn, dnn_dropout=dnn_dropout,
                          batch_norm=batch_norm, linear_sparse_combiner=linear_sparse_combiner,
-                         model_dir=model_dir, config=config, warm_start_from=warm_start_from)
+                         model_dir=model_dir, config=config, warm_start_from=warm_start_from,
+                         legacy_defaults=legacy_defaults)
