@@ -88,7 +88,7 @@ class CrossedColumn(CategoricalColumn):
     def sparse_ids(self, features) -> IdWeights:
         """See base class. Ids are `tf.sparse.cross_hashed` of the leaves' values or ids."""
         inputs = []
-        for key in _leaves(self.keys):
+        for key in _legacy_order(self.keys, features):
             if isinstance(key, str):
                 inputs.append(_inputs.categorical_values(features, key, self.name))
             else:
@@ -104,7 +104,7 @@ class CrossedColumn(CategoricalColumn):
         values or ids, unless one of them is missing (no id).
         """
         inputs, present = [], []
-        for key in _leaves(self.keys):
+        for key in _legacy_order(self.keys, features):
             if isinstance(key, str):
                 values = _inputs.dense_categorical_values(features, key, self.name)
                 valid = None if values is None else _inputs.present(values)
@@ -119,6 +119,19 @@ class CrossedColumn(CategoricalColumn):
                                          hash_key=self.hash_key)
         ids = tf.reshape(crossed.values, [-1, 1])  # One combination per example, in order.
         return tf.where(tf.reduce_all(tf.stack(present), axis=0), ids, tf.constant(-1, tf.int64))
+
+
+def _legacy_order(keys, features) -> list:
+    """The leaves in the order tf.estimator's cross hashed them: its op took the sparse
+    inputs (categorical columns' ids, raw keys fed as SparseTensor) before the dense ones
+    (raw keys fed as dense tensors), each group in the given order. Hashing in that order
+    keeps legacy checkpoints' cross weights valid (`el.migrate`)."""
+    leaves = list(_leaves(keys))
+
+    def dense(key) -> bool:
+        return isinstance(key, str) and not isinstance(features.get(key), tf.SparseTensor)
+
+    return [k for k in leaves if not dense(k)] + [k for k in leaves if dense(k)]
 
 
 def _leaves(keys):

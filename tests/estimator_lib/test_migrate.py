@@ -199,10 +199,7 @@ _LEGACY_CROSS_IDS = {"column": [23, 12, 12, 4, 1, 12, 14, 14, 12, 1, 14, 12],
 
 @pytest.mark.parametrize("kind", [
     "column",
-    pytest.param("raw_key", marks=pytest.mark.xfail(strict=True, reason=(
-        "tf.estimator's sparse_cross_hashed hashes its sparse inputs (columns) before its "
-        "dense ones (raw keys fed as dense tensors); estimator_lib crosses in the given "
-        "order. Reported to the lead; the guide tells users to cross columns."))),
+    "raw_key",
 ])
 def test_crossed_raw_key_and_column_hash_as_legacy(kind):
     fc = el.feature_column
