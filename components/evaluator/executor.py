@@ -129,6 +129,11 @@ def run(config: EvaluatorConfig) -> EvaluatorResult:
     _LOGGER.info("Scoring %d raw %r examples with the step-%d model.", len(serialized),
                  config.eval_split, final.step)
     scored = score_eval_model(eval_model_dir, serialized, batch_size=config.eval_batch_size)
+    if scored.kept is not None:  # eval labels the training split never had: left out, named
+        serialized = [s for s, keep in zip(serialized, scored.kept, strict=True) if keep]
+        _LOGGER.warning("Left out %d %r examples whose label no class stands for (not in the "
+                        "training split): %s", sum(scored.unseen_labels.values()),
+                        config.eval_split, dict(sorted(scored.unseen_labels.items())))
     slice_values = feature_values(serialized, config.slices) if config.slices else {}
     analysis = analyze(scored, slice_values=slice_values,
                        num_calibration_bins=config.calibration_bins)
@@ -165,6 +170,8 @@ def run(config: EvaluatorConfig) -> EvaluatorResult:
         "baseline": (baseline.saved_model_dir if baseline is not None
                      else f"none: {no_baseline_reason}"),
         "checkpoints evaluated": len(stream.evaluations),
+        **({"labels no class stands for (left out)": dict(sorted(
+            scored.unseen_labels.items()))} if scored.unseen_labels else {}),
         "generated": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
     }
     page = render_report(evaluations=stream.evaluations, candidate=analysis,

@@ -32,10 +32,21 @@ _EXAMPLES = "examples"
 
 @dataclasses.dataclass(frozen=True)
 class Scored:
-    """A model's outputs on the examples, and its class names (classification, if known)."""
+    """A model's outputs on the examples, and its class names (classification, if known).
+
+    Attributes:
+        outputs: The predictions and labels of the rows scored.
+        class_names: The classes, in class-id order.
+        kept: For a class label given by name: which of the examples were scored (their
+            label is one of the classes); None when all were.
+        unseen_labels: {label: rows} of the examples left out: labels the training split
+            never had, so that no class stands for them.
+    """
 
     outputs: ModelOutputs
     class_names: tuple[str, ...] | None = None
+    kept: np.ndarray | None = None
+    unseen_labels: Mapping[str, int] = dataclasses.field(default_factory=dict)
 
 
 def score_eval_model(eval_model_dir: str, serialized: Sequence[bytes], *,
@@ -55,8 +66,23 @@ def score_eval_model(eval_model_dir: str, serialized: Sequence[bytes], *,
     if labels.shape[1] != 1:
         raise ValueError(f"The label has {labels.shape[1]} values per example; the evaluator "
                          "analyzes one label per example (no multi-label models).")
-    return Scored(to_model_outputs(outputs, labels[:, 0], source=eval_model_dir),
-                  _class_names(outputs))
+    labels, names = labels[:, 0], _class_names(outputs)
+    if labels.dtype.kind not in "SUO":
+        return Scored(to_model_outputs(outputs, labels, source=eval_model_dir), names)
+    # A class label given by name: class ids by the model's own class names.
+    if names is None:
+        raise ValueError(f"{eval_model_dir!r} labels its examples by name but predicts no "
+                         "`all_classes`: the evaluator cannot tell the class ids.")
+    ids = {name: index for index, name in enumerate(names)}
+    texts = [v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v) for v in labels]
+    kept = np.array([t in ids for t in texts], dtype=bool)
+    unseen: dict[str, int] = {}
+    for text in (t for t, keep in zip(texts, kept, strict=True) if not keep):
+        unseen[text] = unseen.get(text, 0) + 1
+    class_ids = np.array([ids[t] for t in texts if t in ids], dtype=np.int64)
+    kept_outputs = {k: np.asarray(v)[kept] for k, v in outputs.items()}
+    return Scored(to_model_outputs(kept_outputs, class_ids, source=eval_model_dir), names,
+                  kept=None if kept.all() else kept, unseen_labels=unseen)
 
 
 def score_serving_model(saved_model_dir: str, serialized: Sequence[bytes], *,

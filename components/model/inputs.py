@@ -12,7 +12,7 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import tensorflow as tf
 
@@ -24,7 +24,8 @@ __all__ = ["as_column", "make_input_fn"]
 
 def make_input_fn(examples_uri: str, split: str, transform_graph_uri: str, *, label_key: str,
                   batch_size: int, train: bool, seed: int | None = None,
-                  shuffle_buffer: int = 10_000, num_epochs: int | None = None) -> Callable:
+                  shuffle_buffer: int = 10_000, num_epochs: int | None = None,
+                  label_vocabulary: Sequence[str] | None = None) -> Callable:
     """An input_fn reading one split of transformed examples.
 
     Args:
@@ -38,6 +39,9 @@ def make_input_fn(examples_uri: str, split: str, transform_graph_uri: str, *, la
         seed: The shuffle seed.
         shuffle_buffer: Examples in the shuffle buffer.
         num_epochs: Passes over the data when training; None repeats forever.
+        label_vocabulary: A class label's classes: examples whose label is not one of them
+            (a class the training split never had; the transform step counts them by name)
+            are left out, since no class id stands for them.
 
     Raises:
         FileNotFoundError: If the split has no shards.
@@ -56,6 +60,11 @@ def make_input_fn(examples_uri: str, split: str, transform_graph_uri: str, *, la
         features = {k: as_column(v) for k, v in features.items()}
         return features, features.pop(label_key)
 
+    def known_label(serialized):
+        label = tf.io.parse_single_example(serialized, {label_key: spec[label_key]})[label_key]
+        classes = tf.constant(list(label_vocabulary), tf.string)
+        return tf.reduce_any(tf.equal(tf.reshape(label, [-1])[:1], classes))
+
     def input_fn():
         dataset = tf.data.Dataset.from_tensor_slices(files)
         if train:
@@ -65,6 +74,8 @@ def make_input_fn(examples_uri: str, split: str, transform_graph_uri: str, *, la
         dataset = dataset.interleave(
             lambda f: tf.data.TFRecordDataset(f, compression_type="GZIP"),
             cycle_length=min(4, len(files)))
+        if label_vocabulary is not None:
+            dataset = dataset.filter(known_label)
         if train:
             dataset = dataset.shuffle(shuffle_buffer, seed=seed).repeat(num_epochs)
         dataset = dataset.batch(batch_size, drop_remainder=train and num_epochs is None)

@@ -226,9 +226,10 @@ class ModelRecipe:
         label_key = self.resolved_label_key()
         module = self._module
         if module is None or not callable(getattr(module, "input_fn", None)):
+            entry = self.feature_description()["features"].get(label_key, {})
             return make_input_fn(examples_uri, split, self.transform_graph_uri,
                                  label_key=label_key, batch_size=batch_size, train=train,
-                                 seed=seed)
+                                 seed=seed, label_vocabulary=entry.get("label_vocabulary"))
         files = artifacts.examples_files(examples_uri, split)
         spec = transform_graph.transformed_feature_spec(self.transform_graph_uri)
 
@@ -306,6 +307,9 @@ def _canned(name: str, params: dict, description, label: str, model_dir, config,
                               f"{label!r} is not one (give it a vocabulary, identity or a "
                               "condition expression).")
         common["n_classes"] = int(num_classes)
+        vocabulary = description["features"][label].get("label_vocabulary")
+        if vocabulary is not None:  # a class label: the head answers in its class names
+            common["label_vocabulary"] = list(vocabulary)
     estimator_class = getattr(el, name)
     linear_optimizer = _optimizer(params["linear_optimizer"], params["linear_learning_rate"])
     dnn_optimizer = _optimizer(params["dnn_optimizer"], params["dnn_learning_rate"])

@@ -8,7 +8,7 @@ the features were made:
 | `numeric`              | `numeric_column(name, dtype=dtype)`                           |
 | `categorical_identity` | `categorical_column_with_identity(name, num_buckets)`         |
 | `string`               | a raw string: hash it or give it a vocabulary at the trainer  |
-| `label`                | the label (`num_classes` when it is a class id, e.g. 2 for a condition) |
+| `label`                | the label (`num_classes` when it is a class id, e.g. 2 for a condition; a `vocabulary` label keeps its class names, listed sorted in `label_vocabulary`, with no out-of-vocabulary class) |
 
 Every transformed feature is a single value per example (`shape: []`), parsed with
 `transformed_feature_spec.json`. With a spec, entries also say which transform made them and
@@ -97,6 +97,12 @@ def describe_features(
         if name == label_key:
             num_classes = entry.pop("num_buckets", None)
             entry["kind"] = LABEL
+            if entry.get("transform") == Vocabulary.NAME:
+                # A class label: its classes in sorted order, no out-of-vocabulary bucket.
+                classes = sorted(_decode(v) for v in tft_output.vocabulary_by_name(name))
+                entry.update(label_vocabulary=classes, vocabulary_size=len(classes))
+                entry.pop("num_oov_buckets", None)
+                num_classes = len(classes)
             if num_classes is not None:
                 entry["num_classes"] = num_classes
         features[name] = entry
@@ -106,6 +112,10 @@ def describe_features(
         "serving_raw_columns": list(spec.serving_raw_columns) if spec else None,
         "features": features,
     }
+
+
+def _decode(value) -> str:
+    return value.decode("utf-8") if isinstance(value, bytes) else str(value)
 
 
 def _int_domains(tft_output: tft.TFTransformOutput) -> dict[str, tuple[int, int]]:

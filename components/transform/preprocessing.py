@@ -136,6 +136,14 @@ class _FeatureBuilder:
         if isinstance(t, Bucketize):
             return tft.bucketize(tf.cast(x, tf.float32), t.num_buckets, epsilon=t.epsilon,
                                  name=f"bucketize_{scope}")
+        if isinstance(t, Vocabulary) and feature.name == self._spec.label:
+            # A class label: the classes are the analyzed splits' distinct values (written as
+            # the label's vocabulary), and the label keeps its class names; the head maps
+            # them to ids (`label_vocabulary`), so predictions answer in class names and an
+            # unseen label is never hashed into a class.
+            names = x if x.dtype == tf.string else tf.strings.as_string(x)
+            tft.vocabulary(names, vocab_filename=feature.name, name=f"classes_{scope}")
+            return names
         if isinstance(t, Vocabulary):
             return tft.compute_and_apply_vocabulary(
                 x, top_k=t.top_k, frequency_threshold=t.frequency_threshold,
