@@ -11,6 +11,7 @@ Example:
 
 from serving.batching import BatchingOptions
 from serving.client import ServingClient
+from serving.csv_examples import csv_examples
 from serving.errors import ServingError
 from serving.manager import ModelManager, VersionState, VersionStatus, list_versions
 from serving.model_config import (
@@ -39,6 +40,7 @@ __all__ = [
     "VersionPolicy",
     "VersionState",
     "VersionStatus",
+    "csv_examples",
     "format_model_config",
     "list_versions",
     "make_example",

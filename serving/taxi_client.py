@@ -17,6 +17,7 @@ import json
 import urllib.request
 
 from serving.client import ServingClient
+from serving.csv_examples import csv_examples
 
 
 def taxi_examples(num_examples: int = 3, path: str | None = None,
@@ -38,34 +39,13 @@ def taxi_examples(num_examples: int = 3, path: str | None = None,
 
     frame = data.load(path or data.DATA_PATH).iloc[:num_examples]
     if schema is not None:
-        return _typed_by_schema(path or data.DATA_PATH, num_examples, schema)
+        return csv_examples(path or data.DATA_PATH, schema, num_examples=num_examples)
     examples = []
     for _, row in frame.iterrows():
         features = {k: float(row[k]) for k in data.NUMERIC_KEYS}
         features.update({k: int(row[k]) for k in data.CATEGORICAL_INT_KEYS})
         features.update({k: str(row[k]) for k in data.STRING_KEYS})
         examples.append(features)
-    return examples
-
-
-def _typed_by_schema(path: str, num_examples: int, schema_path: str) -> list[dict]:
-    import csv
-
-    from google.protobuf import text_format
-    from tensorflow_metadata.proto.v0 import schema_pb2
-
-    with open(schema_path) as f:
-        schema = text_format.Parse(f.read(), schema_pb2.Schema())
-    casts = {schema_pb2.INT: lambda v: int(float(v)), schema_pb2.FLOAT: float,
-             schema_pb2.BYTES: str}
-    types = {feature.name: casts[feature.type] for feature in schema.feature
-             if feature.type in casts}
-    examples = []
-    with open(path, newline="") as f:
-        for row in csv.DictReader(f):
-            if len(examples) == num_examples:
-                break
-            examples.append({k: types[k](v) for k, v in row.items() if k in types and v != ""})
     return examples
 
 

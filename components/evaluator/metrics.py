@@ -45,12 +45,18 @@ class TaskKind(enum.StrEnum):
     REGRESSION = "regression"
 
 
+# The Estimator's names for the task's loss, as the run summary prints them: the same value
+# as `log_loss` (classification) or `mse` (regression), so thresholds may use either name.
+ESTIMATOR_LOSS_NAMES = ("average_loss", "loss")
+_TASK_LOSS = {"binary_classification": "log_loss", "multiclass_classification": "log_loss",
+              "regression": "mse"}
 TASK_METRICS: dict[TaskKind, tuple[str, ...]] = {
     TaskKind.BINARY: ("example_count", "auc", "accuracy", "precision", "recall", "log_loss",
-                      "prediction_mean", "label_mean"),
-    TaskKind.MULTICLASS: ("example_count", "auc", "accuracy", "log_loss"),
+                      "prediction_mean", "label_mean", *ESTIMATOR_LOSS_NAMES),
+    TaskKind.MULTICLASS: ("example_count", "auc", "accuracy", "log_loss",
+                          *ESTIMATOR_LOSS_NAMES),
     TaskKind.REGRESSION: ("example_count", "mse", "rmse", "mae", "prediction_mean",
-                          "label_mean"),
+                          "label_mean", *ESTIMATOR_LOSS_NAMES),
 }
 METRIC_NAMES = frozenset(name for names in TASK_METRICS.values() for name in names)
 
@@ -146,6 +152,12 @@ def compute_metrics(outputs: ModelOutputs) -> dict[str, float | None]:
     """
     if len(outputs) == 0:
         raise ValueError("No examples: metrics need at least one labeled prediction.")
+    metrics = _compute(outputs)
+    loss = metrics[_TASK_LOSS[outputs.kind.value]]
+    return metrics | dict.fromkeys(ESTIMATOR_LOSS_NAMES, loss)
+
+
+def _compute(outputs: ModelOutputs) -> dict[str, float | None]:
     labels, predictions = outputs.labels, outputs.predictions
     if outputs.kind == TaskKind.REGRESSION:
         labels, predictions = labels.astype(np.float64), predictions.astype(np.float64)

@@ -61,7 +61,7 @@ class MetricThreshold:
     def __post_init__(self):
         if self.metric not in METRIC_NAMES:
             raise ValueError(f"Unknown metric {self.metric!r} in `thresholds`; the evaluator "
-                             f"computes {sorted(METRIC_NAMES)}. (The Estimator's loss is "
+                             f"computes {sorted(METRIC_NAMES)}. (The Estimator's `average_loss` and `loss` are "
                              "`log_loss` for classification, `mse` for regression.)")
         for key in BOUND_KEYS:
             value = getattr(self, key)

@@ -26,7 +26,7 @@ def test_the_pipeline_yaml_shape_parses():
 
 @pytest.mark.parametrize("thresholds, error, match", [
     ({"aucc": {"lower_bound": 0.7}}, ValueError, r"Unknown metric 'aucc'.*'auc'"),
-    ({"loss": {"upper_bound": 0.7}}, ValueError, r"Unknown metric 'loss'.*`log_loss`"),
+    ({"los": {"upper_bound": 0.7}}, ValueError, r"Unknown metric 'los'.*\`log_loss\`"),
     ({"auc": {"lower": 0.7}}, ValueError, r"Unknown keys \['lower'\] in `thresholds.auc`"),
     ({"auc": {}}, ValueError, "sets no bound"),
     ({"auc": 0.7}, TypeError, r"`thresholds.auc` must be a mapping of bounds"),

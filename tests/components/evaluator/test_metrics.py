@@ -100,3 +100,16 @@ def test_outputs_check_their_shapes():
         ModelOutputs(TaskKind.BINARY, np.array([1, 0]), np.array([0.1, 0.2, 0.3]))
     with pytest.raises(ValueError, match="No examples"):
         compute_metrics(ModelOutputs(TaskKind.BINARY, np.array([]), np.array([])))
+
+
+def test_the_estimators_loss_names_are_the_tasks_loss_so_thresholds_may_use_them():
+    from components.evaluator.thresholds import parse_thresholds
+
+    regression = compute_metrics(ModelOutputs(TaskKind.REGRESSION, np.array([1.0, 3.0]),
+                                              np.array([2.0, 5.0])))
+    assert regression["average_loss"] == regression["loss"] == regression["mse"] == 2.5
+    binary = compute_metrics(ModelOutputs(TaskKind.BINARY, np.array([0, 1]),
+                                          np.array([0.2, 0.9])))
+    assert binary["average_loss"] == binary["log_loss"]
+    assert parse_thresholds({"average_loss": {"upper_bound": 3.0}})["average_loss"].upper_bound \
+        == 3.0
