@@ -247,13 +247,22 @@ def _transform(checker: _Checker, transform: Mapping) -> TransformConfig:
     if ("spec" in transform) == ("module" in transform):
         checker.problem("transform", "give exactly one of `spec` (a YAML or .py feature spec) and "
                                      "`module` (a Python file with preprocessing_fn)")
+    if spec is not None and os.path.isfile(spec):
+        from components.transform.spec import SpecError
+        from components.transform.spec_loading import load_spec
+
+        try:  # the spec's own problems, each with its place, now rather than at build time
+            load_spec(spec)
+        except SpecError as error:
+            for problem in error.problems:
+                checker.problem("transform.spec", f"{os.path.basename(spec)}: {problem}")
     return TransformConfig(spec=spec, module=module,
                            beam_pipeline_args=checker.strings(transform,
                                                               "transform.beam_pipeline_args"))
 
 
-_TRAINING_EXTRAS = ("resources", "warm_start")
-_DATA_LOCATION = ("input_pattern", "span")  # data keys that are pipeline parameters  # training keys that are not trainer settings
+_TRAINING_EXTRAS = ("resources", "warm_start")  # training keys that are not trainer settings
+_DATA_LOCATION = ("input_pattern", "span")  # data keys that are pipeline parameters
 
 
 def _without(section: Any, keys: tuple[str, ...]) -> Any:

@@ -113,3 +113,22 @@ def test_every_ingest_option_a_user_needs_to_read_their_file_is_reachable_from_t
         "data.min_numeric_fraction: (2) must be a number in (0.5, 1]: the share of a column's "
         "present cells that must be numbers for the column to be numeric (1.0: every one).",
     ]
+
+
+def test_a_bad_transform_spec_is_reported_with_the_config_problems(tmp_path):
+    spec = tmp_path / "spec.yaml"
+    spec.write_text("label: kind\nfeatures:\n"
+                    "  - {name: kind, transform: vocabulary}\n"
+                    "  - {name: ratio, transform: expression, expression: 'logg(a)'}\n"
+                    "  - {name: b, transform: bucketise}\n")
+    raw = _raw()
+    raw["transform"]["spec"] = str(spec)
+    raw["training"]["train_steps"] = 0
+    with pytest.raises(ConfigError) as caught:
+        _parse(raw)
+    problems = caught.value.problems
+    assert "training.train_steps: must be >= 1; received 0." in problems
+    spec_problems = [p for p in problems if p.startswith("transform.spec: spec.yaml: ")]
+    assert len(spec_problems) == 2
+    assert "unknown function 'logg' (did you mean 'log'?)" in spec_problems[0]
+    assert "'bucketise'" in spec_problems[1] and "bucketize" in spec_problems[1]
