@@ -50,6 +50,7 @@ from components.common.settings import check_settings
 from components.evaluator.config import EvaluatorSettings
 from components.ingest.config import IngestSettings
 from components.trainer.config import TrainerSettings
+from components.transform.config import TransformSettings
 
 __all__ = [
     "DEFAULT_RESOURCES",
@@ -57,7 +58,6 @@ __all__ = [
     "DataConfig",
     "PipelineConfig",
     "ServingConfig",
-    "TransformConfig",
     "load_config",
     "parse_config",
 ]
@@ -94,16 +94,6 @@ class DataConfig:
 
 
 @dataclasses.dataclass(frozen=True)
-class TransformConfig:
-    """The transform step: a feature spec (YAML, or .py with feature columns) or a module with
-    preprocessing_fn."""
-
-    spec: str | None = None
-    module: str | None = None
-    beam_pipeline_args: tuple[str, ...] = ()
-
-
-@dataclasses.dataclass(frozen=True)
 class ServingConfig:
     """Where the pusher publishes: `<base_dir>/<model_name>/<version>/`."""
 
@@ -115,8 +105,13 @@ class ServingConfig:
 # Kubernetes requests of each step unless its section's `resources:` says otherwise.
 DEFAULT_RESOURCES = {
     "ingest": Resources(cpu="2", memory="4G"),
+    "transform": Resources(cpu="2", memory="4G"),
     "trainer": Resources(cpu="4", memory="8G"),
     "evaluator": Resources(cpu="2", memory="4G"),
+    "pusher": Resources(cpu="1", memory="2G"),
+    # The pipeline's bookkeeping steps (plan-model-dir, check-new-span, resolve-base-model,
+    # record-run): they read and write a few small files.
+    "bookkeeping": Resources(cpu="500m", memory="512Mi"),
 }
 
 
@@ -136,7 +131,7 @@ class PipelineConfig:
     name: str
     root: str
     data: DataConfig
-    transform: TransformConfig
+    transform: TransformSettings
     trainer: TrainerSettings
     evaluator: EvaluatorSettings
     serving: ServingConfig
@@ -182,8 +177,9 @@ def parse_config(raw: Any, *, base_dir: str = ".", origin: str = "<dict>") -> Pi
     evaluation = checker.section(raw, "evaluation")
     serving = checker.section(raw, "serving", required=True)
 
-    resources = {}
-    for step, section, where in (("ingest", data, "data"), ("trainer", training, "training"),
+    resources = dict(DEFAULT_RESOURCES)
+    for step, section, where in (("ingest", data, "data"), ("transform", transform, "transform"),
+                                 ("trainer", training, "training"), ("pusher", serving, "serving"),
                                  ("evaluator", evaluation, "evaluation")):
         given = section.get("resources") if isinstance(section, Mapping) else None
         resources[step] = (checker.settings(Resources, {f"{where}.resources": given})
@@ -217,7 +213,8 @@ def parse_config(raw: Any, *, base_dir: str = ".", origin: str = "<dict>") -> Pi
     for section, values in (("pipeline", pipeline), ("serving", serving)):
         checker.unknown_keys(values, section, {"pipeline": ("name", "root"),
                                                "serving": ("model_name", "base_dir",
-                                                           "keep_versions")}[section])
+                                                           "keep_versions",
+                                                           "resources")}[section])
     if checker.problems:
         raise ConfigError(origin, checker.problems)
     return config
@@ -240,14 +237,17 @@ def _data(checker: _Checker, data: Mapping) -> DataConfig:
     return DataConfig(input_pattern=pattern, span=span, settings=settings)
 
 
-def _transform(checker: _Checker, transform: Mapping) -> TransformConfig:
-    checker.unknown_keys(transform, "transform", ("spec", "module", "beam_pipeline_args"))
-    spec = checker.path(transform, "transform.spec")
-    module = checker.path(transform, "transform.module")
-    if ("spec" in transform) == ("module" in transform):
-        checker.problem("transform", "give exactly one of `spec` (a YAML or .py feature spec) and "
-                                     "`module` (a Python file with preprocessing_fn)")
-    if spec is not None and os.path.isfile(spec):
+def _transform(checker: _Checker, transform: Mapping) -> TransformSettings | None:
+    """`transform:`: the transform step's settings, and its spec's own problems."""
+    paths = {key: checker.path(transform, f"transform.{key}") for key in ("spec", "module")
+             if isinstance(transform, Mapping) and key in transform}
+    given = dict(transform) if isinstance(transform, Mapping) else transform
+    if isinstance(given, dict):
+        given.update({k: v for k, v in paths.items() if v is not None})
+    settings = checker.settings(TransformSettings, {"transform": _without(given, ("resources",))},
+                                rename={"spec": "spec_file", "module": "module_file"})
+    spec = paths.get("spec")
+    if settings is not None and spec is not None and os.path.isfile(spec):
         from components.transform.spec import SpecError
         from components.transform.spec_loading import load_spec
 
@@ -256,9 +256,7 @@ def _transform(checker: _Checker, transform: Mapping) -> TransformConfig:
         except SpecError as error:
             for problem in error.problems:
                 checker.problem("transform.spec", f"{os.path.basename(spec)}: {problem}")
-    return TransformConfig(spec=spec, module=module,
-                           beam_pipeline_args=checker.strings(transform,
-                                                              "transform.beam_pipeline_args"))
+    return settings
 
 
 _TRAINING_EXTRAS = ("resources", "warm_start")  # training keys that are not trainer settings

@@ -101,20 +101,21 @@ def build_pipeline(config: PipelineConfig, *, concurrent_evaluation: bool = True
         ingested.set_caching_options(cache_environment is not None)
         transformed = transform(
             examples=ingested.outputs["examples"], schema=ingested.outputs["schema"],
-            spec_file=config.transform.spec, module_file=config.transform.module,
-            beam_pipeline_args=list(config.transform.beam_pipeline_args))
+            settings=config.transform, resources=config.resources["transform"])
         transformed.set_display_name("transform")
         model_dir = None
         if concurrent_evaluation:
             plan = plan_model_dir(pipeline_root=config.root,
                                   run_id=dsl.PIPELINE_JOB_ID_PLACEHOLDER)
             plan.set_caching_options(False)  # a new model_dir for every run
+            config.resources["bookkeeping"].apply(plan)
             plan.set_display_name("plan-model-dir")
             model_dir = plan.output
         base_model = None
         if config.warm_start:
             resolved = resolve_base_model(pipeline_root=config.root)
             resolved.set_caching_options(False)  # the answer changes as runs are blessed
+            config.resources["bookkeeping"].apply(resolved)
             resolved.set_display_name("resolve-base-model")
             base_model = resolved.output
         trained = trainer(
@@ -137,7 +138,8 @@ def build_pipeline(config: PipelineConfig, *, concurrent_evaluation: bool = True
         pushed = pusher(
             model=trained.outputs["model"], blessing=evaluated.outputs["blessing"],
             examples=ingested.outputs["examples"], serving_base_uri=serving_base_uri,
-            model_name=model_name, keep_versions=serving.keep_versions)
+            model_name=model_name, keep_versions=serving.keep_versions,
+            resources=config.resources["pusher"])
         pushed.set_display_name("pusher")
         pushed.set_caching_options(False)  # what is served can change between runs
         recorded = record_run(
@@ -148,6 +150,7 @@ def build_pipeline(config: PipelineConfig, *, concurrent_evaluation: bool = True
             config_name=config.name, config_digest=config_digest(config),
             warm_started_from=base_model if base_model is not None else "")
         recorded.set_caching_options(False)
+        config.resources["bookkeeping"].apply(recorded)
         recorded.set_display_name("record-run")
         tasks = [ingested, transformed, trained, evaluated, pushed, recorded]
         outputs = Outputs(model=trained.outputs["model"], blessing=evaluated.outputs["blessing"],
@@ -188,6 +191,7 @@ def build_pipeline(config: PipelineConfig, *, concurrent_evaluation: bool = True
         check = check_new_span(input_pattern=input_pattern, span=span,
                                pipeline_root=config.root)
         check.set_caching_options(False)
+        config.resources["bookkeeping"].apply(check)
         check.set_display_name("check-new-span")
         with dsl.If(check.output == NEW_SPAN, name="new-span"):
             steps(input_pattern, span, serving_base_uri, model_name, train_steps)

@@ -30,6 +30,7 @@ import functools
 import json
 import math
 import os
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -71,6 +72,7 @@ CANNED_PARAMS: dict[str, Any] = {
     "linear_optimizer": "Ftrl",
     "linear_learning_rate": None,
     "embedding_dimension": 0,
+    "embedding_dimensions": {},  # per feature, over the rule (warm starts pin them)
     "max_embedding_dimension": 16,
     "batch_norm": False,
 }
@@ -191,6 +193,66 @@ class ModelRecipe:
                 "its module) and the recipe gives no `label_key`.")
         return label
 
+    def vocabulary_files(self) -> dict[str, str]:
+        """{feature: its vocabulary file} for the features a vocabulary made into ids (the
+        transform graph's assets), the label left out."""
+        label = self.resolved_label_key()
+        return {name: io.join(self.transform_graph_uri, entry["vocabulary_file"])
+                for name, entry in self.feature_description()["features"].items()
+                if entry.get("vocabulary_file") and name != label}
+
+    def warm_start(self, base_model_dir: str) -> el.WarmStartSettings:
+        """Warm start from an earlier model of this pipeline (e.g. the previous span's).
+
+        A canned model keeps every learned row of a token its vocabularies still hold, even
+        where they grew or reordered (`el.vocab_infos`: linear weights and embedding rows
+        remapped by token; new tokens start from zeros); a table whose shape changed in any
+        other way starts fresh (`skip_mismatch`), and the warm start says what it skipped.
+
+        Example:
+            >>> recipe.build_estimator(model_dir, warm_start_from=recipe.warm_start(base))
+        """
+        infos = {}
+        previous_recipe = io.join(base_model_dir, model.RECIPE_FILE)
+        if self.estimator is not None and io.exists(previous_recipe):
+            previous = ModelRecipe.read(base_model_dir).vocabulary_files()
+            new = self.vocabulary_files()
+            shared = sorted(previous.keys() & new.keys())
+            if shared:
+                linear, dnn = self.feature_columns()
+                infos = el.vocab_infos(base_model_dir, [*linear, *dnn],
+                                       {k: previous[k] for k in shared},
+                                       new_vocabularies={k: new[k] for k in shared})
+        return el.WarmStartSettings(base_model_dir, var_name_to_vocab_info=infos,
+                                    skip_mismatch=True)
+
+    def feature_columns(self) -> tuple[list, list]:
+        """A canned recipe's (linear columns, dnn columns)."""
+        params = {**CANNED_PARAMS, **self.params}
+        return feature_columns(self.feature_description(), label_key=self.resolved_label_key(),
+                               embedding_dimension=params["embedding_dimension"],
+                               max_embedding_dimension=params["max_embedding_dimension"],
+                               embedding_dimensions=params["embedding_dimensions"])
+
+    def continued_from(self, base_model_dir: str) -> ModelRecipe:
+        """This recipe, with the embedding widths of an earlier model of the pipeline pinned.
+
+        The default width follows the vocabulary's size, which changes from span to span; a
+        warm start can carry a token's learned row over only into a table of the same width.
+        Widths the user chose (`embedding_dimension`, `embedding_dimensions`) are kept.
+
+        Example:
+            >>> recipe = recipe.continued_from(previous_model_dir)
+        """
+        if self.estimator is None or self.params.get("embedding_dimension"):
+            return self
+        chosen = dict(self.params.get("embedding_dimensions") or {})
+        for name, shape in tf.train.list_variables(base_model_dir):
+            match = _EMBEDDING_TABLE.search(name)
+            if match and len(shape) == 2:
+                chosen.setdefault(match.group(1), int(shape[1]))
+        return dataclasses.replace(self, params={**self.params, "embedding_dimensions": chosen})
+
     def build_estimator(self, model_dir: str, config: el.RunConfig | None = None,
                         warm_start_from: Any = None) -> el.Estimator:
         """The Estimator this recipe describes, on `model_dir`.
@@ -252,8 +314,11 @@ class ModelRecipe:
 
 
 # -- features ------------------------------------------------------------------------------
+_EMBEDDING_TABLE = re.compile(r"(?:^|/)([^/]+)_embedding/embedding_weights$")
+
 def feature_columns(description: Mapping[str, Any], *, label_key: str,
-                    embedding_dimension: int = 0, max_embedding_dimension: int = 16
+                    embedding_dimension: int = 0, max_embedding_dimension: int = 16,
+                    embedding_dimensions: Mapping[str, int] | None = None
                     ) -> tuple[list, list]:
     """(linear columns, dnn columns) for the transformed features, label left out.
 
@@ -285,8 +350,8 @@ def feature_columns(description: Mapping[str, Any], *, label_key: str,
         else:
             raise RecipeError(f"Feature {name!r} has kind {kind!r}, which the canned "
                               "estimators cannot read; use a module with a model_fn.")
-        dimension = embedding_dimension or min(max_embedding_dimension,
-                                               max(2, math.ceil(6 * buckets ** 0.25)))
+        dimension = (embedding_dimensions or {}).get(name) or embedding_dimension or min(
+            max_embedding_dimension, max(2, math.ceil(6 * buckets ** 0.25)))
         linear.append(categorical)
         dnn.append(fc.embedding_column(categorical, dimension))
     return linear, dnn
@@ -297,7 +362,8 @@ def _canned(name: str, params: dict, description, label: str, model_dir, config,
     kind, task = CANNED_ESTIMATORS[name]
     linear, dnn = feature_columns(description, label_key=label,
                                   embedding_dimension=params["embedding_dimension"],
-                                  max_embedding_dimension=params["max_embedding_dimension"])
+                                  max_embedding_dimension=params["max_embedding_dimension"],
+                                  embedding_dimensions=params["embedding_dimensions"])
     common: dict[str, Any] = {"model_dir": model_dir, "config": config,
                               "warm_start_from": warm_start_from}
     if task == "classification":

@@ -32,6 +32,7 @@ from kfp.dsl import Artifact, Dataset, Input, Metrics, Model, Output
 from kfp.dsl.pipeline_channel import PipelineChannel
 
 from components.common.images import PIPELINE_IMAGE
+from components.common.resources import Resources
 from components.pusher.config import InfraValidation, PusherConfig
 
 __all__ = ["pusher", "pusher_op"]
@@ -109,6 +110,7 @@ def pusher(
     keep_versions: int = 5,
     require_blessing: bool = True,
     infra_validation: InfraValidation | None = InfraValidation(),  # noqa: B008 (frozen)
+    resources: Resources | None = None,
 ) -> dsl.PipelineTask:
     """Adds the pusher step to the pipeline being defined, after checking its arguments.
 
@@ -126,6 +128,7 @@ def pusher(
         infra_validation: How to query the model in a fresh process before publishing it
             (`InfraValidation`: split, number of examples, time limit). Defaults to
             `InfraValidation()`; None publishes without querying.
+        resources: The step's Kubernetes requests (none by default).
 
     Returns:
         The pipeline task; its outputs are `pushed_model` and `metrics`.
@@ -161,4 +164,6 @@ def pusher(
         arguments["blessing"] = blessing
     if examples is not None:
         arguments["examples"] = examples
-    return pusher_op(**arguments)
+    task = pusher_op(**arguments)
+    (resources or Resources()).apply(task)
+    return task

@@ -147,8 +147,9 @@ class TrainerConfig(TrainerSettings):
         model_dir: Where checkpoints and TensorBoard logs go. The evaluator, running beside
             the trainer, watches the same folder. Defaults to `<model_uri>/model_dir`.
         warm_start_from: A base model to warm-start from: a model_dir, a checkpoint, or a
-            trainer's model artifact (its `model_dir/`). Variables whose shape changed (a
-            vocabulary that grew) start fresh. Defaults to None.
+            trainer's model artifact (its `model_dir/`). A canned model keeps the learned rows
+            of every token its vocabularies still hold, where they grew or reordered; other
+            variables whose shape changed start fresh. Defaults to None.
         **settings: `TrainerSettings`.
 
     Example:

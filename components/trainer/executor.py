@@ -62,7 +62,10 @@ def run(config: TrainerConfig) -> TrainerResult:
     strategy = el.distribute.make_strategy(kind, cluster=cluster,
                                            startup_timeout_secs=config.startup_timeout_secs)
     model_dir = config.resolved_model_dir
+    base = _warm_start_path(config.warm_start_from)
     recipe = config.recipe()
+    if base:  # a continued model keeps the shapes its learned rows need
+        recipe = recipe.continued_from(base)
     if cluster.is_chief:
         recipe.write(model_dir)
         if recipe.module_file is not None:  # build from the copy, as the evaluator will
@@ -76,10 +79,9 @@ def run(config: TrainerConfig) -> TrainerResult:
         log_step_count_steps=(config.log_every_steps
                               or max(config.steps_per_loop, config.train_steps // 10)),
         train_distribute=strategy, cluster=cluster)
-    base = _warm_start_path(config.warm_start_from)
-    # A base model trained on an earlier span may have smaller vocabularies: tables whose
-    # shape changed start fresh, everything else starts from the base model.
-    warm_start = el.WarmStartSettings(base, skip_mismatch=True) if base else None
+    # A base model trained on an earlier span may have other vocabularies: its learned rows
+    # follow their tokens into the new ones (see `ModelRecipe.warm_start`).
+    warm_start = recipe.warm_start(base) if base else None
     estimator = recipe.build_estimator(model_dir, run_config, warm_start_from=warm_start)
     train_fn = _sharded(recipe.input_fn(config.examples_uri, config.train_split,
                                         batch_size=config.batch_size, train=True,

@@ -1,22 +1,25 @@
-"""The transform step's configuration: one flat, frozen dataclass, checked at construction."""
+"""The transform step's settings (`TransformSettings`) and executor config (`TransformConfig`:
+the settings plus the artifact URIs), frozen and checked at construction."""
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
 
+from components.common.settings import Settings
+
 DEFAULT_ANALYZE_SPLITS = ("train",)
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
-class TransformConfig:
-    """Where the transform step reads and writes, and what drives it.
+class TransformSettings(Settings):
+    """What drives the transform step: its settings, each declared once here.
+
+    The pipeline YAML's `transform:` section (`spec` and `module` are its names for
+    `spec_file` and `module_file`) and the KFP component's `settings` parameter come from
+    these fields.
 
     Args:
-        examples_uri: The raw examples: `Split-<name>/*.tfrecord.gz` folders.
-        schema_uri: The folder holding `schema.pbtxt` (or the .pbtxt file itself).
-        transformed_examples_uri: Where the transformed `Split-<name>/` folders go.
-        transform_graph_uri: Where the transform graph (a TFTransformOutput folder) goes.
         spec_file: A feature spec: YAML (see `spec.py`), or Python with estimator_lib
             feature columns when it ends in `.py` (see `python_spec.py`). Exactly one of
             `spec_file` and `module_file`.
@@ -24,7 +27,7 @@ class TransformConfig:
         analyze_splits: The splits the analyzers (vocabularies, quantiles, means) see.
             Defaults to ("train",).
         transform_splits: The splits to transform and write. Defaults to None: every split
-            under `examples_uri`.
+            of the examples.
         beam_pipeline_args: Beam options, e.g. ("--direct_running_mode=multi_processing",
             "--direct_num_workers=2") or ("--runner=DataflowRunner", "--project=...").
             No runner, or DirectRunner, runs on Beam's FnApiRunner (see `beam_options.py`).
@@ -33,6 +36,51 @@ class TransformConfig:
         TypeError: If a field has the wrong type.
         ValueError: If not exactly one of `spec_file` and `module_file` is given, or a split
             list is empty or repeats a name.
+
+    Example:
+        >>> TransformSettings(spec_file="examples/chicago_taxi/transform_spec.yaml")
+    """
+
+    spec_file: str | None = None
+    module_file: str | None = None
+    analyze_splits: tuple[str, ...] = DEFAULT_ANALYZE_SPLITS
+    transform_splits: tuple[str, ...] | None = None
+    beam_pipeline_args: tuple[str, ...] = ()
+
+    def __post_init__(self):
+        for name in ("spec_file", "module_file"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, str) or not value):
+                raise TypeError(f"`{name}` must be a path (a non-empty string) or None, got "
+                                f"{value!r}.")
+        if (self.spec_file is None) == (self.module_file is None):
+            raise ValueError(
+                "`spec_file`: give exactly one of a feature spec (YAML or .py; the pipeline "
+                "YAML's `spec`) and a Python file with preprocessing_fn (`module_file`, the "
+                "pipeline YAML's `module`); got "
+                f"spec_file={self.spec_file!r}, module_file={self.module_file!r}.")
+        object.__setattr__(self, "analyze_splits",
+                           _split_names("analyze_splits", self.analyze_splits))
+        if self.transform_splits is not None:
+            object.__setattr__(self, "transform_splits",
+                               _split_names("transform_splits", self.transform_splits))
+        args = self.beam_pipeline_args
+        if isinstance(args, str) or not all(isinstance(a, str) for a in args):
+            raise TypeError(f"`beam_pipeline_args` must be a list of strings, got {args!r}.")
+        object.__setattr__(self, "beam_pipeline_args", tuple(args))
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class TransformConfig(TransformSettings):
+    """The transform step's settings plus where it reads and writes: what `executor.run`
+    takes.
+
+    Args:
+        examples_uri: The raw examples: `Split-<name>/*.tfrecord.gz` folders.
+        schema_uri: The folder holding `schema.pbtxt` (or the .pbtxt file itself).
+        transformed_examples_uri: Where the transformed `Split-<name>/` folders go.
+        transform_graph_uri: Where the transform graph (a TFTransformOutput folder) goes.
+        **settings: `TransformSettings`.
 
     Example:
         >>> config = TransformConfig(
@@ -47,11 +95,6 @@ class TransformConfig:
     schema_uri: str
     transformed_examples_uri: str
     transform_graph_uri: str
-    spec_file: str | None = None
-    module_file: str | None = None
-    analyze_splits: Sequence[str] = DEFAULT_ANALYZE_SPLITS
-    transform_splits: Sequence[str] | None = None
-    beam_pipeline_args: Sequence[str] = ()
 
     def __post_init__(self):
         for name in ("examples_uri", "schema_uri", "transformed_examples_uri",
@@ -60,29 +103,11 @@ class TransformConfig:
             if not isinstance(value, str) or not value:
                 raise TypeError(f"`{name}` must be a non-empty string (a path or URI), got "
                                 f"{value!r}.")
-        for name in ("spec_file", "module_file"):
-            value = getattr(self, name)
-            if value is not None and (not isinstance(value, str) or not value):
-                raise TypeError(f"`{name}` must be a path (a non-empty string) or None, got "
-                                f"{value!r}.")
-        if (self.spec_file is None) == (self.module_file is None):
-            raise ValueError(
-                "Give exactly one of `spec_file` (a YAML or .py feature spec) and `module_file` (a "
-                f"Python file with preprocessing_fn); got spec_file={self.spec_file!r}, "
-                f"module_file={self.module_file!r}.")
+        super().__post_init__()
         if self.transformed_examples_uri.rstrip("/") == self.examples_uri.rstrip("/"):
             raise ValueError(f"`transformed_examples_uri` ({self.transformed_examples_uri!r}) "
                              "must differ from `examples_uri`: the step would overwrite its "
                              "input.")
-        object.__setattr__(self, "analyze_splits",
-                           _split_names("analyze_splits", self.analyze_splits))
-        if self.transform_splits is not None:
-            object.__setattr__(self, "transform_splits",
-                               _split_names("transform_splits", self.transform_splits))
-        args = self.beam_pipeline_args
-        if isinstance(args, str) or not all(isinstance(a, str) for a in args):
-            raise TypeError(f"`beam_pipeline_args` must be a list of strings, got {args!r}.")
-        object.__setattr__(self, "beam_pipeline_args", tuple(args))
 
     def replace(self, **changes) -> TransformConfig:
         """A copy with `changes` applied (and checked)."""

@@ -121,11 +121,11 @@ def test_the_input_reruns_ingest_and_everything_after_it(taxi, baseline, change,
 
 def test_each_transform_setting_reruns_transform_and_not_ingest(taxi, baseline, tmp_path):
     spec = tmp_path / "spec.yaml"
-    with open(taxi.transform.spec) as f:
+    with open(taxi.transform.spec_file) as f:
         text = f.read()
     spec.write_text(text.replace("num_buckets: 10", "num_buckets: 8"))
     assert text != spec.read_text()
-    for transform in (dataclasses.replace(taxi.transform, spec=str(spec)),
+    for transform in (dataclasses.replace(taxi.transform, spec_file=str(spec)),
                       dataclasses.replace(taxi.transform,
                                           beam_pipeline_args=("--direct_num_workers=2",))):
         changed = _changed(baseline, _step_keys(

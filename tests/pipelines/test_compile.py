@@ -63,6 +63,17 @@ def test_no_step_installs_anything_when_its_container_starts(compiled):
         assert "ensurepip" not in command, name
 
 
+def test_every_step_asks_for_cpu_and_memory(compiled):
+    # On a shared cluster a step without requests is scheduled anywhere and evicted first.
+    spec, config = compiled
+    executors = spec["deploymentSpec"]["executors"]
+    for name, executor in executors.items():
+        resources = executor["container"].get("resources", {})
+        assert resources.get("cpuRequest") and resources.get("memoryRequest"), name
+    ingest = executors["exec-ingest-component"]["container"]["resources"]
+    assert ingest["cpuRequest"] == float(config.resources["ingest"].cpu)
+
+
 def test_the_evaluator_runs_beside_the_trainer_on_the_same_planned_model_dir(compiled):
     spec, _ = compiled
     tasks = _tasks(spec)
@@ -97,7 +108,7 @@ def test_the_steps_carry_their_config_in_the_spec(compiled):
     spec, config = compiled
     tasks = _tasks(spec)
     constant = lambda task, name: tasks[task]["inputs"]["parameters"][name]["runtimeValue"]["constant"]  # noqa: E731
-    with open(config.transform.spec) as f:
+    with open(config.transform.spec_file) as f:
         assert constant("transform-op", "spec_yaml") == f.read()
     trainer = constant("trainer-op", "settings")
     assert trainer["estimator"] == "DNNLinearCombinedClassifier"

@@ -27,7 +27,7 @@ def test_the_bundled_taxi_config_loads_with_paths_resolved_against_its_folder():
     assert config.name == "chicago-taxi"
     assert config.data.input_pattern == os.path.join(example_dir, "data", "data.csv")
     assert os.path.isfile(config.data.input_pattern)
-    assert config.transform.spec == os.path.join(example_dir, "transform_spec.yaml")
+    assert config.transform.spec_file == os.path.join(example_dir, "transform_spec.yaml")
     assert config.trainer.estimator == "DNNLinearCombinedClassifier"
     assert config.trainer.train_steps == 2000 and config.resources["trainer"].cpu == "2"
     assert config.trainer.strategy == "auto" and config.trainer.steps_per_loop == 100
@@ -56,7 +56,7 @@ def test_every_problem_is_reported_at_once_with_its_place():
     problems = "\n".join(caught.value.problems)
     for expected in ("pipeline.name: 'Chicago Taxi' is not a valid name",
                      "data.splits: needs a 'train' and an 'eval' split",
-                     "transform: give exactly one of `spec`",
+                     "transform.spec: give exactly one of a feature spec",
                      "model.params: has unknown hyperparameters ['hiden_units']",
                      "training.train_steps: must be >= 1; received 0",
                      "training.strategy: 'horovod' is unknown; choose one of ('auto', "

@@ -41,6 +41,39 @@ def _write_span(root, span, header, rows):
         writer.writerows(rows)
 
 
+def _assert_span_2_kept_span_1s_company_rows(records):
+    """Span 2 starts where span 1 ended for every company both spans' vocabularies hold, in
+    the company embedding and the linear weights, wherever the token's id moved."""
+    import numpy as np
+    import tensorflow as tf
+
+    from components.model.recipe import ModelRecipe
+
+    first, second = records[0]["model_dir"], records[1]["model_dir"]
+    end_of_first = tf.train.latest_checkpoint(first)
+    checkpoints = tf.train.get_checkpoint_state(second).all_model_checkpoint_paths
+    initial = next(c for c in checkpoints if c.endswith("-0"))  # saved before step 1
+
+    def tokens(model_dir):
+        path = ModelRecipe.read(model_dir).vocabulary_files()["company"]
+        with tf.io.gfile.GFile(path) as f:
+            return [line.rstrip("\n") for line in f]
+
+    old, new = tokens(first), tokens(second)
+    assert old != new  # the vocabulary changed between the spans
+    shared = [t for t in new if t in old and t]
+    assert len(shared) > 10
+    names = [n for n, _ in tf.train.list_variables(end_of_first)
+             if "company" in n and "optimizer" not in n and "/." not in n]
+    assert any("embedding" in n for n in names) and any("linear" in n for n in names), names
+    for name in names:
+        before = tf.train.load_variable(end_of_first, name)
+        after = tf.train.load_variable(initial, name)
+        for token in shared:
+            np.testing.assert_allclose(after[new.index(token)], before[old.index(token)],
+                                       rtol=1e-6, err_msg=f"{name} {token!r}")
+
+
 def _served_versions(serving):
     return sorted(int(v) for v in os.listdir(serving) if v.isdigit())
 
@@ -80,6 +113,7 @@ def test_spans_arrive_models_warm_start_and_only_blessed_ones_are_served(tmp_pat
             assert skipped.skipped and "span 1 was already run" in skipped.skipped
             assert len(list_runs(config.root)) == 1
     assert _served_versions(serving) == [1, 2, 3]
+    _assert_span_2_kept_span_1s_company_rows(list_runs(config.root))
 
     # Span 4: the labels are corrupted. It is trained on (warm-started) but not pushed.
     rng = random.Random(4)

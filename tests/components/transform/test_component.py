@@ -8,6 +8,7 @@ from kfp import compiler, dsl
 from kfp.dsl import Artifact, Dataset, Output
 
 from components.transform.component import transform
+from components.transform.config import TransformSettings
 from components.transform.spec import SpecError
 
 EXAMPLES = os.path.join(os.path.dirname(__file__), "..", "..", "..", "examples", "chicago_taxi")
@@ -24,7 +25,8 @@ def _compile(tmp_path, **kwargs) -> dict:
     @dsl.pipeline(name="transform-test")
     def pipeline():
         ingest = fake_ingest()
-        transform(examples=ingest.outputs["examples"], schema=ingest.outputs["schema"], **kwargs)
+        transform(examples=ingest.outputs["examples"], schema=ingest.outputs["schema"],
+                  settings=TransformSettings(**kwargs))
 
     path = str(tmp_path / "pipeline.yaml")
     compiler.Compiler().compile(pipeline, path)
@@ -47,23 +49,24 @@ def test_compiles_with_a_spec(tmp_path):
     parameters = task["inputs"]["parameters"]
     with open(SPEC_FILE) as f:
         assert parameters["spec_yaml"]["runtimeValue"]["constant"] == f.read()
-    assert parameters["beam_pipeline_args"]["runtimeValue"]["constant"] == [
-        "--direct_running_mode=multi_processing"]
+    settings = parameters["settings"]["runtimeValue"]["constant"]
+    assert settings["beam_pipeline_args"] == ["--direct_running_mode=multi_processing"]
+    assert "spec_file" not in settings  # the spec travels as its text
     executor = ir["deploymentSpec"]["executors"]["exec-transform-op"]["container"]
-    assert "from components.transform.executor import TransformConfig, run" in executor["command"][-1]
+    assert "from components.transform.executor import run" in executor["command"][-1]
 
 
 def test_compiles_with_a_module(tmp_path):
     ir = _compile(tmp_path, module_file=MODULE_FILE, transform_splits=["eval"])
     parameters = ir["root"]["dag"]["tasks"]["transform-op"]["inputs"]["parameters"]
     assert "def preprocessing_fn(inputs)" in parameters["module_source"]["runtimeValue"]["constant"]
-    assert parameters["transform_splits"]["runtimeValue"]["constant"] == ["eval"]
+    assert parameters["settings"]["runtimeValue"]["constant"]["transform_splits"] == ["eval"]
 
 
 def test_build_time_checks(tmp_path):
-    with pytest.raises(ValueError, match="exactly one of `spec_file`"):
+    with pytest.raises(ValueError, match="`spec_file`: give exactly one of a feature spec"):
         _compile(tmp_path)
-    with pytest.raises(ValueError, match="exactly one of `spec_file`"):
+    with pytest.raises(ValueError, match="`spec_file`: give exactly one of a feature spec"):
         _compile(tmp_path, spec_file=SPEC_FILE, module_file=MODULE_FILE)
     bad_spec = tmp_path / "bad.yaml"
     bad_spec.write_text("features:\n  - {name: fare, transform: zscore}\n")
@@ -75,5 +78,5 @@ def test_build_time_checks(tmp_path):
     no_fn.write_text("def preprocess(inputs):\n    return inputs\n")
     with pytest.raises(ValueError, match="defines no top-level `preprocessing_fn`"):
         _compile(tmp_path, module_file=str(no_fn))
-    with pytest.raises(ValueError, match="`analyze_splits` must be a non-empty list"):
+    with pytest.raises(ValueError, match="`analyze_splits` is empty"):
         _compile(tmp_path, spec_file=SPEC_FILE, analyze_splits=[])

@@ -8,6 +8,7 @@ from kfp import dsl, local
 from kfp.dsl import Artifact, Dataset, Output
 
 from components.transform.component import transform
+from components.transform.config import TransformSettings
 
 SPEC_FILE = os.path.join(os.path.dirname(__file__), "..", "..", "..", "examples",
                          "chicago_taxi", "transform_spec.yaml")
@@ -30,7 +31,7 @@ def test_kfp_local_runs_the_component(taxi_inputs, tmp_path):
     def pipeline() -> dsl.Artifact:
         ingest = copy_ingest_outputs(source=source)
         task = transform(examples=ingest.outputs["examples"], schema=ingest.outputs["schema"],
-                         spec_file=SPEC_FILE)
+                         settings=TransformSettings(spec_file=SPEC_FILE))
         return task.outputs["transform_graph"]
 
     local.init(runner=local.SubprocessRunner(use_venv=False),

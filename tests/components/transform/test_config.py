@@ -31,7 +31,7 @@ def test_bad_configs(kwargs, error):
 
 
 def test_exactly_one_of_spec_and_module_is_explained():
-    with pytest.raises(ValueError, match="Give exactly one of `spec_file`.*and `module_file`"):
+    with pytest.raises(ValueError, match="`spec_file`: give exactly one of a feature spec.*`module_file`"):
         TransformConfig(**URIS)
 
 
