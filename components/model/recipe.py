@@ -247,7 +247,7 @@ class ModelRecipe:
         if self.estimator is None or self.params.get("embedding_dimension"):
             return self
         chosen = dict(self.params.get("embedding_dimensions") or {})
-        for name, shape in tf.train.list_variables(base_model_dir):
+        for name, (_, shape) in el.checkpoint.list_variables(base_model_dir).items():
             match = _EMBEDDING_TABLE.search(name)
             if match and len(shape) == 2:
                 chosen.setdefault(match.group(1), int(shape[1]))
