@@ -26,6 +26,7 @@ Example:
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import functools
 import json
 import math
@@ -78,6 +79,47 @@ CANNED_PARAMS: dict[str, Any] = {
 }
 
 
+# The canned estimators' own argument names (`el.DNNClassifier(hidden_units=...)`), by the
+# kind of model they mean something for, and the recipe parameter each one is.
+_ESTIMATOR_ARGUMENTS = {
+    "dnn": {"hidden_units": "dnn_hidden_units", "dropout": "dnn_dropout",
+            "optimizer": "dnn_optimizer", "learning_rate": "dnn_learning_rate"},
+    "linear": {"optimizer": "linear_optimizer", "learning_rate": "linear_learning_rate"},
+    "baseline": {"optimizer": "linear_optimizer", "learning_rate": "linear_learning_rate"},
+    "combined": {},
+}
+
+
+def canned_params(estimator: str, params: Mapping[str, Any]) -> dict[str, Any]:
+    """`params` in the recipe's names: an estimator's own argument names (`hidden_units` for
+    a DNN) become the recipe's (`dnn_hidden_units`).
+
+    Raises:
+        RecipeError: For a name that is neither, with the closest known one.
+
+    Example:
+        >>> canned_params("DNNClassifier", {"hidden_units": [32, 16]})
+        {'dnn_hidden_units': [32, 16]}
+    """
+    aliases = _ESTIMATOR_ARGUMENTS[CANNED_ESTIMATORS[estimator][0]]
+    known = sorted(set(CANNED_PARAMS) | set(aliases))
+    result, given, problems = {}, {}, []
+    for key, value in params.items():
+        name = aliases.get(key, key)
+        if name not in CANNED_PARAMS:
+            close = difflib.get_close_matches(key, known, n=1)
+            problems.append(f"{key!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+        elif name in result:
+            raise RecipeError(f"`{given[name]}` and `{key}` name the same hyperparameter of "
+                              f"{estimator}; give one.")
+        else:
+            result[name], given[name] = value, key
+    if problems:
+        raise RecipeError(f"Unknown hyperparameters {', '.join(problems)} for {estimator}; "
+                          f"it takes {known}.")
+    return result
+
+
 class RecipeError(ValueError):
     """A recipe that cannot build an Estimator; the message says what and where."""
 
@@ -123,10 +165,7 @@ class ModelRecipe:
             if self.estimator not in CANNED_ESTIMATORS:
                 raise RecipeError(f"Unknown canned estimator {self.estimator!r}; choose one of "
                                   f"{sorted(CANNED_ESTIMATORS)}.")
-            unknown = sorted(set(self.params) - set(CANNED_PARAMS))
-            if unknown:
-                raise RecipeError(f"Unknown hyperparameters {unknown} for {self.estimator}; "
-                                  f"it takes {sorted(CANNED_PARAMS)}.")
+            object.__setattr__(self, "params", canned_params(self.estimator, self.params))
             units = self.params.get("dnn_hidden_units", CANNED_PARAMS["dnn_hidden_units"])
             if not units or not all(isinstance(u, int) and u > 0 for u in units):
                 raise RecipeError("`dnn_hidden_units` must be a non-empty list of positive "
@@ -206,8 +245,9 @@ class ModelRecipe:
 
         A canned model keeps every learned row of a token its vocabularies still hold, even
         where they grew or reordered (`el.vocab_infos`: linear weights and embedding rows
-        remapped by token; new tokens start from zeros); a table whose shape changed in any
-        other way starts fresh (`skip_mismatch`), and the warm start says what it skipped.
+        remapped by token; new tokens and the out-of-vocabulary rows of a changed vocabulary
+        start from zeros); a table whose shape changed in any other way starts fresh
+        (`skip_mismatch`), and the warm start says what it skipped.
 
         Example:
             >>> recipe.build_estimator(model_dir, warm_start_from=recipe.warm_start(base))
@@ -217,7 +257,9 @@ class ModelRecipe:
         if self.estimator is not None and io.exists(previous_recipe):
             previous = ModelRecipe.read(base_model_dir).vocabulary_files()
             new = self.vocabulary_files()
-            shared = sorted(previous.keys() & new.keys())
+            # Unchanged vocabularies warm-start as they are (out-of-vocabulary rows included).
+            shared = sorted(k for k in previous.keys() & new.keys()
+                            if io.read_bytes(previous[k]) != io.read_bytes(new[k]))
             if shared:
                 linear, dnn = self.feature_columns()
                 infos = el.vocab_infos(base_model_dir, [*linear, *dnn],

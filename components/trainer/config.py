@@ -11,7 +11,7 @@ from typing import Any
 import estimator_lib as el
 from components.artifacts import model
 from components.common.settings import Settings
-from components.model.recipe import CANNED_ESTIMATORS, CANNED_PARAMS, ModelRecipe, RecipeError
+from components.model.recipe import CANNED_ESTIMATORS, ModelRecipe, RecipeError
 
 # "auto" picks from TF_CONFIG (see `executor.strategy_kind`); the others are
 # `el.distribute.make_strategy`'s kinds.
@@ -116,9 +116,6 @@ class TrainerSettings(Settings):
         if not isinstance(self.params, Mapping):
             raise TypeError(f"`params` must be a mapping of hyperparameters; received "
                             f"{self.params!r}.")
-        if self.estimator is not None and (unknown := sorted(set(self.params) - set(CANNED_PARAMS))):
-            raise ValueError(f"`params` has unknown hyperparameters {unknown} for a canned "
-                             f"estimator; it takes {sorted(CANNED_PARAMS)}.")
         try:
             self.recipe("<known at run time>")  # the recipe's own checks of the values
         except RecipeError as error:

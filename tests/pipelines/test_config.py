@@ -57,7 +57,8 @@ def test_every_problem_is_reported_at_once_with_its_place():
     for expected in ("pipeline.name: 'Chicago Taxi' is not a valid name",
                      "data.splits: needs a 'train' and an 'eval' split",
                      "transform.spec: give exactly one of a feature spec",
-                     "model.params: has unknown hyperparameters ['hiden_units']",
+                     "model.params: Unknown hyperparameters 'hiden_units' (did you mean "
+                     "'dnn_hidden_units'?)",
                      "training.train_steps: must be >= 1; received 0",
                      "training.strategy: 'horovod' is unknown; choose one of ('auto', "
                      "'default', 'mirrored', 'multi_worker_mirrored', 'parameter_server', "

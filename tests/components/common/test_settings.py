@@ -42,8 +42,9 @@ def test_every_problem_of_a_section_is_reported_with_its_place_and_a_suggestion(
         "training.seed: must be an integer; got 1.5",
         "training.train_steps: must be >= 1; received 0.",
         "training.keep_checkpoint_max: must be >= 1; received -1.",
-        "model.params: has unknown hyperparameters ['hiden_units'] for a canned estimator; "
-        f"it takes {sorted(CANNED_PARAMS)}.",
+        "model.params: Unknown hyperparameters 'hiden_units' (did you mean 'hidden_units'?) "
+        "for DNNClassifier; it takes "
+        f"{sorted(set(CANNED_PARAMS) | {'dropout', 'hidden_units', 'learning_rate', 'optimizer'})}.",
     ]
 
 
@@ -90,3 +91,16 @@ def test_resources_are_checked_settings_too():
         "training.resources.accelerator_count: is 2 but no `accelerator_type` says which "
         "(e.g. 'NVIDIA_TESLA_T4').",
     ]
+
+
+def test_canned_hyperparameters_take_the_estimators_own_argument_names():
+    settings = TrainerSettings(estimator="DNNClassifier",
+                               params={"hidden_units": [8, 4], "dropout": 0.1})
+    assert settings.recipe("g").params == {"dnn_hidden_units": [8, 4], "dnn_dropout": 0.1}
+    linear = TrainerSettings(estimator="LinearRegressor", params={"learning_rate": 0.1})
+    assert linear.recipe("g").params == {"linear_learning_rate": 0.1}
+    with pytest.raises(ValueError, match=r"`hidden_units` and `dnn_hidden_units` name the same"):
+        TrainerSettings(estimator="DNNClassifier",
+                        params={"hidden_units": [8], "dnn_hidden_units": [8]})
+    with pytest.raises(ValueError, match=r"'hiddn_units' \(did you mean 'hidden_units'\?\)"):
+        TrainerSettings(estimator="DNNRegressor", params={"hiddn_units": [8]})

@@ -160,7 +160,7 @@ def test_a_base_model_artifact_warm_starts_a_new_model(canned_run, taxi_data, tm
 def test_missing_inputs_and_bad_recipes_fail_with_the_name_of_the_problem(taxi_data, tmp_path):
     with pytest.raises(ValueError, match="`estimator` 'DNNClassifer' is not a canned estimator"):
         _config(taxi_data, str(tmp_path), estimator="DNNClassifer")
-    with pytest.raises(ValueError, match=r"`params` has unknown hyperparameters \['hiden_units'\]"):
+    with pytest.raises(ValueError, match=r"`params` Unknown hyperparameters 'hiden_units' \(did you mean"):
         _config(taxi_data, str(tmp_path), params={"hiden_units": [4]})
     with pytest.raises(ValueError, match="`train_steps` must be >= 1"):
         _config(taxi_data, str(tmp_path), train_steps=0)
