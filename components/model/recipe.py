@@ -364,8 +364,11 @@ def feature_columns(description: Mapping[str, Any], *, label_key: str,
                     ) -> tuple[list, list]:
     """(linear columns, dnn columns) for the transformed features, label left out.
 
-    Numbers become numeric columns in both; integer ids become identity columns (linear)
-    and embeddings of them (dnn); strings are hashed into 1000 buckets.
+    What the transform spec declares per feature is built as declared: `part` (wide, deep
+    or both), `embedding` (its width) or `indicator` (one-hot in the deep part). Where
+    nothing is declared: numbers become numeric columns in both parts; integer ids become
+    identity columns (linear) and embeddings of them (dnn), about 6 * buckets ** 0.25 wide;
+    strings are hashed into 1000 buckets.
 
     Example:
         >>> linear, dnn = feature_columns(transform_graph.read_feature_description(graph),
@@ -377,10 +380,13 @@ def feature_columns(description: Mapping[str, Any], *, label_key: str,
         if name == label_key or entry["kind"] == "label":
             continue
         kind = entry["kind"]
+        part = entry.get("part") or "both"
         if kind == "numeric":
             column = fc.numeric_column(name)
-            linear.append(column)
-            dnn.append(column)
+            if part in ("wide", "both"):
+                linear.append(column)
+            if part in ("deep", "both"):
+                dnn.append(column)
             continue
         if kind == "categorical_identity":
             buckets = int(entry["num_buckets"])
@@ -392,10 +398,14 @@ def feature_columns(description: Mapping[str, Any], *, label_key: str,
         else:
             raise RecipeError(f"Feature {name!r} has kind {kind!r}, which the canned "
                               "estimators cannot read; use a module with a model_fn.")
-        dimension = (embedding_dimensions or {}).get(name) or embedding_dimension or min(
-            max_embedding_dimension, max(2, math.ceil(6 * buckets ** 0.25)))
-        linear.append(categorical)
-        dnn.append(fc.embedding_column(categorical, dimension))
+        dimension = (entry.get("embedding") or (embedding_dimensions or {}).get(name)
+                     or embedding_dimension
+                     or min(max_embedding_dimension, max(2, math.ceil(6 * buckets ** 0.25))))
+        if part in ("wide", "both"):
+            linear.append(categorical)
+        if part in ("deep", "both"):
+            dnn.append(fc.indicator_column(categorical) if entry.get("indicator")
+                       else fc.embedding_column(categorical, dimension))
     return linear, dnn
 
 

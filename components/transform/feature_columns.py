@@ -148,6 +148,11 @@ def _spec_entry(spec: TransformSpec, name: str, tft_output: tft.TFTransformOutpu
     feature = spec.feature(name)
     t = feature.transform
     entry: dict[str, Any] = {"transform": t.NAME}
+    # What the spec declares for the model side; the trainer's rules fill in the rest.
+    entry.update({key: getattr(feature, key) for key in ("embedding", "part")
+                  if getattr(feature, key) is not None})
+    if feature.indicator:
+        entry["indicator"] = True
     if isinstance(t, Cross):
         entry["inputs"] = list(t.inputs)
     elif isinstance(t, Derive):

@@ -46,14 +46,17 @@ message naming the column and what to write instead: `fc.bucketized_column` with
 boundaries (the step analyzes quantile boundaries: `quantile_buckets`), vocabulary list/file
 columns (the step analyzes its vocabulary: `vocabulary`), a numeric column's
 `default_value` (use `FILL`), `normalizer_fn` or a shape other than one value, a cross's
-`hash_key`, and model-side columns (embedding, indicator, weighted), which the trainer builds
-from the step's `feature_columns.json`. As in the YAML, a name in a cross names a feature of
+`hash_key`, and model-side columns other than embedding and indicator (weighted, shared
+embeddings), which the trainer does not build from `feature_columns.json` yet. An
+`fc.embedding_column(c, d)` or `fc.indicator_column(c)` around a column the table converts is
+that feature, read by the model's deep part through a `d`-wide embedding or one-hot. As in the YAML, a name in a cross names a feature of
 the spec when one has that name (features shadow raw columns); a categorical column given as a
 cross key must itself be an entry of `FEATURES`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import types
 from collections.abc import Mapping, Sequence
@@ -295,6 +298,15 @@ def _feature(name: str | None, transform: Transform, source: str) -> FeatureSpec
 
 
 def _from_column(column) -> FeatureSpec:
+    """A feature of the spec; an embedding or indicator column around a categorical one
+    becomes that feature with the model-side choice it declares (`embedding`, `indicator`)."""
+    from estimator_lib import feature_column as fc  # Lazily: it loads TensorFlow.
+
+    if isinstance(column, fc.EmbeddingColumn | fc.IndicatorColumn):
+        inner = _from_column(column.categorical_column)
+        choice = ({"embedding": column.dimension} if isinstance(column, fc.EmbeddingColumn)
+                  else {"indicator": True})
+        return dataclasses.replace(inner, **choice)
     transform, source = _convert(column)
     return _feature(None, transform, source)
 

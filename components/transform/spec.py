@@ -66,6 +66,7 @@ from components.transform.transforms import (
 
 FillValue = int | float | str
 MEAN_FILL = "mean"
+MODEL_PARTS = ("wide", "deep", "both")  # which part of a wide & deep model reads a feature
 _NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
 
 
@@ -95,14 +96,24 @@ class FeatureSpec:
         transform: One of the transform dataclasses above.
         source: The raw column read by single-column transforms; defaults to `name`. Must be
             None for `Cross` (which has `inputs`) and `Derive` (which has an expression).
+        embedding: For a categorical feature (ids): the width of its embedding in a model's
+            deep part. None (default): the trainer's rule (about 6 * buckets ** 0.25).
+        indicator: For a categorical feature: a one-hot indicator instead of an embedding
+            in the deep part. Default False.
+        part: Which part of a wide & deep model reads the feature: "wide" (linear),
+            "deep" (dnn) or "both". None (default): both for ids and numbers alike.
 
     Example:
-        >>> FeatureSpec("pickup_lat_bucket", Bucketize(num_buckets=10), source="pickup_latitude")
+        >>> FeatureSpec("pickup_lat_bucket", Bucketize(num_buckets=10), source="pickup_latitude",
+        ...             embedding=4, part="deep")
     """
 
     name: str
     transform: Transform
     source: str | None = None
+    embedding: int | None = None
+    indicator: bool = False
+    part: str | None = None
 
     def __post_init__(self):
         _check_name("name", self.name)
@@ -118,6 +129,23 @@ class FeatureSpec:
             object.__setattr__(self, "source", self.name)
         else:
             _check_name("source", self.source)
+        if self.part is not None and self.part not in MODEL_PARTS:
+            raise ValueError(f"`part` ({self.part!r}) must be one of {list(MODEL_PARTS)}.")
+        if not isinstance(self.indicator, bool):
+            raise ValueError(f"`indicator` must be true or false, got {self.indicator!r}.")
+        if self.embedding is not None and (isinstance(self.embedding, bool) or not isinstance(
+                self.embedding, int) or self.embedding < 1):
+            raise ValueError(f"`embedding` ({self.embedding!r}) must be a positive integer "
+                             "(the embedding's width).")
+        if (self.embedding is not None or self.indicator) and not self.is_categorical:
+            raise ValueError(f"`embedding` and `indicator` are for categorical features (ids); "
+                             f"the {self.transform.NAME!r} transform gives a number.")
+        if self.embedding is not None and self.indicator:
+            raise ValueError("Give `embedding` or `indicator: true`, not both: the deep part "
+                             "reads the ids one way.")
+        if self.part == "wide" and (self.embedding is not None or self.indicator):
+            raise ValueError("`embedding`/`indicator` shape the deep part, but `part` is "
+                             "'wide'.")
 
     @property
     def is_categorical(self) -> bool:
@@ -235,7 +263,7 @@ class TransformSpec:
 # --- Parsing. --------------------------------------------------------------------------------
 
 _TOP_LEVEL_KEYS = ("version", "label", "fill", "features")
-_FEATURE_KEYS = ("name", "transform", "source")
+_FEATURE_KEYS = ("name", "transform", "source", "embedding", "indicator", "part")
 
 
 def parse_spec(text: str, *, origin: str | None = None) -> TransformSpec:
@@ -307,6 +335,11 @@ def spec_to_dict(spec: TransformSpec) -> dict[str, Any]:
         entry: dict[str, Any] = {"name": feature.name, "transform": feature.transform.NAME}
         if feature.source is not None and feature.source != feature.name:
             entry["source"] = feature.source
+        for key in ("embedding", "part"):
+            if getattr(feature, key) is not None:
+                entry[key] = getattr(feature, key)
+        if feature.indicator:
+            entry["indicator"] = True
         for field in dataclasses.fields(feature.transform):
             value = getattr(feature.transform, field.name)
             if field.default is not dataclasses.MISSING and value == field.default:
@@ -354,7 +387,9 @@ def _feature_from_dict(entry: Any, index: int) -> FeatureSpec:
             for key in unknown])
     try:
         transform = transform_class(**params)
-        return FeatureSpec(name, transform, source=entry.get("source"))
+        return FeatureSpec(name, transform, source=entry.get("source"),
+                           embedding=entry.get("embedding"),
+                           indicator=entry.get("indicator", False), part=entry.get("part"))
     except TypeError as e:
         missing = [f.name for f in dataclasses.fields(transform_class)
                    if f.default is dataclasses.MISSING and f.name not in params]
