@@ -115,7 +115,7 @@ def test_columns_map_to_transforms():
     (fc.numeric_column("fare", default_value=0.0),
      r"feature 'fare' .*`default_value`.* FILL = \{'fare': 0.0\}"),
     (fc.numeric_column("fare", shape=(2,)), r"feature 'fare' .*single-valued"),
-    (fc.indicator_column(fc.categorical_column_with_hash_bucket("company", 8)),
+    (fc.weighted_categorical_column(fc.categorical_column_with_hash_bucket("company", 8), "w"),
      r"model-side column"),
     (fc.crossed_column(["a", "b"], 10, hash_key=7), r"feature 'a_X_b' .*`hash_key`"),
     ("fare", r"FEATURES\[0\]: 'fare' is not a feature column"),
