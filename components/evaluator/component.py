@@ -86,6 +86,19 @@ def evaluator_op(
     log_metrics(result, metrics)
     log_classification_metrics(result, classification_metrics)
     blessing.metadata["blessed"] = result.blessed
+    # What the verdict was judged against and when: the record step tells a reused
+    # (cached) verdict whose baseline is no longer the served version (run_summary.py).
+    import datetime
+
+    from components.artifacts import evaluation as names
+
+    blessing.metadata["baseline_source"] = (
+        names.BASELINE_GIVEN if baseline_model_uri else
+        names.BASELINE_SERVED if serving_base_uri else names.BASELINE_NONE)
+    if (result.baseline or {}).get("version") is not None:
+        blessing.metadata["baseline_version"] = result.baseline["version"]
+    blessing.metadata["evaluated_at"] = datetime.datetime.now(datetime.UTC).isoformat(
+        timespec="seconds")
     evaluation.metadata.update({"blessed": result.blessed, "final_step": result.final_step,
                                 "task": result.analysis.kind.value,
                                 "checkpoints_evaluated": len(result.evaluations)})
