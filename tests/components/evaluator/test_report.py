@@ -159,3 +159,26 @@ def test_the_model_own_class_names_win_and_wrong_names_are_refused():
 def test_a_condition_label_is_named_from_the_transform_graph(taxi_data):
     # The taxi label is `big_tipper: tips > 0.2 * fare`.
     assert label_class_names(taxi_data.transform_graph_uri) == NAMES
+
+
+def test_a_vocabulary_label_is_named_by_its_vocabulary(tmp_path):
+    # A transform run of its own (about 10 s): the label is a string column's vocabulary.
+    from components.transform.executor import TransformConfig
+    from components.transform.executor import run as run_transform
+    from tests.components.transform.taxi_inputs import load_frame, split_frame, write_inputs
+
+    frame = load_frame(400)
+    inputs = write_inputs(str(tmp_path / "ingest"), frame)
+    spec = tmp_path / "spec.yaml"
+    spec.write_text("label: payment_type\nfeatures:\n"
+                    "  - {name: trip_miles, transform: z_score}\n"
+                    "  - {name: payment_type, transform: vocabulary, num_oov_buckets: 2}\n")
+    config = TransformConfig(
+        examples_uri=inputs.examples_uri, schema_uri=inputs.schema_uri,
+        transformed_examples_uri=str(tmp_path / "transformed"),
+        transform_graph_uri=str(tmp_path / "graph"), spec_file=str(spec))
+    run_transform(config)
+    names = label_class_names(config.transform_graph_uri)
+    counts = split_frame(frame)[0]["payment_type"].value_counts()
+    assert set(names[:-2]) == set(counts.index) and names[-2:] == ("<OOV 0>", "<OOV 1>")
+    assert names[0] == counts.index[0]  # ids by frequency, as tf.Transform gives them
