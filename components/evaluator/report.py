@@ -138,8 +138,9 @@ def render_report(*, evaluations: Sequence[CheckpointEvaluation], candidate: Ana
         if len(slices) > MAX_SLICE_ROWS:
             parts.append(f"<p>The {MAX_SLICE_ROWS} largest of {len(slices)} slices; "
                          "evaluation.json holds them all.</p>")
-        parts.append(_slices_table(feature, slices[:MAX_SLICE_ROWS], candidate.kind,
-                                   [n for n in names if n != "example_count"]))
+        shown = [n for n in names if n != "example_count"
+                 and not (candidate.kind == TaskKind.BINARY and n == "label_mean")]
+        parts.append(_slices_table(feature, slices[:MAX_SLICE_ROWS], candidate.kind, shown))
     parts.append("</body></html>")
     return "\n".join(parts)
 
@@ -300,7 +301,7 @@ def _slices_table(feature: str, slices: Sequence[SliceMetrics], kind: TaskKind,
         value = _e(s.value) + (" <span class='small' title='small sample'>†</span>"
                                if small else "")
         cells = [value, f"{count:,}"]
-        if binary:
+        if binary:  # the label mean, as a count
             mean = s.metrics.get("label_mean")
             cells.append("–" if mean is None else f"{round(count * mean):,}")
         cells += [_e(_num(s.metrics.get(n))) for n in metric_names]
@@ -320,8 +321,10 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[str]], *, header: boo
     cells are HTML already (`raw_last`: only the last column)."""
     out = ["<div class='scroll'><table>"]
     if header:
-        out.append("<tr>" + "".join(f"<th class='{'l' if i == 0 else ''}'>{_e(h)}</th>"
-                                    for i, h in enumerate(headers)) + "</tr>")
+        # A long metric name may wrap after its underscores (`prediction_<wbr>mean`).
+        out.append("<tr>" + "".join(
+            f"<th class='{'l' if i == 0 else ''}'>{_e(h).replace('_', '_<wbr>')}</th>"
+            for i, h in enumerate(headers)) + "</tr>")
     for row in rows:
         cells = []
         for i, cell in enumerate(row):
