@@ -22,7 +22,9 @@ _STYLE = """
 body { font-family: sans-serif; margin: 1em; color: #222; }
 table { border-collapse: collapse; margin-bottom: 2em; }
 .scroll { overflow-x: auto; max-width: 100%; }
-th, td { border: 1px solid #ccc; padding: 4px 8px; text-align: right; vertical-align: top; }
+th, td { border: 1px solid #ccc; padding: 3px 6px; text-align: right; vertical-align: top;
+         font-size: 13px; }
+td.name { overflow-wrap: anywhere; min-width: 8em; }
 th { background: #f0f0f0; }
 td.name, th.name { text-align: left; font-weight: bold; }
 td.top { text-align: left; font-family: monospace; }

@@ -136,6 +136,7 @@ def test_runs_locally_with_kfp_local(tmp_path, monkeypatch):
     parser.feed(page)
     assert parser.open_tags == [] and parser.counts["table"] == 4  # numeric + string, x2
     assert page.count("<h2 id='split-") == 2
+    assert page.count("<div class='scroll'><table>") == 4  # a wide table scrolls in its box
     for split, count in result["splits"].items():
         assert f"<h2 id='split-{split}'>Split {split}</h2><p>{count:,} examples" in page
     assert ">trip_miles<" in page and "Credit Card" in page
