@@ -13,7 +13,8 @@ is watched, after training.
 Inputs: `examples` (the ingest step's raw examples), `transformed_examples` and
 `transform_graph` (the transform step's). Outputs: `evaluation` (Artifact: the metrics log,
 the candidate's exports, `evaluation.json`), `blessing` (Artifact: `blessing.json`, metadata
-`blessed`), `metrics` (Metrics), `classification_metrics` (ClassificationMetrics: ROC curve,
+`blessed`, `baseline_source`, `baseline_version` and `evaluated_at`: what the verdict was
+judged against, and when), `metrics` (Metrics), `classification_metrics` (ClassificationMetrics: ROC curve,
 confusion matrix) and `report` (HTML).
 
 Example:
