@@ -6,7 +6,7 @@ importing it when the step's code runs).
 """
 
 from kfp import dsl
-from kfp.dsl import Artifact, Dataset, Input, Model
+from kfp.dsl import Artifact, Dataset, Input, Markdown, Model, Output
 
 from components.common.images import PIPELINE_IMAGE
 
@@ -47,13 +47,15 @@ def record_run(
     model: Input[Model],
     blessing: Input[Artifact],
     pushed_model: Input[Artifact],
+    summary: Output[Markdown],
     records: str,
     run_id: str,
     config_name: str,
     config_digest: str,
     warm_started_from: str = "",
 ):
-    """Writes this run's record to `<records>/runs/<run_id>.json` (atomically)."""
+    """Writes this run's record to `<records>/runs/<run_id>.json` (atomically), and its
+    summary as Markdown (`summary`, which the Kubeflow UI shows; see `run_summary.py`)."""
     import datetime
     import json
     import os
@@ -77,6 +79,9 @@ def record_run(
     verdict = read(blessing.path, BLESSING_FILE)
     push = read(pushed_model.path, PUSH_RECORD_FILE)
     ingest = read(examples.path, INGEST_RESULT_FILE)
+    from pipelines.run_summary import render_run_summary, stale_verdict
+
+    verdict_note = stale_verdict(dict(blessing.metadata), push) if verdict else None
     record = {
         "run_id": run_id,
         "finished_at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
@@ -92,6 +97,7 @@ def record_run(
         "metrics": verdict.get("metrics") or trainer.get("metrics"),
         "blessed": bool(verdict.get("blessed")),
         "blessing_reasons": verdict.get("reasons", []),
+        "blessing_note": verdict_note,
         "pushed": bool(push.get("pushed")),
         "push_outcome": push.get("outcome"),
         "version": push.get("version"),
@@ -103,5 +109,12 @@ def record_run(
     with tf.io.gfile.GFile(path + ".tmp", "w") as f:
         f.write(json.dumps(record, indent=2, sort_keys=True, default=str))
     tf.io.gfile.rename(path + ".tmp", path, overwrite=True)
+    tf.io.gfile.makedirs(os.path.dirname(summary.path))
+    with tf.io.gfile.GFile(summary.path, "w") as f:
+        f.write(render_run_summary(run_id=run_id, ingest=ingest, trainer=trainer,
+                                   blessing=verdict, push=push, verdict_note=verdict_note,
+                                   warm_started_from=warm_started_from))
     print(f"Recorded run {run_id}: span {record['span']}, blessed {record['blessed']}, "
           f"pushed {record['pushed']} (version {record['version']})")
+    if verdict_note:
+        print(verdict_note)

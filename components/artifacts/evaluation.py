@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from components.artifacts import io
 
-__all__ = ["CANDIDATE_DIR", "EVALUATION_FILE", "EXPORT_RECORD_FILE", "METRICS_LOG_FILE",
+__all__ = ["BASELINE_GIVEN", "BASELINE_NONE", "BASELINE_SERVED", "CANDIDATE_DIR", "EVALUATION_FILE", "EXPORT_RECORD_FILE", "METRICS_LOG_FILE",
            "REPORT_FILE", "TENSORBOARD_EVAL_DIR", "metrics_log_path", "report_path"]
 
 METRICS_LOG_FILE = "metrics.jsonl"
@@ -28,6 +28,12 @@ REPORT_FILE = "report.html"
 CANDIDATE_DIR = "candidate"
 EXPORT_RECORD_FILE = "export.json"
 TENSORBOARD_EVAL_DIR = "eval"  # under the model_dir, as the Estimator writes it
+
+# Where the verdict's baseline came from (the evaluator step's blessing metadata
+# `baseline_source`, beside `baseline_version` and `evaluated_at`).
+BASELINE_SERVED = "served"  # the highest version under the serving base, if any
+BASELINE_GIVEN = "given"  # an explicit `baseline_model_uri`
+BASELINE_NONE = "none"  # no serving base and no baseline configured
 
 
 def metrics_log_path(evaluation_uri: str) -> str:

@@ -13,7 +13,8 @@ is watched, after training.
 Inputs: `examples` (the ingest step's raw examples), `transformed_examples` and
 `transform_graph` (the transform step's). Outputs: `evaluation` (Artifact: the metrics log,
 the candidate's exports, `evaluation.json`), `blessing` (Artifact: `blessing.json`, metadata
-`blessed`), `metrics` (Metrics), `classification_metrics` (ClassificationMetrics: ROC curve,
+`blessed`, `baseline_source`, `baseline_version` and `evaluated_at`: what the verdict was
+judged against, and when), `metrics` (Metrics), `classification_metrics` (ClassificationMetrics: ROC curve,
 confusion matrix) and `report` (HTML).
 
 Example:
@@ -86,6 +87,19 @@ def evaluator_op(
     log_metrics(result, metrics)
     log_classification_metrics(result, classification_metrics)
     blessing.metadata["blessed"] = result.blessed
+    # What the verdict was judged against and when: the record step tells a reused
+    # (cached) verdict whose baseline is no longer the served version (run_summary.py).
+    import datetime
+
+    from components.artifacts import evaluation as names
+
+    blessing.metadata["baseline_source"] = (
+        names.BASELINE_GIVEN if baseline_model_uri else
+        names.BASELINE_SERVED if serving_base_uri else names.BASELINE_NONE)
+    if (result.baseline or {}).get("version") is not None:
+        blessing.metadata["baseline_version"] = result.baseline["version"]
+    blessing.metadata["evaluated_at"] = datetime.datetime.now(datetime.UTC).isoformat(
+        timespec="seconds")
     evaluation.metadata.update({"blessed": result.blessed, "final_step": result.final_step,
                                 "task": result.analysis.kind.value,
                                 "checkpoints_evaluated": len(result.evaluations)})

@@ -3,7 +3,15 @@
 Plots (matplotlib's Agg renderer, inline PNG, so the page needs no other file and the
 Kubeflow UI shows it as is): each metric over the training steps, the ROC curve of the
 candidate and the baseline, and the calibration plot. Tables: the metrics against the
-baseline, every check, the slices and the confusion matrix.
+baseline, every check, the slices and the confusion matrix (by the label's class names,
+`Analysis.class_names`).
+
+The page fits the Kubeflow UI's side panel (about 800 px): the plots sit in a grid that
+wraps and scale down with it, and wide tables scroll inside their box. Two kinds of metric
+are shown and labelled apart: the final checkpoint's exact metrics (the exported model over
+the raw eval split) and the per-step streaming ones (the Estimator's, whose AUC is
+approximated with `STREAMING_AUC_THRESHOLDS` thresholds). Slices with fewer than
+`SMALL_SAMPLE` positive or negative examples (or examples, for other tasks) are marked.
 
 matplotlib is imported only here, when a report is rendered.
 
@@ -19,21 +27,38 @@ from __future__ import annotations
 import base64
 import html
 import io as _bytes_io
+import math
 from collections.abc import Mapping, Sequence
 
 from components.artifacts import io
 from components.evaluator.analysis import Analysis
 from components.evaluator.metrics import TaskKind
 from components.evaluator.metrics_log import CheckpointEvaluation
+from components.evaluator.slicing import SliceMetrics
 from components.evaluator.validation import Validation
 
-__all__ = ["MAX_SLICE_ROWS", "render_report", "write_report"]
+__all__ = ["MAX_SLICE_ROWS", "SMALL_SAMPLE", "STREAMING_AUC_THRESHOLDS", "render_report",
+           "small_sample", "write_report"]
 
 MAX_SLICE_ROWS = 25  # slices shown per feature (the largest); evaluation.json has them all
+# A slice with fewer positives or negatives than this (binary classification; fewer examples
+# for other tasks) is marked: its AUC, precision and recall rest on a handful of examples.
+SMALL_SAMPLE = 10
+# The heads' streaming AUC is keras.metrics.AUC with its default number of thresholds.
+STREAMING_AUC_THRESHOLDS = 200
 _STEP_METRICS = 9  # metric-over-steps panels at most
+_STREAMING_NOTE = (
+    "The metrics over training steps are the Estimator's streaming metrics on the transformed "
+    f"eval split; their AUC is approximated with {STREAMING_AUC_THRESHOLDS} thresholds. The "
+    "final checkpoint's metrics above are exact, computed by its exported model on the raw "
+    "eval split, so the two AUCs of the final step differ slightly.")
 
 _STYLE = """
-body{font-family:system-ui,sans-serif;margin:24px;color:#222;max-width:1100px}
+body{font-family:system-ui,sans-serif;margin:16px;color:#222;max-width:1100px}
+img{max-width:100%;height:auto;display:block}
+.plots{display:grid;grid-template-columns:repeat(auto-fill,minmax(260px,1fr));gap:8px}
+.plots.wide{grid-template-columns:repeat(auto-fill,minmax(320px,1fr))}
+.scroll{overflow-x:auto;max-width:100%}.small{color:#8d6e00;font-weight:bold}
 h1{font-size:22px}h2{font-size:18px;margin-top:28px;border-bottom:1px solid #ddd}
 table{border-collapse:collapse;margin:8px 0}td,th{border:1px solid #ccc;padding:3px 8px;
 text-align:right;font-size:13px}th{background:#f3f3f3}td.l,th.l{text-align:left}
@@ -86,18 +111,25 @@ def render_report(*, evaluations: Sequence[CheckpointEvaluation], candidate: Ana
             continue
         rows.append([name, _num(value), _num(other), _num(change, signed=True)])
     parts.append(_table(["metric", "candidate", baseline_label, "change"], rows))
+    parts.append("<p>Exact metrics of the final checkpoint's exported model on the raw eval "
+                 "split (the verdict's).</p>")
     parts.append("<h2>Metrics over training steps</h2>")
-    parts.append(_image(_steps_figure(evaluations)) if evaluations
-                 else "<p>No checkpoint evaluations.</p>")
+    if evaluations:
+        parts.append(f"<p class='note'>{_e(_STREAMING_NOTE)}</p>")
+        parts.append("<div class='plots'>" + "".join(
+            _image(f) for f in _steps_figures(evaluations)) + "</div>")
+    else:
+        parts.append("<p>No checkpoint evaluations.</p>")
     parts.append(_evaluations_table(evaluations))
-    if candidate.roc is not None:
-        parts.append("<h2>ROC curve</h2>")
-        parts.append(_image(_roc_figure(candidate, baseline, baseline_label)))
-    parts.append("<h2>Calibration</h2>")
-    parts.append(_image(_calibration_figure(candidate, baseline, baseline_label)))
+    parts.append("<h2>ROC curve and calibration</h2>" if candidate.roc is not None
+                 else "<h2>Calibration</h2>")
+    figures = [_roc_figure(candidate, baseline, baseline_label)] if candidate.roc else []
+    figures.append(_calibration_figure(candidate, baseline, baseline_label))
+    parts.append("<div class='plots wide'>" + "".join(_image(f) for f in figures) + "</div>")
     if candidate.confusion_matrix is not None:
         parts.append("<h2>Confusion matrix (rows: actual, columns: predicted)</h2>")
-        class_names = candidate.class_names or ()
+        class_names = candidate.class_names or tuple(
+            str(k) for k in range(len(candidate.confusion_matrix)))
         parts.append(_table([""] + list(class_names),
                             [[name, *map(str, row)] for name, row in
                              zip(class_names, candidate.confusion_matrix, strict=True)]))
@@ -106,14 +138,28 @@ def render_report(*, evaluations: Sequence[CheckpointEvaluation], candidate: Ana
         if len(slices) > MAX_SLICE_ROWS:
             parts.append(f"<p>The {MAX_SLICE_ROWS} largest of {len(slices)} slices; "
                          "evaluation.json holds them all.</p>")
-        metric_names = [n for n in names if n != "example_count"]
-        parts.append(_table(
-            [feature, "examples", *metric_names],
-            [[str(s.value), f"{int(s.metrics['example_count'])}",
-              *(_num(s.metrics.get(n)) for n in metric_names)]
-             for s in slices[:MAX_SLICE_ROWS]]))
+        shown = [n for n in names if n != "example_count"
+                 and not (candidate.kind == TaskKind.BINARY and n == "label_mean")]
+        parts.append(_slices_table(feature, slices[:MAX_SLICE_ROWS], candidate.kind, shown))
     parts.append("</body></html>")
     return "\n".join(parts)
+
+
+def small_sample(metrics: Mapping[str, float | None], kind: TaskKind) -> bool:
+    """Whether a slice's metrics rest on too few examples (see `SMALL_SAMPLE`).
+
+    Binary classification: fewer than `SMALL_SAMPLE` positives or negatives (from
+    `example_count` and `label_mean`); other tasks: fewer than `SMALL_SAMPLE` examples.
+
+    Example:
+        >>> small_sample({"example_count": 1960.0, "label_mean": 1 / 1960}, TaskKind.BINARY)
+        True
+    """
+    count = metrics.get("example_count") or 0.0
+    if kind == TaskKind.BINARY and metrics.get("label_mean") is not None:
+        positives = round(count * metrics["label_mean"])
+        return min(positives, round(count) - positives) < SMALL_SAMPLE
+    return count < SMALL_SAMPLE
 
 
 def write_report(path: str, page: str) -> str:
@@ -132,7 +178,8 @@ def _figure(width: float, height: float):
     return figure
 
 
-def _steps_figure(evaluations: Sequence[CheckpointEvaluation]):
+def _steps_figures(evaluations: Sequence[CheckpointEvaluation]) -> list:
+    """One small plot per metric (a grid in the page), the streaming AUC labelled so."""
     names = []
     for evaluation in evaluations:
         names.extend(n for n in evaluation.metrics if n != "global_step" and n not in names)
@@ -141,22 +188,42 @@ def _steps_figure(evaluations: Sequence[CheckpointEvaluation]):
                  if len({e.metrics.get(n) for e in evaluations}) > 1]
     preferred = ["loss", "auc", "accuracy", "precision", "recall", "average_loss"]
     names = sorted(names, key=lambda n: (preferred.index(n) if n in preferred else 99, n))
-    names = names[:_STEP_METRICS]
-    columns = min(3, len(names)) or 1
-    rows = -(-len(names) // columns) or 1
-    figure = _figure(4.0 * columns, 2.6 * rows)
-    axes = figure.subplots(rows, columns, squeeze=False).ravel()
     steps = [e.step for e in evaluations]
-    for axis, name in zip(axes, names, strict=False):
+    figures = []
+    for name in names[:_STEP_METRICS]:
+        figure = _figure(3.6, 2.5)
+        axis = figure.subplots()
         values = [e.metrics.get(name, float("nan")) for e in evaluations]
         axis.plot(steps, values, marker="o", markersize=3)
-        axis.set_title(name, fontsize=10)
+        title = (f"{name} (streaming, {STREAMING_AUC_THRESHOLDS} thresholds)" if name == "auc"
+                 else name)
+        axis.set_title(title, fontsize=10)
         axis.set_xlabel("step", fontsize=8)
         axis.tick_params(labelsize=8)
         axis.grid(alpha=0.3)
-    for axis in axes[len(names):]:
-        axis.set_visible(False)
-    return figure
+        _scale_without_step_0(axis, steps, values)
+        figures.append(figure)
+    return figures
+
+
+def _scale_without_step_0(axis, steps: Sequence[int], values: Sequence[float]) -> None:
+    """Scales the y-axis to the trained checkpoints' values: the untrained step-0 point
+    (a loss several times the rest) would flatten them. It is drawn at the edge, with its
+    value written beside it."""
+    trained = [v for s, v in zip(steps, values, strict=True) if s > 0 and math.isfinite(v)]
+    start = [v for s, v in zip(steps, values, strict=True) if s == 0 and math.isfinite(v)]
+    if len(trained) < 2 or not start:
+        return
+    low, high = min(trained), max(trained)
+    pad = (high - low) * 0.08 or abs(high) * 0.05 or 0.05
+    low, high = low - pad, high + pad
+    if low <= start[0] <= high:
+        return
+    axis.set_ylim(low, high)
+    edge = high if start[0] > high else low
+    axis.plot([0], [edge], marker="^" if start[0] > high else "v", color="C3", clip_on=False)
+    axis.annotate(f"step 0: {start[0]:.3g} (off scale)", (0, edge), fontsize=7, color="C3",
+                  xytext=(6, -10 if start[0] > high else 4), textcoords="offset points")
 
 
 def _roc_figure(candidate: Analysis, baseline: Analysis | None, baseline_label: str):
@@ -216,24 +283,55 @@ def _facts(details: Mapping[str, str]) -> str:
 def _evaluations_table(evaluations: Sequence[CheckpointEvaluation]) -> str:
     names = [n for n in ("loss", "auc", "accuracy", "average_loss")
              if any(n in e.metrics for e in evaluations)]
-    return _table(["step", *names, "seconds"],
+    headers = [f"auc (streaming, {STREAMING_AUC_THRESHOLDS} thresholds)" if n == "auc" else n
+               for n in names]
+    return _table(["step", *headers, "seconds"],
                   [[str(e.step), *(_num(e.metrics.get(n)) for n in names), f"{e.seconds:.1f}"]
                    for e in evaluations])
 
 
+def _slices_table(feature: str, slices: Sequence[SliceMetrics], kind: TaskKind,
+                  metric_names: Sequence[str]) -> str:
+    binary = kind == TaskKind.BINARY
+    rows, marked = [], 0
+    for s in slices:
+        count = int(s.metrics["example_count"])
+        small = small_sample(s.metrics, kind)
+        marked += small
+        value = _e(s.value) + (" <span class='small' title='small sample'>†</span>"
+                               if small else "")
+        cells = [value, f"{count:,}"]
+        if binary:  # the label mean, as a count
+            mean = s.metrics.get("label_mean")
+            cells.append("–" if mean is None else f"{round(count * mean):,}")
+        cells += [_e(_num(s.metrics.get(n))) for n in metric_names]
+        rows.append(cells)
+    page = _table([feature, "examples", *(["positives"] if binary else []), *metric_names],
+                  rows, raw=True)
+    if marked:
+        what = "positive or negative examples" if binary else "examples"
+        page += (f"<p><span class='small'>†</span> small sample: fewer than {SMALL_SAMPLE} "
+                 f"{what}; its metrics (AUC most) are unreliable.</p>")
+    return page
+
+
 def _table(headers: Sequence[str], rows: Sequence[Sequence[str]], *, header: bool = True,
-           raw_last: bool = False) -> str:
-    out = ["<table>"]
+           raw_last: bool = False, raw: bool = False) -> str:
+    """A table in a box that scrolls sideways when it is wider than the page. `raw`: the
+    cells are HTML already (`raw_last`: only the last column)."""
+    out = ["<div class='scroll'><table>"]
     if header:
-        out.append("<tr>" + "".join(f"<th class='{'l' if i == 0 else ''}'>{_e(h)}</th>"
-                                    for i, h in enumerate(headers)) + "</tr>")
+        # A long metric name may wrap after its underscores (`prediction_<wbr>mean`).
+        out.append("<tr>" + "".join(
+            f"<th class='{'l' if i == 0 else ''}'>{_e(h).replace('_', '_<wbr>')}</th>"
+            for i, h in enumerate(headers)) + "</tr>")
     for row in rows:
         cells = []
         for i, cell in enumerate(row):
-            text = cell if raw_last and i == len(row) - 1 else _e(cell)
+            text = cell if raw or (raw_last and i == len(row) - 1) else _e(cell)
             cells.append(f"<td class='{'l' if i == 0 else ''}'>{text}</td>")
         out.append("<tr>" + "".join(cells) + "</tr>")
-    out.append("</table>")
+    out.append("</table></div>")
     return "".join(out)
 
 

@@ -7,7 +7,8 @@ in the cluster. `ingest_component` is the raw component, for callers that want n
 
 Outputs: `examples` (Dataset: `Split-<name>/` gzip TFRecord shards, `quarantine/`,
 `ingest_result.json`), `schema` (`schema.pbtxt`), `statistics` (`Split-<name>/stats.json`
-and `stats.html`), `anomalies` (`anomalies.json`, `anomalies.txt`) and `metrics` (row
+and `stats.html`, for programs), `statistics_html` (HTML: one page with every split's
+tables, which the Kubeflow UI shows), `anomalies` (`anomalies.json`, `anomalies.txt`) and `metrics` (row
 counts, bad rows, anomalies). Optional inputs: `input_schema` (validate against it instead
 of inferring one) and `baseline_statistics` (the previous span's, for drift).
 
@@ -28,7 +29,7 @@ Example:
 from typing import Any, Optional
 
 from kfp import dsl
-from kfp.dsl import Artifact, Dataset, Input, Metrics, Output
+from kfp.dsl import HTML, Artifact, Dataset, Input, Metrics, Output
 from kfp.dsl.pipeline_channel import PipelineChannel
 
 from components.common.images import PIPELINE_IMAGE
@@ -44,6 +45,7 @@ def ingest_component(
     examples: Output[Dataset],
     schema: Output[Artifact],
     statistics: Output[Artifact],
+    statistics_html: Output[HTML],
     anomalies: Output[Artifact],
     metrics: Output[Metrics],
     settings: dict = {},
@@ -76,6 +78,13 @@ def ingest_component(
                               "splits": dict(result.splits), "bad_rows": result.bad_rows})
     schema.metadata["inferred"] = outcome.schema_inferred
     statistics.metadata["splits"] = list(result.splits)
+    from components.artifacts import io, read_statistics
+    from components.ingest.statistics_html import render_all_statistics
+
+    per_split = read_statistics(statistics.uri)  # one page for the UI, every split on it
+    io.write_text_atomic(statistics_html.path, render_all_statistics(
+        {name: per_split[name] for name in result.splits if name in per_split},
+        title=f"Statistics of span {result.span}" if result.span is not None else "Statistics"))
     anomalies.metadata["num_anomalies"] = len(outcome.anomalies)
     metrics.log_metric("rows_read", result.rows_read)
     metrics.log_metric("bad_rows", result.bad_rows)
@@ -113,8 +122,8 @@ def ingest(
         resources: The step's Kubernetes requests (none by default).
 
     Returns:
-        The pipeline task; its outputs are `examples`, `schema`, `statistics`, `anomalies`
-        and `metrics`.
+        The pipeline task; its outputs are `examples`, `schema`, `statistics`,
+        `statistics_html`, `anomalies` and `metrics`.
 
     Raises:
         TypeError, ValueError: For an argument known now that the executor would refuse (a

@@ -1,4 +1,14 @@
-"""A readable HTML page of one split's statistics (`stats.html`), with no scripts or assets."""
+"""Readable HTML pages of the statistics, with no scripts or assets.
+
+`render_statistics`: one split's page (`Split-<name>/stats.html`). `render_all_statistics`:
+one page with every split's tables, the file of the ingest step's `statistics_html` output
+(a KFP `system.HTML` artifact, which the Kubeflow UI shows as is).
+
+Example:
+    >>> page = render_all_statistics(read_statistics(statistics_uri))
+    >>> page.count("<h2 id='split-")
+    2
+"""
 
 from __future__ import annotations
 
@@ -6,12 +16,15 @@ import html
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["render_statistics"]
+__all__ = ["render_all_statistics", "render_statistics"]
 
 _STYLE = """
-body { font-family: sans-serif; margin: 2em; color: #222; }
+body { font-family: sans-serif; margin: 1em; color: #222; }
 table { border-collapse: collapse; margin-bottom: 2em; }
-th, td { border: 1px solid #ccc; padding: 4px 8px; text-align: right; vertical-align: top; }
+.scroll { overflow-x: auto; max-width: 100%; }
+th, td { border: 1px solid #ccc; padding: 3px 6px; text-align: right; vertical-align: top;
+         font-size: 13px; }
+td.name { overflow-wrap: anywhere; min-width: 8em; }
 th { background: #f0f0f0; }
 td.name, th.name { text-align: left; font-weight: bold; }
 td.top { text-align: left; font-family: monospace; }
@@ -37,7 +50,52 @@ def _missing_cell(feature: Mapping[str, Any], num_examples: int) -> str:
 
 
 def render_statistics(stats: Mapping[str, Any], *, title: str = "") -> str:
-    """The HTML page of one split's statistics dict (see statistics.py for its layout)."""
+    """The HTML page of one split's statistics dict (see statistics.py for its layout).
+
+    Example:
+        >>> render_statistics(read_statistics(statistics_uri)["train"]).startswith("<!DOC")
+        True
+    """
+    heading = html.escape(title or f"Statistics of split {stats.get('split', '')!s}")
+    return _page(heading, f"<h1>{heading}</h1>" + _tables(stats, level=2))
+
+
+def render_all_statistics(stats_by_split: Mapping[str, Mapping[str, Any]], *,
+                          title: str = "Statistics") -> str:
+    """One HTML page with every split's tables, in the order given.
+
+    Args:
+        stats_by_split: {split name: its statistics dict} (`artifacts.read_statistics`).
+        title: The page's heading. Defaults to "Statistics".
+
+    Raises:
+        ValueError: If there are no splits.
+
+    Example:
+        >>> page = render_all_statistics({"train": train_stats, "eval": eval_stats})
+    """
+    if not stats_by_split:
+        raise ValueError("`stats_by_split` is empty: there are no statistics to show.")
+    heading = html.escape(title)
+    counts = ", ".join(f"{html.escape(str(name))}: {stats['num_examples']:,}"
+                       for name, stats in stats_by_split.items())
+    parts = [f"<h1>{heading}</h1><p>Examples per split: {counts}.</p>"]
+    for name, stats in stats_by_split.items():
+        anchor = html.escape(str(name), quote=True)
+        parts.append(f"<h2 id='split-{anchor}'>Split {html.escape(str(name))}</h2>"
+                     + _tables(stats, level=3))
+    return _page(heading, "".join(parts))
+
+
+def _page(title: str, body: str) -> str:
+    return (f"<!DOCTYPE html><html><head><meta charset='utf-8'>"
+            f"<meta name='viewport' content='width=device-width, initial-scale=1'>"
+            f"<title>{title}</title><style>{_STYLE}</style></head><body>{body}"
+            "</body></html>\n")
+
+
+def _tables(stats: Mapping[str, Any], *, level: int) -> str:
+    """The example count and the numeric and string feature tables of one split."""
     num_examples = stats["num_examples"]
     numeric_rows, categorical_rows = [], []
     for name, feature in stats["features"].items():
@@ -62,18 +120,16 @@ def render_statistics(stats: Mapping[str, Any], *, title: str = "") -> str:
                 "<tr>" + cells + f"<td>{categorical['distinct']:,}{approx}</td>"
                 + f"<td>{_number(categorical.get('avg_length'))}</td>"
                 + f'<td class="top">{shown}</td></tr>')
-    heading = html.escape(title or f"Statistics of split {stats.get('split', '')!s}")
-    parts = [f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{heading}</title>",
-             f"<style>{_STYLE}</style></head><body><h1>{heading}</h1>",
-             f"<p>{num_examples:,} examples, {len(stats['features'])} features.</p>"]
+    h = f"h{level}"
+    parts = [f"<p>{num_examples:,} examples, {len(stats['features'])} features.</p>"]
     if numeric_rows:
-        parts.append("<h2>Numeric features</h2><table><tr><th class='name'>feature</th>"
-                     "<th>type</th><th>missing</th><th>mean</th><th>std</th><th>min</th>"
-                     "<th>median</th><th>max</th><th>zeros</th></tr>"
-                     + "".join(numeric_rows) + "</table>")
+        parts.append(f"<{h}>Numeric features</{h}><div class='scroll'><table><tr>"
+                     "<th class='name'>feature</th><th>type</th><th>missing</th><th>mean</th>"
+                     "<th>std</th><th>min</th><th>median</th><th>max</th><th>zeros</th></tr>"
+                     + "".join(numeric_rows) + "</table></div>")
     if categorical_rows:
-        parts.append("<h2>String features</h2><table><tr><th class='name'>feature</th>"
-                     "<th>type</th><th>missing</th><th>distinct</th><th>avg length</th>"
-                     "<th>top values</th></tr>" + "".join(categorical_rows) + "</table>")
-    parts.append("</body></html>\n")
+        parts.append(f"<{h}>String features</{h}><div class='scroll'><table><tr>"
+                     "<th class='name'>feature</th><th>type</th><th>missing</th>"
+                     "<th>distinct</th><th>avg length</th><th>top values</th></tr>"
+                     + "".join(categorical_rows) + "</table></div>")
     return "".join(parts)

@@ -128,6 +128,15 @@ def test_the_steps_carry_their_config_in_the_spec(compiled):
     assert outputs["metrics"]["artifactType"]["schemaTitle"] == "system.Metrics"
     assert outputs["classification_metrics"]["artifactType"]["schemaTitle"] == \
         "system.ClassificationMetrics"
+    # What the Kubeflow UI renders: the report, the statistics page, the run summary.
+    assert outputs["report"]["artifactType"]["schemaTitle"] == "system.HTML"
+    components = spec["components"]
+    ingest_outputs = components["comp-ingest-component"]["outputDefinitions"]["artifacts"]
+    assert ingest_outputs["statistics_html"]["artifactType"]["schemaTitle"] == "system.HTML"
+    assert ingest_outputs["metrics"]["artifactType"]["schemaTitle"] == "system.Metrics"
+    record_outputs = components["comp-record-run"]["outputDefinitions"]["artifacts"]
+    assert record_outputs == {"summary": {"artifactType": {"schemaTitle": "system.Markdown",
+                                                           "schemaVersion": "0.0.1"}}}
 
 
 def test_a_bad_image_reference_and_an_unreachable_endpoint_are_clear_errors(tmp_path):

@@ -2,7 +2,9 @@
 
 # No `from __future__ import annotations`: KFP reads the pipelines' annotations as types.
 
+import collections
 import dataclasses
+import html.parser
 import json
 
 import pytest
@@ -37,8 +39,8 @@ def test_pipeline_compiles_to_ir_yaml(tmp_path):
     outputs = component["outputDefinitions"]["artifacts"]
     assert {name: o["artifactType"]["schemaTitle"] for name, o in outputs.items()} == {
         "examples": "system.Dataset", "schema": "system.Artifact",
-        "statistics": "system.Artifact", "anomalies": "system.Artifact",
-        "metrics": "system.Metrics"}
+        "statistics": "system.Artifact", "statistics_html": "system.HTML",
+        "anomalies": "system.Artifact", "metrics": "system.Metrics"}
     executor = spec["deploymentSpec"]["executors"]["exec-ingest-component"]["container"]
     assert executor["image"] == "estimator-pipelines:0.1.0"
     second = spec["root"]["dag"]["tasks"]["ingest-component-2"]["inputs"]
@@ -90,6 +92,24 @@ def test_component_settings_and_config_agree():
         "examples_uri", "schema_uri", "statistics_uri", "anomalies_uri"}
 
 
+class _TagChecker(html.parser.HTMLParser):
+    """Counts tags and checks that every non-void tag is closed in order."""
+
+    _VOID = {"meta", "br", "img", "link", "hr", "input"}
+
+    def __init__(self):
+        super().__init__()
+        self.open_tags, self.counts = [], collections.Counter()
+
+    def handle_starttag(self, tag, attrs):
+        self.counts[tag] += 1
+        if tag not in self._VOID:
+            self.open_tags.append(tag)
+
+    def handle_endtag(self, tag):
+        assert self.open_tags and self.open_tags.pop() == tag, f"unbalanced </{tag}>"
+
+
 @pytest.mark.filterwarnings("ignore:You may be attemping to run a task:RuntimeWarning")
 def test_runs_locally_with_kfp_local(tmp_path, monkeypatch):
     from kfp import local
@@ -108,4 +128,16 @@ def test_runs_locally_with_kfp_local(tmp_path, monkeypatch):
     assert sum(result["splits"].values()) == 500
     assert examples.metadata["bad_rows"] == 0
     assert task.outputs["anomalies"].metadata["num_anomalies"] == 0
+    # The UI's page: one HTML file at the artifact's path, with both splits' tables.
+    page_path = task.outputs["statistics_html"].path
+    with open(page_path, encoding="utf-8") as f:
+        page = f.read()
+    parser = _TagChecker()
+    parser.feed(page)
+    assert parser.open_tags == [] and parser.counts["table"] == 4  # numeric + string, x2
+    assert page.count("<h2 id='split-") == 2
+    assert page.count("<div class='scroll'><table>") == 4  # a wide table scrolls in its box
+    for split, count in result["splits"].items():
+        assert f"<h2 id='split-{split}'>Split {split}</h2><p>{count:,} examples" in page
+    assert ">trip_miles<" in page and "Credit Card" in page
     assert GOLDEN_SCHEMA.exists()
