@@ -89,6 +89,8 @@ def label_class_names(transform_graph_uri: str) -> tuple[str, ...] | None:
     entry = (description.get("features") or {}).get(label) if label else None
     if not entry:
         return None
+    if entry.get("label_vocabulary"):  # a class label given by name: its classes, in id order
+        return tuple(entry["label_vocabulary"])
     if entry.get("vocabulary_file"):
         text = io.read_text(io.join(transform_graph_uri, entry["vocabulary_file"]))
         names = text.splitlines()[:entry.get("vocabulary_size")]
@@ -130,13 +132,13 @@ def analyze(scored: Scored, *, slice_values: Mapping[str, Sequence[Any]] | None 
         roc = roc_curve(labels, predictions)
         roc = roc.downsample(ROC_POINTS) if roc else None
         matrix = confusion_matrix(labels, predictions > 0.5, 2)
-        names = scored.class_names or _given_names(class_names, 2) or ("0", "1")
+        names = _named(scored.class_names) or _given_names(class_names, 2) or ("0", "1")
         calibration = calibration_bins(labels, predictions, num_bins=num_calibration_bins)
     else:
         num_classes = predictions.shape[1]
         predicted = predictions.argmax(axis=1)
         matrix = confusion_matrix(labels, predicted, num_classes)
-        names = (scored.class_names or _given_names(class_names, num_classes)
+        names = (_named(scored.class_names) or _given_names(class_names, num_classes)
                  or tuple(str(k) for k in range(num_classes)))
         calibration = calibration_bins(predicted == labels, predictions.max(axis=1),
                                        num_bins=num_calibration_bins)
@@ -144,6 +146,13 @@ def analyze(scored: Scored, *, slice_values: Mapping[str, Sequence[Any]] | None 
                     confusion_matrix=matrix, class_names=tuple(names) if names else None,
                     calibration=calibration,
                     slices=sliced_metrics(outputs, slice_values or {}))
+
+
+def _named(names: Sequence[str] | None) -> Sequence[str] | None:
+    """The model's class names, unless they are only its class ids written out."""
+    if names and list(names) != [str(k) for k in range(len(names))]:
+        return names
+    return None
 
 
 def _given_names(names: Sequence[str] | None, num_classes: int) -> tuple[str, ...] | None:

@@ -40,7 +40,7 @@ from components.artifacts import evaluation, io
 from components.artifacts import model as model_artifact
 from components.artifacts.blessing import Blessing, write_blessing
 from components.evaluator import baseline as baseline_lib
-from components.evaluator.analysis import Analysis, analyze
+from components.evaluator.analysis import Analysis, analyze, label_class_names
 from components.evaluator.checkpoints import resolve_checkpoint
 from components.evaluator.config import EvaluatorConfig, EvaluatorSettings
 from components.evaluator.metrics import TASK_METRICS, TaskKind
@@ -135,7 +135,8 @@ def run(config: EvaluatorConfig) -> EvaluatorResult:
                         "training split): %s", sum(scored.unseen_labels.values()),
                         config.eval_split, dict(sorted(scored.unseen_labels.items())))
     slice_values = feature_values(serialized, config.slices) if config.slices else {}
-    analysis = analyze(scored, slice_values=slice_values,
+    class_names = label_class_names(config.transform_graph_uri)
+    analysis = analyze(scored, slice_values=slice_values, class_names=class_names,
                        num_calibration_bins=config.calibration_bins)
 
     baseline, no_baseline_reason = _find_baseline(config)
@@ -148,7 +149,7 @@ def run(config: EvaluatorConfig) -> EvaluatorResult:
             baseline_scored = score_serving_model(
                 baseline.saved_model_dir, serialized, labels=scored.outputs.labels,
                 kind=scored.outputs.kind, batch_size=config.eval_batch_size)
-            baseline_analysis = analyze(baseline_scored,
+            baseline_analysis = analyze(baseline_scored, class_names=class_names,
                                         num_calibration_bins=config.calibration_bins)
             baseline_json["metrics"] = dict(baseline_analysis.metrics)
         except Exception as error:  # recorded: the change thresholds fail with it

@@ -174,7 +174,7 @@ def test_kfp_metrics_and_classification_metrics(good_run, tmp_path):
     assert roc[0]["falsePositiveRate"] == 0.0 and roc[-1]["recall"] == 1.0
     assert all(0.0 <= point["confidenceThreshold"] <= 1.0 for point in roc)
     matrix = classification.metadata["confusionMatrix"]
-    assert [c["displayName"] for c in matrix["annotationSpecs"]] == ["0", "1"]
+    assert [c["displayName"] for c in matrix["annotationSpecs"]] == ["not big_tipper", "big_tipper"]
     assert sum(sum(row["row"]) for row in matrix["rows"]) == 600
 
 
