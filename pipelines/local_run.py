@@ -205,9 +205,9 @@ class _Progress:
     become progress lines; a failed step's Python error is kept (`StepError`)."""
 
     def __init__(self, log: TextIO, echo: Callable[[str], None], verbose: bool,
-                 heartbeat_seconds: float = HEARTBEAT_SECONDS):
+                 heartbeat_seconds: float | None = None):
         self._log, self._echo, self._verbose = log, echo, verbose
-        self._heartbeat_seconds = heartbeat_seconds
+        self._heartbeat_seconds = heartbeat_seconds or HEARTBEAT_SECONDS
         self._buffer = ""
         self._lock = threading.Lock()
         self.steps: list[StepTiming] = []
