@@ -11,9 +11,11 @@ Exit statuses, the same for every command:
 Example:
     >>> parser = CommandParser(prog="estpipe")
     >>> commands = parser.add_subparsers(dest="command", required=True)
-    >>> compile_ = commands.add_parser("compile")      # also a CommandParser
-    >>> run_command("estpipe compile", lambda: compile_pipeline(...), verbose=False)
-    estpipe compile: `image` 'Bad Image' is not a container image reference ...
+    >>> commands.add_parser("compile")                  # also a CommandParser
+    >>> def compile_():
+    ...     raise ValueError("`image` 'Bad Image' is not a container image reference.")
+    >>> run_command("estpipe compile", compile_)
+    estpipe compile: `image` 'Bad Image' is not a container image reference.
     2
 """
 

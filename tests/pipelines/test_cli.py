@@ -90,6 +90,27 @@ def test_compile_for_a_cluster_holds_no_path_of_this_machine(tmp_path, capsys):
     assert constant("record-run", "records") == "gs://bucket/runs/records"
 
 
+def test_the_span_gate_and_warm_start_steps_hold_no_path_of_this_machine_either(taxi_config,
+                                                                               tmp_path):
+    def warm(raw):
+        raw["training"]["warm_start"] = True
+
+    output = tmp_path / "out" / "taxi.yaml"
+    assert cli.main(["compile", taxi_config(warm), "-o", str(output), "--root",
+                     "gs://bucket/runs", "--serving-base", "gs://bucket/serving",
+                     "--input-pattern", "gs://bucket/data/span-{SPAN}/*.csv"]) == 0
+    text = output.read_text()
+    assert str(tmp_path) not in text and ROOT not in text and "/tmp/" not in text
+    spec = yaml.safe_load(text)
+    tasks = spec["root"]["dag"]["tasks"]
+    inner = tasks["condition-1"]["componentRef"]["name"]
+    gated = spec["components"][inner]["dag"]["tasks"]
+    assert tasks["check-new-span"]["inputs"]["parameters"]["pipeline_root"]["runtimeValue"][
+        "constant"] == "gs://bucket/runs"
+    assert gated["resolve-base-model"]["inputs"]["parameters"]["pipeline_root"][
+        "runtimeValue"]["constant"] == "gs://bucket/runs"
+
+
 def test_compile_refuses_local_paths_for_a_cluster_unless_allowed(tmp_path, capsys):
     output = tmp_path / "taxi.yaml"
     assert cli.main(["compile", TAXI_CONFIG, "-o", str(output), "--root", "gs://bucket/runs"]) \
