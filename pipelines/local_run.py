@@ -156,8 +156,9 @@ def check_input(config: PipelineConfig, *, input_pattern: str | None = None,
     first, said at once.
 
     The pattern must match files (the span's files for a `{SPAN}` pattern), and the label,
-    split key and slice columns must be columns of the first file's header (CSV with a
-    header, or `column_names`; Parquet). Input on an object store is left to the step.
+    split key, typed (`column_types`) and slice columns must be columns of the first file's
+    header (CSV with a header, or `column_names`; Parquet). Input on an object store is left
+    to the step.
 
     Args:
         config: The checked pipeline config.
@@ -191,6 +192,7 @@ def check_input(config: PipelineConfig, *, input_pattern: str | None = None,
         return
     wanted = [("data.label_column", settings.label_column),
               ("data.split_key", settings.split_key)]
+    wanted += [("data.column_types", key) for key in settings.column_types]
     wanted += [("evaluation.slices", key) for key in config.evaluator.slices]
     missing = [f"`{where}` {name!r}" for where, name in wanted
                if name is not None and name not in columns]

@@ -182,6 +182,16 @@ def test_a_missing_label_or_slice_column_stops_the_run_before_it_starts(taxi_con
     assert err.splitlines() == [
         f"estpipe run: `data.label_column` 'tip' and `evaluation.slices` 'hour' are not columns "
         f"of {tmp_path / 'data.csv'}; the columns are {columns}."]
+
+    def a_typo_in_column_types(raw):
+        raw["data"]["label_column"] = "tips"
+        raw["evaluation"]["slices"] = ["trip_start_hour"]
+        raw["data"]["column_types"] = {"fares": "float"}
+
+    assert cli.main(["run", taxi_config(a_typo_in_column_types)]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        f"estpipe run: `data.column_types` 'fares' is not a column of {tmp_path / 'data.csv'}; "
+        f"the columns are {columns}."]
     assert not (tmp_path / "runs").exists()  # nothing ran
 
 
