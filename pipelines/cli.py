@@ -23,6 +23,7 @@ import argparse
 import json
 import logging
 import sys
+import warnings
 
 from console import CommandParser, quiet_tensorflow, run_command
 from pipelines.cli_arguments import (
@@ -138,6 +139,10 @@ def _cell(value) -> str:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of `estpipe`."""
     quiet_tensorflow()  # first: the serving and pusher commands import TensorFlow
+    # kfp.Client warns on every construction that it needs KFP >= 2.0.0-beta.2 (true of every
+    # endpoint this project targets): noise at the terminal of `submit` and `schedule`.
+    warnings.filterwarnings("ignore", message="This client only works with Kubeflow Pipeline",
+                            category=FutureWarning)
     parser = CommandParser(prog="estpipe", description=__doc__.split("\n")[0])
     parser.add_argument("-v", "--verbose", action="store_true",
                         help="debug logging; `run` also streams every step's log")
