@@ -36,7 +36,16 @@ def add_overrides(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--input-pattern", help="override data.input_pattern for this run")
     parser.add_argument("--train-steps", type=int, help="override training.train_steps")
     parser.add_argument("--serving-base", help="override serving.base_dir")
-    parser.add_argument("--model-name", help="override serving.model_name")
+    parser.add_argument("--model-name", type=_model_name, help="override serving.model_name")
+
+
+def _model_name(text: str) -> str:
+    from components.pusher.config import validate_model_name
+
+    try:
+        return validate_model_name(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def add_cluster_overrides(parser: argparse.ArgumentParser) -> None:

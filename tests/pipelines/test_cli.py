@@ -152,6 +152,14 @@ def test_a_usage_error_is_one_line_and_status_2(capsys):
     assert exited.value.code == 2
     assert capsys.readouterr().err.splitlines() == [
         "estpipe compile: --train-steps must be positive, got 0 (see `estpipe compile --help`)"]
+    with pytest.raises(SystemExit) as exited:
+        cli.main(["run", "--model-name", "../taxi"])
+    assert exited.value.code == 2
+    assert capsys.readouterr().err.splitlines() == [
+        "estpipe run: argument --model-name: `model_name` ('../taxi') is not a valid model "
+        "name: use 1 to 128 letters, digits, '_', '-' or '.', starting with a letter or digit "
+        "(e.g. 'chicago_taxi'). It names the folder `<serving_base>/<model_name>/` and the "
+        "model TF Serving clients ask for. (see `estpipe run --help`)"]
     assert cli.main(["run", os.path.join(ROOT, "no-such.yaml")]) == 2
     assert capsys.readouterr().err.splitlines() == [
         f"estpipe run: The pipeline config {os.path.join(ROOT, 'no-such.yaml')!r} does not "
