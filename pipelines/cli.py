@@ -1,16 +1,20 @@
 """`estpipe`: the project's command line.
 
     estpipe run [CONFIG] [--root DIR] [--no-cache]   the pipeline end to end, here (kfp.local)
-    estpipe compile [CONFIG] -o pipeline.yaml        Kubeflow IR YAML for a cluster
-    estpipe submit [CONFIG] --host URL               a run on a Kubeflow Pipelines endpoint
+    estpipe compile [CONFIG] -o pipeline.yaml --root gs://... --serving-base gs://...
+                                                     Kubeflow IR YAML for a cluster
+    estpipe submit [CONFIG] --host URL --root gs://...   a run on a Kubeflow Pipelines endpoint
     estpipe serve --model-base-path DIR --model-name NAME   the local TF-Serving-style server
     estpipe rollback MODEL --serving-base DIR [--to V]      serve an earlier pushed version
     estpipe runs [CONFIG]                            the recorded runs: span, metrics, version
-    estpipe lineage VERSION [CONFIG]                 the run, span and model behind a version
+    estpipe lineage VERSION [CONFIG] [--json]        the run, span and model behind a version
     estpipe schedule [CONFIG] --cron EXPR (--host URL | --local)   recurring runs
     estpipe estimator-demo                           el.Estimator alone on the taxi data
 
 CONFIG defaults to the bundled Chicago taxi pipeline (examples/chicago_taxi/pipeline.yaml).
+`-v` (debug logging; `run` streams every step's log) goes before or after the command. An
+error is one line, `estpipe <command>: <cause>`: exit status 2 when the command could not
+start (arguments, config, input), 1 when it started and failed (see `console.run_command`).
 """
 
 from __future__ import annotations
@@ -19,9 +23,17 @@ import argparse
 import json
 import logging
 import sys
+import warnings
 
-from console import quiet_tensorflow
-from pipelines.cli_arguments import add_config, add_overrides, load, run_arguments
+from console import CommandParser, quiet_tensorflow, run_command
+from pipelines.cli_arguments import (
+    add_cluster_overrides,
+    add_config,
+    add_overrides,
+    load,
+    run_arguments,
+    with_overrides,
+)
 
 
 def _configure_logging(verbose: bool) -> None:
@@ -59,7 +71,7 @@ def _run(args) -> int:
 def _compile(args) -> int:
     from pipelines.compile import compile_pipeline
 
-    config = load(args.config)
+    config = _for_cluster(args)
     path = compile_pipeline(config, args.output, image=args.image)
     print(f"Wrote Kubeflow IR YAML for {config.name!r} to {path}")
     return 0
@@ -68,12 +80,23 @@ def _compile(args) -> int:
 def _submit(args) -> int:
     from pipelines.compile import submit_pipeline
 
-    config = load(args.config)
+    config = _for_cluster(args)
     run_id = submit_pipeline(config, host=args.host, image=args.image,
                              experiment=args.experiment, run_name=args.run_name,
                              arguments=run_arguments(args))
     print(f"Submitted run {run_id} of {config.name!r} to {args.host}")
     return 0
+
+
+def _for_cluster(args):
+    """The config with the command's overrides, checked to hold no path of this machine
+    (unless --allow-local)."""
+    from pipelines.compile import check_cluster_paths
+
+    config = with_overrides(load(args.config), args)
+    if not args.allow_local:
+        check_cluster_paths(config)
+    return config
 
 
 def _runs(args) -> int:
@@ -96,16 +119,16 @@ def _runs(args) -> int:
 
 
 def _lineage(args) -> int:
-    from pipelines.records import lineage
+    from pipelines.records import describe_lineage, lineage
 
     config = load(args.config)
-    try:
-        found = lineage(args.root or config.root, args.serving_base or config.serving.base_dir,
-                        args.model_name or config.serving.model_name, args.version)
-    except LookupError as error:
-        print(f"estpipe lineage: {error}", file=sys.stderr)
-        return 1
-    print(json.dumps(found, indent=2, sort_keys=True, default=str))
+    serving_base = args.serving_base or config.serving.base_dir
+    model_name = args.model_name or config.serving.model_name
+    found = lineage(args.root or config.root, serving_base, model_name, args.version)
+    if args.json:
+        print(json.dumps(found, indent=2, sort_keys=True, default=str))
+    else:
+        print(describe_lineage(found, model_name))
     return 0
 
 
@@ -116,7 +139,11 @@ def _cell(value) -> str:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of `estpipe`."""
     quiet_tensorflow()  # first: the serving and pusher commands import TensorFlow
-    parser = argparse.ArgumentParser(prog="estpipe", description=__doc__.split("\n")[0])
+    # kfp.Client warns on every construction that it needs KFP >= 2.0.0-beta.2 (true of every
+    # endpoint this project targets): noise at the terminal of `submit` and `schedule`.
+    warnings.filterwarnings("ignore", message="This client only works with Kubeflow Pipeline",
+                            category=FutureWarning)
+    parser = CommandParser(prog="estpipe", description=__doc__.split("\n")[0])
     parser.add_argument("-v", "--verbose", action="store_true",
                         help="debug logging; `run` also streams every step's log")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -133,6 +160,7 @@ def main(argv: list[str] | None = None) -> int:
     add_config(compile_)
     compile_.add_argument("-o", "--output", default="pipeline.yaml", help="output file")
     compile_.add_argument("--image", help="container image every step runs in")
+    add_cluster_overrides(compile_)
     compile_.set_defaults(handler=_compile)
 
     submit = commands.add_parser("submit", help="create a run on a Kubeflow Pipelines endpoint")
@@ -141,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
     submit.add_argument("--image", help="container image every step runs in")
     submit.add_argument("--experiment", default=None, help="KFP experiment name")
     submit.add_argument("--run-name", default=None, help="run name")
-    add_overrides(submit)
+    add_cluster_overrides(submit)
     submit.set_defaults(handler=_submit)
 
     runs = commands.add_parser("runs", help="list the recorded pipeline runs")
@@ -156,6 +184,8 @@ def main(argv: list[str] | None = None) -> int:
     lineage.add_argument("--root", help="pipeline root (default: the config's)")
     lineage.add_argument("--serving-base", help="serving base (default: the config's)")
     lineage.add_argument("--model-name", help="model name (default: the config's)")
+    lineage.add_argument("--json", action="store_true",
+                         help="print the push history and the run record as JSON")
     lineage.set_defaults(handler=_lineage)
 
     demo = commands.add_parser("estimator-demo",
@@ -171,22 +201,17 @@ def main(argv: list[str] | None = None) -> int:
     add_rollback_command(commands)
     add_schedule_command(commands)
     add_serve_command(commands)
+    for command in commands.choices.values():  # `estpipe run -v` as well as `estpipe -v run`
+        command.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
+                             help="debug logging; `run` also streams every step's log")
     args = parser.parse_args(argv)
     _configure_logging(args.verbose)
+    command = commands.choices[args.command]
     for name in ("steps", "train_steps"):
         value = getattr(args, name, None)
         if value is not None and value <= 0:
-            parser.error(f"--{name.replace('_', '-')} must be positive, got {value}")
-    from pipelines.config import ConfigError
-
-    try:
-        return args.handler(args)
-    except (ConfigError, FileNotFoundError) as error:
-        print(f"estpipe {args.command}: {error}", file=sys.stderr)
-        return 2
-    except RuntimeError as error:
-        print(f"estpipe {args.command}: {error}", file=sys.stderr)
-        return 1
+            command.error(f"--{name.replace('_', '-')} must be positive, got {value}")
+    return run_command(command.prog, lambda: args.handler(args), verbose=args.verbose)
 
 
 if __name__ == "__main__":

@@ -3,6 +3,9 @@
 On a cluster every step runs in the project's container image (see the Dockerfile):
 `image` replaces the image of every step in the compiled spec, so one build of the
 components serves any registry. The compiled pipeline runs the evaluator beside the trainer.
+A cluster cannot reach this machine's files: `check_cluster_paths` says which of the
+pipeline root, serving base and input pattern are local (the transform spec and the user
+modules travel inside the spec, as text).
 
 Example:
     >>> compile_pipeline(load_config("examples/chicago_taxi/pipeline.yaml"), "taxi.yaml",
@@ -19,9 +22,10 @@ from typing import Any
 
 import yaml
 
+from components.artifacts.io import is_local
 from pipelines.config import PipelineConfig
 
-__all__ = ["compile_pipeline", "set_image", "submit_pipeline"]
+__all__ = ["check_cluster_paths", "compile_pipeline", "set_image", "submit_pipeline"]
 
 # An OCI image reference: [registry[:port]/]path[:tag][@sha256:digest]
 _IMAGE = re.compile(r"^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*)*"
@@ -43,8 +47,9 @@ def compile_pipeline(config: PipelineConfig, output: str, *, image: str | None =
                          "(e.g. registry.example.com/ml/estimator-pipelines:0.1.0).")
     directory = os.path.dirname(os.path.abspath(output))
     os.makedirs(directory, exist_ok=True)
-    with tempfile.NamedTemporaryFile("w", suffix=".yaml", dir=directory, delete=False) as f:
-        temp = f.name
+    # Written in place, then renamed: the file gets the usual permissions (umask), which a
+    # tempfile's 0600 would not.
+    temp = os.path.join(directory, f".{os.path.basename(output)}.{os.getpid()}.tmp.yaml")
     try:
         compiler.Compiler().compile(build_pipeline(config), temp)
         if image is not None:
@@ -58,6 +63,30 @@ def compile_pipeline(config: PipelineConfig, output: str, *, image: str | None =
         if os.path.exists(temp):
             os.remove(temp)
     return output
+
+
+def check_cluster_paths(config: PipelineConfig) -> None:
+    """Checks that the pipeline of `config` names no path of this machine.
+
+    The pipeline root, the serving base and the input pattern must be object-store URIs
+    (`gs://`, `s3://`, ...) on a cluster.
+
+    Raises:
+        ValueError: Naming each local path and the flag that overrides it.
+
+    Example:
+        >>> check_cluster_paths(load_config("examples/chicago_taxi/pipeline.yaml"))
+        ValueError: ... paths of this machine, which a cluster cannot reach: the pipeline
+        root '/work/runs/chicago-taxi' (--root), ...
+    """
+    local = [f"the {what} {path!r} ({flag})" for what, path, flag in (
+        ("pipeline root", config.root, "--root"),
+        ("serving base", config.serving.base_dir, "--serving-base"),
+        ("input pattern", config.data.input_pattern, "--input-pattern")) if is_local(path)]
+    if local:
+        raise ValueError(f"the pipeline would hold paths of this machine, which a cluster "
+                         f"cannot reach: {', '.join(local)}. Give object-store URIs (e.g. "
+                         f"--root gs://bucket/runs), or --allow-local to keep them.")
 
 
 def set_image(spec: dict[str, Any], image: str) -> None:

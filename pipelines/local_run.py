@@ -3,9 +3,10 @@
 kfp.local runs each step as a subprocess, one at a time, with artifacts under the pipeline
 root, and caches unchanged steps between runs (a step whose inputs and parameters did not
 change is not run again). Its own output is long (every step's streamed logs and outputs);
-`run_local` writes all of it to `<pipeline root>/logs/<run>.log` and shows the user one line
-per step start and end with timings, a heartbeat while a long step runs, and the end of the
-log when a step fails.
+`run_local` writes all of it, without colour codes, to `<pipeline root>/logs/<run>.log` and
+shows the user one line per step start and end with timings, a heartbeat 30 s after a step
+started and every 30 s after, and, when a step fails, the step's own error
+(`StepFailedError`). What can be checked before the run is checked first (`check_input`).
 
 Example:
     >>> result = run_local(load_config("examples/chicago_taxi/pipeline.yaml"))
@@ -29,9 +30,11 @@ from typing import Any, TextIO
 
 from pipelines.config import PipelineConfig
 
-__all__ = ["LocalRunResult", "StepTiming", "run_local"]
+__all__ = ["LocalRunResult", "StepError", "StepFailedError", "StepTiming", "check_input",
+           "run_local"]
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
+_EXCEPTION_MODULE = re.compile(r"^(?:[A-Za-z_]\w*\.)+(?=[A-Za-z_]\w*(?::|$))")
 _START = re.compile(r"Executing task '([^']+)'")
 _END = re.compile(r"Task '([^']+)' finished with status (\w+)")
 _CACHED = re.compile(r"Task '?([\w.-]+)'? cache hit")  # logged by kfp.local's task executor
@@ -76,8 +79,10 @@ def run_local(config: PipelineConfig, *, pipeline_root: str | None = None,
         verbose: Also stream every step's full log to the terminal.
 
     Raises:
-        RuntimeError: If a step fails; the message names it and the log file, and the log's
-            last lines were shown.
+        ValueError: If the input is missing or lacks a column the run needs (`check_input`),
+            before anything runs.
+        StepFailedError: If a step fails; the message is the step's own error, then the
+            log file.
     """
     from kfp import local
 
@@ -90,6 +95,7 @@ def run_local(config: PipelineConfig, *, pipeline_root: str | None = None,
     echo = echo or (lambda line: print(line, file=sys.stderr, flush=True))
     pattern = (arguments or {}).get("input_pattern", config.data.input_pattern)
     span = (arguments or {}).get("span", config.data.span)
+    check_input(config, input_pattern=pattern, span=span)
     if reason := nothing_new(pattern, root, span=span):
         echo(f"Skipped: {reason}")
         return LocalRunResult(steps=[], outputs={}, log_path=None, seconds=0.0,
@@ -112,10 +118,13 @@ def run_local(config: PipelineConfig, *, pipeline_root: str | None = None,
                 warnings.filterwarnings("ignore", module=r"kfp\.local\..*")
                 task = pipeline_fn(**(arguments or {}))
         except Exception as error:
-            progress.fail()
-            step = progress.current or progress.last
-            raise RuntimeError(f"The pipeline failed at step {step!r}: {_ANSI.sub('', str(error))} "
-                               f"Full log: {log_path}") from None
+            step = progress.failed or progress.current or progress.last
+            cause = progress.error.message if progress.failed else None
+            if cause is None:
+                if not verbose:  # verbose: every line was shown already
+                    progress.show_tail()
+                cause = _ANSI.sub("", str(error)) or type(error).__name__
+            raise StepFailedError(step, cause, log_path) from None
     seconds = time.time() - start
     echo(f"Pipeline {config.name!r} finished in {seconds:.1f}s")
     outputs = dict(task.outputs) if task is not None else {}  # a PipelineTask of the run
@@ -123,17 +132,93 @@ def run_local(config: PipelineConfig, *, pipeline_root: str | None = None,
                           seconds=seconds, pipeline_root=root)
 
 
-class _Progress:
-    """A text stream: every line goes to the log; step starts and ends become progress lines."""
+class StepFailedError(RuntimeError):
+    """A step of a local run failed.
 
-    def __init__(self, log: TextIO, echo: Callable[[str], None], verbose: bool):
+    Its message is the step's own error (the Python exception its process ended with) and,
+    on the last line, the run's full log.
+
+    Attributes:
+        step: The failed step's name, e.g. "ingest" (None if the run failed before any step).
+        cause: The step's error, e.g. "EmptyInputError: The input pattern ... matches no files."
+        log_path: The run's full log.
+    """
+
+    def __init__(self, step: str | None, cause: str, log_path: str):
+        self.step, self.cause, self.log_path = step, cause, log_path
+        where = f"the step {step!r} failed" if step else "the pipeline failed"
+        super().__init__(f"{where}: {cause}\nFull log: {log_path}")
+
+
+def check_input(config: PipelineConfig, *, input_pattern: str | None = None,
+                span: int | None = None) -> None:
+    """Checks a run's local input before the run starts: what the ingest step would find
+    first, said at once.
+
+    The pattern must match files (the span's files for a `{SPAN}` pattern), and the label,
+    split key, typed (`column_types`) and slice columns must be columns of the first file's
+    header (CSV with a header, or `column_names`; Parquet). Input on an object store is left
+    to the step.
+
+    Args:
+        config: The checked pipeline config.
+        input_pattern: The run's pattern (default: the config's).
+        span: The run's span (None or -1: the latest).
+
+    Raises:
+        ValueError: Naming the pattern, or the config key, the missing column and the
+            columns there are.
+
+    Example:
+        >>> check_input(config, input_pattern="data/*.csv")
+        ValueError: `data.label_column` 'tip' is not a column of data/data.csv; the columns
+        are ['fare', ..., 'tips'].
+    """
+    from components.artifacts import io
+    from components.ingest.sources.factory import create_source
+    from components.ingest.spans import EmptyInputError, resolve_input
+
+    pattern = input_pattern or config.data.input_pattern
+    if not io.is_local(pattern):
+        return
+    try:
+        files = resolve_input(pattern, span=span if span is not None and span >= 0 else None
+                              ).files
+    except EmptyInputError as error:
+        raise ValueError(str(error)) from None
+    settings = config.data.settings
+    columns = create_source(settings).plan(files[:1]).columns
+    if not columns:  # TFRecord: the records name their features
+        return
+    wanted = [("data.label_column", settings.label_column),
+              ("data.split_key", settings.split_key)]
+    wanted += [("data.column_types", key) for key in settings.column_types]
+    wanted += [("evaluation.slices", key) for key in config.evaluator.slices]
+    missing = [f"`{where}` {name!r}" for where, name in wanted
+               if name is not None and name not in columns]
+    if missing:
+        verb = "is not a column" if len(missing) == 1 else "are not columns"
+        raise ValueError(f"{' and '.join(missing)} {verb} of {files[0]}; the columns are "
+                         f"{list(columns)}.")
+
+
+class _Progress:
+    """A text stream: every line goes to the log (without colour codes); step starts and ends
+    become progress lines; a failed step's Python error is kept (`StepError`)."""
+
+    def __init__(self, log: TextIO, echo: Callable[[str], None], verbose: bool,
+                 heartbeat_seconds: float | None = None):
         self._log, self._echo, self._verbose = log, echo, verbose
+        self._heartbeat_seconds = heartbeat_seconds or HEARTBEAT_SECONDS
         self._buffer = ""
         self._lock = threading.Lock()
         self.steps: list[StepTiming] = []
         self.current: str | None = None
         self.last: str | None = None
+        self.failed: str | None = None
+        self.error = StepError()
         self._started = 0.0
+        self._beats = 0
         self._tail: list[str] = []
         self._stop = threading.Event()
         self._heartbeat = threading.Thread(target=self._beat, daemon=True)
@@ -145,14 +230,20 @@ class _Progress:
     def __exit__(self, *exc):
         self._stop.set()
         self._heartbeat.join(timeout=1)
+        if self._buffer:
+            self._log.write(_ANSI.sub("", self._buffer))
+            self._buffer = ""
+        self._log.flush()
 
     def write(self, text: str) -> int:
         with self._lock:
-            self._log.write(text)
             self._buffer += text
             *lines, self._buffer = self._buffer.split("\n")
+            lines = [_ANSI.sub("", line) for line in lines]
+            for line in lines:
+                self._log.write(line + "\n")
         for line in lines:
-            self._line(_ANSI.sub("", line))
+            self._line(line)
         return len(text)
 
     def flush(self) -> None:
@@ -165,30 +256,101 @@ class _Progress:
         if self._verbose:
             self._echo(line)
         self._tail = (self._tail + [line])[-40:]
+        self.error.feed(line)
         if match := _CACHED.search(line):
             name = _step_name(match.group(1))
             self.steps.append(StepTiming(name, 0.0, "CACHED"))
             self._echo(f"[{len(self.steps)}] {name} unchanged: reused the cached outputs")
         elif match := _START.search(line):
-            self.current, self._started = _step_name(match.group(1)), time.time()
+            with self._lock:
+                self.current, self._started, self._beats = (_step_name(match.group(1)),
+                                                            time.monotonic(), 0)
+            self.error.reset()
             self._echo(f"[{len(self.steps) + 1}] {self.current} ...")
         elif (match := _END.search(line)) and self.current:
-            seconds = time.time() - self._started
-            self.steps.append(StepTiming(self.current, seconds, match.group(2)))
-            self._echo(f"[{len(self.steps)}] {self.current} {match.group(2)} in {seconds:.1f}s")
-            self.last, self.current = self.current, None
+            seconds = time.monotonic() - self._started
+            status = match.group(2)
+            self.steps.append(StepTiming(self.current, seconds, status))
+            self._echo(f"[{len(self.steps)}] {self.current} {status} in {seconds:.1f}s")
+            if status != "SUCCESS":
+                self.failed = self.current
+            with self._lock:
+                self.last, self.current = self.current, None
 
-    def fail(self) -> None:
+    def show_tail(self, lines: int = 20) -> None:
+        """Echoes the log's last non-blank lines (when the failed step left no Python error)."""
         self._echo("---- the last lines of the log ----")
-        for line in self._tail:
-            if line.strip():
-                self._echo(f"  {line}")
+        for line in [t for t in self._tail if t.strip()][-lines:]:
+            self._echo(f"  {line}")
 
     def _beat(self) -> None:
-        while not self._stop.wait(HEARTBEAT_SECONDS):
-            if self.current:
-                self._echo(f"    {self.current} still running "
-                           f"({time.time() - self._started:.0f}s)")
+        # "still running (30s)" 30 s after the step started, then every 30 s; the wait is
+        # short so that the first line of a step that started mid-wait is not late.
+        poll = min(1.0, self._heartbeat_seconds / 10)
+        while not self._stop.wait(poll):
+            with self._lock:
+                if self.current is None:
+                    continue
+                due = (self._beats + 1) * self._heartbeat_seconds
+                if time.monotonic() - self._started < due:
+                    continue
+                self._beats += 1
+                name = self.current
+            self._echo(f"    {name} still running ({due:g}s)")
+
+
+class StepError:
+    """The Python exception a step's process ended with, read from its output line by line.
+
+    kfp.local indents a step's output; the exception's own lines (`Type: message` and the
+    message's further lines) follow the frames of its `Traceback (most recent call last):`,
+    at the traceback's indentation. The last traceback of the step wins (a chained
+    exception's outermost error).
+
+    Example:
+        >>> error = StepError()
+        >>> for line in ["    Traceback (most recent call last):", '      File "x.py", line 1',
+        ...              "    pkg.mod.BadRowsError: 100 of 200 rows are bad", "ERROR - ..."]:
+        ...     error.feed(line)
+        >>> error.message
+        'BadRowsError: 100 of 200 rows are bad'
+    """
+
+    _MAX_LINES = 25
+
+    def __init__(self):
+        self.reset()
+
+    def reset(self) -> None:
+        """Forgets what was read (a new step starts)."""
+        self._indent: int | None = None
+        self._frames = False
+        self._lines: list[str] = []
+
+    def feed(self, line: str) -> None:
+        """Reads the next line of the step's output."""
+        text = line.strip()
+        indent = len(line) - len(line.lstrip())
+        if text == "Traceback (most recent call last):":
+            self._indent, self._frames, self._lines = indent, True, []
+        elif self._indent is None:
+            return
+        elif self._frames:
+            if indent <= self._indent and text:
+                self._frames = False
+                self._lines = [_EXCEPTION_MODULE.sub("", text)]
+        elif self._lines and (_END.search(line) or (text and indent < self._indent)):
+            self._indent = None  # the step's output ended
+        elif self._lines and len(self._lines) < self._MAX_LINES:
+            self._lines.append(line[self._indent:].rstrip())
+
+    @property
+    def message(self) -> str | None:
+        """The exception's lines, or None when the step printed no traceback."""
+        lines = list(self._lines)
+        while lines and not lines[-1].strip():
+            lines.pop()
+        return "\n".join(lines) or None
 
 
 def _step_name(task: str) -> str:

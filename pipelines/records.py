@@ -30,6 +30,7 @@ from typing import Any
 __all__ = [
     "NEW_SPAN",
     "RECORDS_DIR",
+    "describe_lineage",
     "latest_blessed_model",
     "lineage",
     "list_runs",
@@ -93,6 +94,56 @@ def lineage(pipeline_root: str, serving_base: str, model_name: str,
         raise LookupError(f"Version {version} was pushed from {pushed.model_uri!r}, but no run "
                           f"record under {pipeline_root!r} made that model.")
     return {"version": version, "history": [e.to_json() for e in chain], "run": runs[-1]}
+
+
+def describe_lineage(found: dict[str, Any], model_name: str) -> str:
+    """What `lineage` found, as a few lines for the terminal.
+
+    Example:
+        >>> print(describe_lineage(lineage(root, serving, "chicago_taxi", 4), "chicago_taxi"))
+        Version 4 of 'chicago_taxi': a rollback on 2026-12-03T23:16:12+00:00 to version 2
+          version 2: pushed on 2026-12-02T03:00:41+00:00 from .../trainer-op/model
+        Made by run chicago-taxi-2026-12-02-03-00-00-1 (finished 2026-12-02T03:00:40+00:00)
+          config   chicago-taxi (digest 1da5c80c2ee36733)
+          data     span 2; rows: eval 81, train 263
+        ...
+    """
+    history, run = found["history"], found["run"]
+    lines = []
+    for entry in history:
+        when = entry.get("time", "?")
+        if entry.get("event") == "rollback":
+            text = (f"a rollback on {when} to version {entry.get('source_version')} (from "
+                    f"version {entry.get('rolled_back_from')})")
+        else:
+            text = f"pushed on {when} from {entry.get('model_uri')}"
+        lines.append(f"Version {found['version']} of {model_name!r}: {text}" if not lines
+                     else f"  version {entry.get('version')}: {text}")
+    config = run.get("config") or {}
+    rows = run.get("rows") or {}
+    span = run.get("span")
+    metrics = run.get("metrics") or {}
+    step = run.get("final_step")
+    lines += [
+        f"Made by run {run.get('run_id')} (finished {run.get('finished_at')})",
+        f"  config   {config.get('name')} (digest {config.get('digest')})",
+        f"  data     {'no span' if span is None else f'span {span}'}; rows: "
+        + (", ".join(f"{split} {count}" for split, count in sorted(rows.items())) or "-"),
+        f"           {run.get('examples_uri')}",
+        f"  model    {run.get('model_uri')}"
+        + ("" if step is None else f" (trained to step {step}"
+           + (f", warm-started from {run['warm_started_from']})" if run.get("warm_started_from")
+              else ")")),
+        "  metrics  " + (", ".join(f"{k} {v:.4f}" for k, v in sorted(metrics.items())
+                                   if isinstance(v, int | float) and k != "example_count")
+                         or "-"),
+        f"  verdict  {'blessed' if run.get('blessed') else 'not blessed'}",
+    ]
+    lines += [f"             {reason}" for reason in run.get("blessing_reasons") or []]
+    lines.append(f"  push     {run.get('push_outcome')}"
+                 + (f": version {run.get('version')} at {run.get('destination')}"
+                    if run.get("pushed") else ""))
+    return "\n".join(lines)
 
 
 def nothing_new(input_pattern: str, pipeline_root: str, *, span: int | None = None) -> str | None:

@@ -1,6 +1,7 @@
 """The scheduling command: `estpipe schedule [CONFIG] --cron EXPR (--host URL | --local)`.
 
-    estpipe schedule CONFIG --cron "0 3 * * *" --host URL     a recurring run on Kubeflow
+    estpipe schedule CONFIG --cron "0 3 * * *" --host URL --root gs://bucket/runs ...
+                                                              a recurring run on Kubeflow
     estpipe schedule CONFIG --cron "0 3 * * *" --local        the schedule, run here
 
 `--cron` takes the usual five fields or six with the second first (Kubeflow's form); five
@@ -9,7 +10,9 @@ Ctrl-C: the run in progress ends first; a second signal abandons it), or until `
 `--until` or `--duration`; the schedule's lock, state and history are in `--state-dir`
 (default `<pipeline root>/schedules/<pipeline name>/`). Each run is `run_local` in a child
 process of its own session (so Ctrl-C reaches the scheduler, not the run's steps). See
-pipelines/scheduling/local_scheduler.py for the policies.
+pipelines/scheduling/local_scheduler.py for the policies. With `--host` the pipeline must
+name no path of this machine, as for `estpipe submit` (`--root`, `--serving-base`,
+`--input-pattern`, or `--allow-local`).
 
 Example:
     >>> parser = argparse.ArgumentParser(prog="estpipe")
@@ -71,8 +74,13 @@ def add_schedule_command(subparsers: argparse._SubParsersAction) -> argparse.Arg
     kfp.add_argument("--experiment", default=None, help="KFP experiment (default: pipeline name)")
     kfp.add_argument("--name", default=None,
                      help="recurring run name (default: <pipeline name>-schedule)")
+    kfp.add_argument("--allow-local", action="store_true",
+                     help="accept a pipeline root, serving base or input pattern on this "
+                          "machine (a cluster cannot reach them; for tests)")
+    parser.add_argument("--root", help="pipeline root for the runs (default: the config's; "
+                                       "with --host, an object-store URI such as "
+                                       "gs://bucket/runs)")
     local = parser.add_argument_group("with --local")
-    local.add_argument("--root", help="pipeline root for the runs (default: the config's)")
     local.add_argument("--state-dir", metavar="DIR",
                        help="the schedule's lock, state and history (default: "
                             "<root>/schedules/<pipeline name>)")
@@ -100,7 +108,7 @@ def _schedule(args: argparse.Namespace) -> int:
     try:
         schedule = CronSchedule(args.cron)
         if not args.local:
-            local_only = {"root": None, "state_dir": None, "max_runs": None, "duration": None,
+            local_only = {"state_dir": None, "max_runs": None, "duration": None,
                           "stop_grace": None, "no_cache": False, "catchup": "latest",
                           "timezone": "UTC"}
             for flag, default in local_only.items():
@@ -108,6 +116,9 @@ def _schedule(args: argparse.Namespace) -> int:
                     raise ValueError(f"--{flag.replace('_', '-')} only applies with --local "
                                      "(Kubeflow's scheduler reads the cron in UTC, runs one at "
                                      "a time and catches up once).")
+        if args.local and args.allow_local:
+            raise ValueError("--allow-local only applies with --host (a local schedule runs "
+                             "on this machine's paths).")
         until = _until(args)
         return _local(args, schedule, until) if args.local else _kfp(args, schedule, until)
     except ValueError as error:  # CronError, bad options, an unreadable state file
@@ -116,10 +127,13 @@ def _schedule(args: argparse.Namespace) -> int:
 
 
 def _kfp(args, schedule, until) -> int:
-    from pipelines.cli_arguments import load, run_arguments
+    from pipelines.cli_arguments import load, run_arguments, with_overrides
+    from pipelines.compile import check_cluster_paths
     from pipelines.scheduling import create_recurring_run
 
-    config = load(args.config)
+    config = with_overrides(load(args.config), args)
+    if not args.allow_local:
+        check_cluster_paths(config)
     recurring = create_recurring_run(config, host=args.host, cron=schedule, image=args.image,
                                      experiment=args.experiment, name=args.name,
                                      arguments=run_arguments(args), until=until)
@@ -229,7 +243,7 @@ def _run_once(argv: list[str]) -> int:
         result = run_local(load_config(request["config"]), pipeline_root=request["root"],
                            enable_caching=request["enable_caching"],
                            arguments=request["arguments"], verbose=request["verbose"])
-    except RuntimeError as error:
+    except (RuntimeError, ValueError, OSError) as error:  # a step, or the checks before
         print(f"estpipe schedule: the run for {fire_time} failed: {error}", file=sys.stderr)
         return 1
     print(summarize(result), flush=True)

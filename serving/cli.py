@@ -133,6 +133,9 @@ def _configs(args):
         return [ModelConfig.under(args.serving_base, args.model_name, **policy)]
     import tensorflow as tf
 
+    if not tf.io.gfile.isdir(args.serving_base):
+        raise ValueError(f"--serving-base {args.serving_base} does not exist; give "
+                         "--model-name NAME to serve NAME's versions once they appear there.")
     names = sorted(n.rstrip("/") for n in tf.io.gfile.listdir(args.serving_base)
                    if tf.io.gfile.isdir(os.path.join(args.serving_base, n.rstrip("/"))))
     configs = []
@@ -173,6 +176,18 @@ def _request_limits(args):
         ("max_request_elements", args.max_request_elements)) if v is not None})
 
 
+def _warn_missing_base_paths(configs) -> None:
+    """As TF Serving does, a model whose base path does not exist (yet) is served once
+    versions appear there; the user is told the folder is missing, not only that it holds
+    no versions."""
+    import tensorflow as tf
+
+    for config in configs:
+        if not tf.io.gfile.isdir(config.base_path):
+            logger.warning("The base path of model %r, %s, does not exist; it is served once "
+                           "versions appear there.", config.name, config.base_path)
+
+
 def _serve(args: argparse.Namespace) -> int:
     from serving.server import ModelServer, ServerOptions
 
@@ -187,6 +202,7 @@ def _serve(args: argparse.Namespace) -> int:
             max_num_load_retries=args.max_num_load_retries,
             load_retry_interval_seconds=args.load_retry_interval_seconds)
         server = ModelServer(configs, model_config_file=args.model_config_file, options=options)
+        _warn_missing_base_paths(server.manager.configs.values())
         server.start()
     except (OSError, ValueError, TypeError) as error:
         print(f"estpipe serve: {error}", file=sys.stderr)

@@ -144,4 +144,6 @@ def test_spans_arrive_models_warm_start_and_only_blessed_ones_are_served(tmp_pat
     assert len(table) == 5  # a header and four runs
     assert [line.split()[1] for line in table[1:]] == ["1", "2", "3", "4"]
     assert cli.main(["lineage", "4", str(config_path)]) == 0
+    assert capsys.readouterr().out.startswith("Version 4 of 'chicago_taxi': a rollback on ")
+    assert cli.main(["lineage", "4", str(config_path), "--json"]) == 0
     assert '"source_version": 2' in capsys.readouterr().out

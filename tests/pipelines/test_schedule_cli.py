@@ -29,6 +29,8 @@ TAXI_CONFIG = os.path.join(os.path.dirname(__file__), "..", "..", "examples", "c
     (["--cron", "0 3 * * *", "--local", "--timezone", "Mars/Olympus"],
      "--timezone 'Mars/Olympus' is not a known IANA time zone"),
     (["--cron", "0 3 * * *", "--local", "--max-runs", "0"], r"`max_runs` \(0\) must be"),
+    (["--cron", "0 3 * * *", "--local", "--allow-local"],
+     "--allow-local only applies with --host"),
 ])
 def test_bad_arguments_exit_2_with_the_reason(arguments, message, capsys):
     assert main(["schedule", TAXI_CONFIG, *arguments]) == 2

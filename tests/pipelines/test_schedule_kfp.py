@@ -80,7 +80,9 @@ def test_the_cli_creates_a_recurring_run_with_six_field_cron_one_at_a_time_no_ba
         kfp_endpoint, capsys):
     host = f"http://127.0.0.1:{kfp_endpoint.server_port}"
     assert main(["schedule", TAXI_CONFIG, "--cron", "0 3 * * *", "--host", host, "--image",
-                 IMAGE, "--train-steps", "500", "--until", "2030-01-31T18:00"]) == 0
+                 IMAGE, "--train-steps", "500", "--until", "2030-01-31T18:00",
+                 "--root", "gs://bucket/runs", "--serving-base", "gs://bucket/serving",
+                 "--input-pattern", "gs://bucket/data/*.csv"]) == 0
     out = capsys.readouterr().out
     assert (f"Created recurring run rr-42 ('chicago-taxi-schedule') of 'chicago-taxi' on {host}: "
             "cron '0 0 3 * * *' (from '0 3 * * *'), one run at a time") in out
@@ -98,13 +100,28 @@ def test_the_cli_creates_a_recurring_run_with_six_field_cron_one_at_a_time_no_ba
     assert int(recurring["max_concurrency"]) == 1 and recurring["no_catchup"] is True
     assert recurring["mode"] == "ENABLE" and recurring["experiment_id"] == "exp-7"
     assert recurring["display_name"] == "chicago-taxi-schedule"
-    assert recurring["runtime_config"]["parameters"] == {"train_steps": 500}
+    assert recurring["runtime_config"]["parameters"] == {
+        "train_steps": 500, "serving_base_uri": "gs://bucket/serving",
+        "input_pattern": "gs://bucket/data/*.csv"}
     # The compiled pipeline travels with the request, every step in the given image.
     spec = recurring["pipeline_spec"]
+    assert spec["defaultPipelineRoot"] == "gs://bucket/runs"
     assert spec["pipelineInfo"]["name"] == "chicago-taxi"
     assert "train_steps" in spec["root"]["inputDefinitions"]["parameters"]
     images = {e["container"]["image"] for e in spec["deploymentSpec"]["executors"].values()}
     assert images == {IMAGE}
+
+
+def test_the_cli_refuses_a_schedule_on_this_machines_paths_before_sending_anything(
+        kfp_endpoint, capsys):
+    host = f"http://127.0.0.1:{kfp_endpoint.server_port}"
+    assert main(["schedule", TAXI_CONFIG, "--cron", "0 3 * * *", "--host", host,
+                 "--serving-base", "gs://bucket/serving"]) == 2
+    last = capsys.readouterr().err.splitlines()[-1]
+    assert last.startswith("estpipe schedule: the pipeline would hold paths of this machine, "
+                           "which a cluster cannot reach: the pipeline root '")
+    assert "(--input-pattern)" in last and "serving base" not in last
+    assert kfp_endpoint.requests == []
 
 
 def test_a_bad_cron_fails_before_anything_is_sent_and_an_unreachable_endpoint_fails_fast(

@@ -5,6 +5,7 @@ of test_schedule_kfp.py, taught to accept a run. Compiling and kfp.Client are re
 """
 
 import json
+import warnings
 
 from pipelines.cli import main
 from tests.pipelines.test_schedule_kfp import IMAGE, TAXI_CONFIG, _FakeKfp  # noqa: F401
@@ -23,16 +24,24 @@ class _FakeKfpRuns(_FakeKfp):
 def test_submit_creates_one_run_of_the_compiled_pipeline_with_the_overrides(_endpoint, capsys):  # noqa: F811
     _endpoint.RequestHandlerClass = _FakeKfpRuns
     host = f"http://127.0.0.1:{_endpoint.server_address[1]}"
-    assert main(["submit", TAXI_CONFIG, "--host", host, "--image", IMAGE,
-                 "--train-steps", "5000", "--run-name", "taxi-nightly"]) == 0
+    with warnings.catch_warnings(record=True) as warned:
+        assert main(["submit", TAXI_CONFIG, "--host", host, "--image", IMAGE,
+                     "--train-steps", "5000", "--run-name", "taxi-nightly",
+                     "--root", "gs://bucket/runs", "--serving-base", "gs://bucket/serving",
+                     "--input-pattern", "gs://bucket/data/*.csv"]) == 0
+    assert [str(w.message) for w in warned if "kfp" in w.filename] == []  # kfp.Client's noise
     assert "Submitted run run-9 of 'chicago-taxi'" in capsys.readouterr().out
     runs = [body for method, path, body in _endpoint.requests
             if method == "POST" and path == "/apis/v2beta1/runs"]
     assert len(runs) == 1
     run = runs[0]
     assert run["display_name"] == "taxi-nightly"
-    assert run["runtime_config"]["parameters"] == {"train_steps": 5000}
+    assert run["runtime_config"]["parameters"] == {
+        "train_steps": 5000, "serving_base_uri": "gs://bucket/serving",
+        "input_pattern": "gs://bucket/data/*.csv"}
     spec = run["pipeline_spec"]
     assert spec["pipelineInfo"]["name"] == "chicago-taxi"
+    assert spec["defaultPipelineRoot"] == "gs://bucket/runs"
+    assert spec["root"]["inputDefinitions"]["parameters"]["train_steps"]["defaultValue"] == 5000
     images = {e["container"]["image"] for e in spec["deploymentSpec"]["executors"].values()}
     assert images == {IMAGE}

@@ -103,3 +103,34 @@ def test_estpipe_serve_subprocess(toy_base):
         if process.poll() is None:
             process.kill()
             process.wait(10)
+
+
+def test_a_missing_base_path_is_named_and_the_server_keeps_serving(tmp_path):
+    """As TF Serving does: the folder may appear later, so the server starts and says so."""
+    missing = tmp_path / "not-pushed-yet" / "taxi"
+    command = [sys.executable, "-m", "pipelines.cli", "serve", "--model-base-path",
+               str(missing), "--model-name", "taxi", "--port", "0", "--rest-port", "0"]
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True, env=dict(os.environ, PYTHONPATH=ROOT))
+    try:
+        line = process.stdout.readline()  # printed once it listens
+        assert line.startswith("Serving ['taxi']: gRPC on "), line + process.stderr.read()
+        assert process.poll() is None  # still serving
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 0
+        warnings = [w for w in process.stderr.read().splitlines() if "WARNING" in w]
+        assert warnings[0].endswith(f"WARNING The base path of model 'taxi', {missing}, does "
+                                    "not exist; it is served once versions appear there.")
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(10)
+
+
+def test_a_missing_serving_base_without_a_model_name_is_one_line(tmp_path, capsys):
+    from pipelines.cli import main
+
+    assert main(["serve", "--serving-base", str(tmp_path / "nothing"), "--port", "0"]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        f"estpipe serve: --serving-base {tmp_path / 'nothing'} does not exist; give "
+        "--model-name NAME to serve NAME's versions once they appear there."]
