@@ -18,6 +18,8 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import tensorflow as tf
 
+from estimator_lib import _checkpoint_files as checkpoint_lib
+
 
 @dataclasses.dataclass(frozen=True)
 class VocabInfo:
@@ -193,7 +195,6 @@ def vocab_infos(checkpoint: str, feature_columns: Sequence, previous_vocabularie
         ...                     new_vocabularies={"city": "span2/vocab_city"})
         >>> el.WarmStartSettings("span1/model", var_name_to_vocab_info=infos)
     """
-    from estimator_lib import checkpoint as checkpoint_lib  # It imports this module.
     from estimator_lib.feature_columns.base import CategoricalColumn
     from estimator_lib.feature_columns.vocabulary import (
         VocabularyFileColumn,
