@@ -16,9 +16,11 @@ import os
 from typing import Any
 
 from components.artifacts.blessing import BLESSING_FILE
+from components.artifacts.evaluation import report_path
 from components.artifacts.model import TRAINER_RESULT_FILE
 from components.artifacts.push import PUSH_RECORD_FILE
 from pipelines.local_run import LocalRunResult
+from pipelines.run_summary import stale_verdict
 
 __all__ = ["read_outcome", "summarize"]
 
@@ -69,9 +71,12 @@ def summarize(result: LocalRunResult) -> str:
     if blessing:
         verdict = "BLESSED" if blessing.get("blessed") else "NOT BLESSED"
         lines.append(f"Evaluator: {verdict}")
+        artifact = result.outputs.get("blessing")
+        if note := stale_verdict(dict(getattr(artifact, "metadata", None) or {}), push):
+            lines.append(f"  ! {note}")  # a verdict reused from the cache, against another baseline
         lines += [f"  - {reason}" for reason in blessing.get("reasons", [])]
     if outcome["evaluation_uri"]:
-        report = os.path.join(outcome["evaluation_uri"], "report.html")
+        report = report_path(outcome["evaluation_uri"])
         if os.path.isfile(report):
             lines.append(f"  report: {report}")
     if push:
