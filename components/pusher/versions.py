@@ -17,6 +17,9 @@ Example:
 from __future__ import annotations
 
 import logging
+import os
+import shutil
+import time
 from collections.abc import Collection, Iterable
 
 import tensorflow as tf
@@ -24,10 +27,15 @@ import tensorflow as tf
 from components.artifacts import io, serving
 from components.pusher.history import HistoryEntry, HistoryEvent
 
-__all__ = ["VersionExistsError", "next_version", "protected_versions", "prune_versions",
-           "publish_version"]
+__all__ = ["STALE_STAGING_SECONDS", "VersionExistsError", "next_version", "protected_versions",
+           "prune_versions", "publish_version", "remove_stale_staging"]
 
 _LOGGER = logging.getLogger(__name__)
+
+
+# A staging folder untouched this long belongs to a push that was killed: no copy of a model
+# goes this long without writing a file.
+STALE_STAGING_SECONDS = 3600.0
 
 
 class VersionExistsError(FileExistsError):
@@ -68,6 +76,7 @@ def publish_version(source_dir: str, model_base_uri: str, version: int) -> str:
         raise VersionExistsError(f"Version folder {destination!r} already exists.")
     tf.io.gfile.makedirs(model_base_uri)
     if io.is_local(model_base_uri):
+        remove_stale_staging(model_base_uri)
         staging = serving.staging_dir(model_base_uri, version)
         try:
             _copy_tree(source_dir, staging)
@@ -87,6 +96,37 @@ def publish_version(source_dir: str, model_base_uri: str, version: int) -> str:
             _remove(destination)
             raise
     return destination
+
+
+def remove_stale_staging(model_base_uri: str, *,
+                         older_than_seconds: float = STALE_STAGING_SECONDS) -> list[str]:
+    """Deletes the staging folders of killed pushes under a local model base; returns them.
+
+    A push copies into `_staging-<version>-<hex>/` and renames it when complete; a push
+    killed mid-copy leaves it behind. A folder none of whose files changed for
+    `older_than_seconds` is such a leftover (a live copy keeps writing); younger ones may be
+    another pusher's copy in progress and are left alone.
+
+    Example:
+        >>> remove_stale_staging("/srv/models/taxi")
+        ['/srv/models/taxi/_staging-2-1a2b3c4d5e6f']
+    """
+    if not os.path.isdir(model_base_uri):
+        return []
+    removed, now = [], time.time()
+    for name in sorted(os.listdir(model_base_uri)):
+        path = os.path.join(model_base_uri, name)
+        if not name.startswith(serving.STAGING_PREFIX) or not os.path.isdir(path):
+            continue
+        newest = max([os.path.getmtime(os.path.join(folder, entry))
+                      for folder, folders, files in os.walk(path)
+                      for entry in (*folders, *files)] + [os.path.getmtime(path)])
+        if now - newest >= older_than_seconds:
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path)
+            _LOGGER.warning("Removed %s: the staging folder of a push that did not finish "
+                            "(untouched for %.0f s).", path, now - newest)
+    return removed
 
 
 def protected_versions(history: Iterable[HistoryEntry], existing: Collection[int]) -> set[int]:

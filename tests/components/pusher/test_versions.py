@@ -15,6 +15,7 @@ from components.pusher.versions import (
     protected_versions,
     prune_versions,
     publish_version,
+    remove_stale_staging,
 )
 
 
@@ -48,6 +49,24 @@ def test_publish_copies_the_whole_model_and_leaves_no_staging(exports, tmp_path)
     assert os.listdir(base) == ["1"]
     assert fingerprint(destination) == fingerprint(exports["good"])
     assert "serving_default" in tf.saved_model.load(destination).signatures
+
+
+def test_a_killed_pushs_staging_folder_is_removed_by_the_next_push(exports, tmp_path, caplog):
+    base = tmp_path / "taxi"
+    killed = base / f"{serving.STAGING_PREFIX}2-0123456789ab"
+    (killed / "variables").mkdir(parents=True)
+    (killed / "variables" / "variables.data-00000-of-00001").write_bytes(b"x" * 1000)
+    live = base / f"{serving.STAGING_PREFIX}3-ba9876543210"
+    live.mkdir()
+    (live / "saved_model.pb").write_bytes(b"y")
+    old = os.path.getmtime(killed) - 2 * 3600
+    for path in (killed, killed / "variables", killed / "variables" / "variables.data-00000-of-00001"):
+        os.utime(path, (old, old))
+    with caplog.at_level("WARNING"):
+        publish_version(exports["good"], str(base), 4)
+    assert sorted(os.listdir(base)) == ["4", live.name]  # the live copy is left alone
+    assert "did not finish" in caplog.text and killed.name in caplog.text
+    assert remove_stale_staging(str(base), older_than_seconds=0) == [str(live)]
 
 
 def test_a_failed_copy_leaves_no_version_and_no_staging(exports, tmp_path):
