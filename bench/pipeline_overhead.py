@@ -23,7 +23,11 @@ import platform
 import tempfile
 import time
 
-import estimator_lib as el  # first: quiets TensorFlow's start-up
+from console import quiet_tensorflow
+
+quiet_tensorflow()  # an entry point: TensorFlow's start-up lines stay out of the output
+
+import estimator_lib as el
 from components.model.inputs import make_input_fn
 from components.model.recipe import ModelRecipe
 from pipelines.config import load_config

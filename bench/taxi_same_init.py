@@ -26,7 +26,11 @@ import subprocess
 import sys
 import tempfile
 
-import estimator_lib as el  # Before TensorFlow: it silences TF's start-up logging.
+from console import quiet_tensorflow
+
+quiet_tensorflow()  # an entry point: TensorFlow's start-up lines stay out of the output
+
+import estimator_lib as el
 
 # isort: split
 import keras

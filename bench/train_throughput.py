@@ -39,7 +39,11 @@ import tempfile
 import time
 import warnings
 
-import estimator_lib as el  # Before TensorFlow: it silences TF's start-up logging.
+from console import quiet_tensorflow
+
+quiet_tensorflow()  # an entry point: TensorFlow's start-up lines stay out of the output
+
+import estimator_lib as el
 
 # isort: split
 import keras
