@@ -10,6 +10,8 @@ import urllib.error
 import urllib.request
 
 import grpc
+import tensorflow as tf
+from tensorflow.core.framework import tensor_pb2
 from tensorflow_serving.apis import model_service_pb2_grpc, prediction_service_pb2_grpc
 
 TIMEOUT_S = 20
@@ -57,3 +59,18 @@ def peak_rss_growth_mb(call) -> tuple[object, float]:
     before = _status_kb("VmRSS")
     result = call()
     return result, (_status_kb("VmHWM") - before) * 1024 / 1e6
+
+
+def tensor_proto(dtype, shape, **fields) -> tensor_pb2.TensorProto:
+    """A TensorProto that claims `shape` whatever its values hold (unlike
+    `tf.make_tensor_proto`), as a client may send: `fields` are its value lists
+    (`float_val=[...]`) or `tensor_content=bytes`."""
+    proto = tensor_pb2.TensorProto(dtype=tf.as_dtype(dtype).as_datatype_enum)
+    for size in shape:
+        proto.tensor_shape.dim.add(size=size)
+    for name, values in fields.items():
+        if name == "tensor_content":
+            proto.tensor_content = values
+        else:
+            getattr(proto, name).extend(values)
+    return proto

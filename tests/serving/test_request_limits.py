@@ -11,11 +11,10 @@ import grpc
 import numpy as np
 import pytest
 import tensorflow as tf
-from tensorflow.core.framework import tensor_pb2
 from tensorflow_serving.apis import predict_pb2
 
 from serving import RequestLimits, ServerOptions, ServingError
-from tests.serving.helpers import TIMEOUT_S, Stubs, peak_rss_growth_mb, rest
+from tests.serving.helpers import TIMEOUT_S, Stubs, peak_rss_growth_mb, rest, tensor_proto
 
 MAX_GROWTH_MB = 200  # Generous: the refused probes cost a few MB; unbounded cost GBs.
 X = np.array([[1, 2, 3]], np.float32)
@@ -26,18 +25,6 @@ def stubs(server):
     opened = Stubs(server.grpc_address)
     yield opened
     opened.close()
-
-
-def _proto(dtype, shape, **fields):
-    proto = tensor_pb2.TensorProto(dtype=tf.as_dtype(dtype).as_datatype_enum)
-    for size in shape:
-        proto.tensor_shape.dim.add(size=size)
-    for name, values in fields.items():
-        if name == "tensor_content":
-            proto.tensor_content = values
-        else:
-            getattr(proto, name).extend(values)
-    return proto
 
 
 def _request(signature="single", **inputs):
@@ -75,7 +62,7 @@ def test_defaults_and_validation():
 @pytest.mark.parametrize("shape", [[12_500_000, 8], [25_000_000, 9]])
 def test_grpc_claimed_shape_is_refused_before_it_is_expanded(stubs, shape):
     """The probe: a ~40-byte request claiming shape [12.5M, 8] with one value."""
-    request = _request(x=_proto(tf.float32, shape, float_val=[1.0]))
+    request = _request(x=tensor_proto(tf.float32, shape, float_val=[1.0]))
     assert request.ByteSize() < 64
 
     error, growth = peak_rss_growth_mb(lambda: _refused(stubs, request))
@@ -90,8 +77,8 @@ def test_grpc_claimed_shape_is_refused_before_it_is_expanded(stubs, shape):
 
 def test_grpc_elements_are_counted_over_all_inputs(stubs):
     half = RequestLimits().max_request_elements // 2 + 1
-    request = _request("serving_default", x=_proto(tf.float32, [half, 1], float_val=[1.0]),
-                       tag=_proto(tf.string, [half], string_val=[b"a"]))
+    request = _request("serving_default", x=tensor_proto(tf.float32, [half, 1], float_val=[1.0]),
+                       tag=tensor_proto(tf.string, [half], string_val=[b"a"]))
     error = _refused(stubs, request)
     assert error.code() is grpc.StatusCode.RESOURCE_EXHAUSTED
     assert f"(after {half:,} in the inputs before it)" in error.details()
@@ -99,8 +86,8 @@ def test_grpc_elements_are_counted_over_all_inputs(stubs):
 
 def test_grpc_padding_a_long_string_is_bounded_by_bytes(stubs):
     """One 1 MiB string claimed a thousand times would be a GB once TF expands it."""
-    request = _request("serving_default", x=_proto(tf.float32, [1000, 3], float_val=[1.0]),
-                       tag=_proto(tf.string, [1000], string_val=[b"a" * 2**20]))
+    request = _request("serving_default", x=tensor_proto(tf.float32, [1000, 3], float_val=[1.0]),
+                       tag=tensor_proto(tf.string, [1000], string_val=[b"a" * 2**20]))
     error, growth = peak_rss_growth_mb(lambda: _refused(stubs, request))
     assert error.code() is grpc.StatusCode.RESOURCE_EXHAUSTED
     assert "repeating its last value to fill it would add 1,047,527,424 bytes" in error.details()
@@ -110,20 +97,20 @@ def test_grpc_padding_a_long_string_is_bounded_by_bytes(stubs):
 
 def test_grpc_padding_within_the_limits_is_served_as_tensorflow_reads_it(stubs):
     """TF's TensorProto: values missing at the end repeat the last one (none: zeros)."""
-    request = _request(x=_proto(tf.float32, [3, 3], float_val=[1.0, 2.0]))
+    request = _request(x=tensor_proto(tf.float32, [3, 3], float_val=[1.0, 2.0]))
     response = stubs.prediction.Predict(request, timeout=TIMEOUT_S)
     # x = [[1, 2, 2], [2, 2, 2], [2, 2, 2]]; version 2 answers 2 * sum per row.
     assert tf.make_ndarray(response.outputs["y"]).tolist() == [[10.0], [12.0], [12.0]]
-    response = stubs.prediction.Predict(_request(x=_proto(tf.float32, [2, 3])), timeout=TIMEOUT_S)
+    response = stubs.prediction.Predict(_request(x=tensor_proto(tf.float32, [2, 3])), timeout=TIMEOUT_S)
     assert tf.make_ndarray(response.outputs["y"]).tolist() == [[0.0], [0.0]]
 
 
 @pytest.mark.parametrize("proto, match", [
-    (_proto(tf.float32, [1, 3], float_val=[1.0] * 4), "4 entries in float_val are more than"),
-    (_proto(tf.float32, [1, 3], tensor_content=b"\0" * 8), "needs 12 bytes of tensor_content"),
-    (_proto(tf.float32, [1, -3], float_val=[1.0]), "negative dimension"),
-    (_proto(tf.int64, [1, 3], int64_val=[1]), "to be float but int64 is provided"),
-    (_proto(tf.float32, [1, 4], float_val=[1.0]), "has shape [1, 4] but the signature expects"),
+    (tensor_proto(tf.float32, [1, 3], float_val=[1.0] * 4), "4 entries in float_val are more than"),
+    (tensor_proto(tf.float32, [1, 3], tensor_content=b"\0" * 8), "needs 12 bytes of tensor_content"),
+    (tensor_proto(tf.float32, [1, -3], float_val=[1.0]), "negative dimension"),
+    (tensor_proto(tf.int64, [1, 3], int64_val=[1]), "to be float but int64 is provided"),
+    (tensor_proto(tf.float32, [1, 4], float_val=[1.0]), "has shape [1, 4] but the signature expects"),
 ])
 def test_grpc_malformed_claims_are_invalid_argument(stubs, proto, match):
     error = _refused(stubs, _request(x=proto))
@@ -236,7 +223,7 @@ def test_server_options_set_both_front_ends(toy_base):
             error = _refused(stubs, _request(x=tf.make_tensor_proto(np.ones([4, 3], np.float32))))
             assert error.code() is grpc.StatusCode.RESOURCE_EXHAUSTED
             assert "at most 9 tensor elements" in error.details()
-            error = _refused(stubs, _request(x=_proto(tf.float32, [1, 3],
+            error = _refused(stubs, _request(x=tensor_proto(tf.float32, [1, 3],
                                                       tensor_content=b"\0" * 2400)))
             assert error.code() is grpc.StatusCode.RESOURCE_EXHAUSTED  # gRPC: over 2000 bytes.
         finally:

@@ -7,6 +7,7 @@ import tensorflow as tf
 from tensorflow.core.framework import tensor_pb2
 
 from serving import RequestLimits, ServingError, tensor_codec
+from tests.serving.helpers import tensor_proto
 
 
 def test_json_numbers_to_signature_dtype():
@@ -94,26 +95,14 @@ def test_json_element_budget_is_taken_before_converting():
     assert raised.value.http_status == 413
 
 
-def _proto(dtype, shape, **fields):
-    proto = tensor_pb2.TensorProto(dtype=tf.as_dtype(dtype).as_datatype_enum)
-    for size in shape:
-        proto.tensor_shape.dim.add(size=size)
-    for name, values in fields.items():
-        if name == "tensor_content":
-            proto.tensor_content = values
-        else:
-            getattr(proto, name).extend(values)
-    return proto
-
-
 @pytest.mark.parametrize("proto, match", [
-    (_proto(tf.float32, [2, 3], float_val=[1.0] * 7), "7 entries in float_val are more than"),
-    (_proto(tf.float32, [2, 3], tensor_content=b"\0" * 20), "needs 24 bytes of tensor_content"),
-    (_proto(tf.float32, [12_500_000, 8], tensor_content=b"\0" * 4), "needs 400,000,000 bytes"),
-    (_proto(tf.float32, [2, -3], float_val=[1.0]), "negative dimension"),
-    (_proto(tf.string, [1], tensor_content=b"ab"), "cannot use tensor_content"),
-    (_proto(tf.complex64, [1], scomplex_val=[1.0]), "needs 2 entries per element"),
-    (_proto(tf.resource, [1]), "does not take as input"),
+    (tensor_proto(tf.float32, [2, 3], float_val=[1.0] * 7), "7 entries in float_val are more than"),
+    (tensor_proto(tf.float32, [2, 3], tensor_content=b"\0" * 20), "needs 24 bytes of tensor_content"),
+    (tensor_proto(tf.float32, [12_500_000, 8], tensor_content=b"\0" * 4), "needs 400,000,000 bytes"),
+    (tensor_proto(tf.float32, [2, -3], float_val=[1.0]), "negative dimension"),
+    (tensor_proto(tf.string, [1], tensor_content=b"ab"), "cannot use tensor_content"),
+    (tensor_proto(tf.complex64, [1], scomplex_val=[1.0]), "needs 2 entries per element"),
+    (tensor_proto(tf.resource, [1]), "does not take as input"),
 ])
 def test_tensor_proto_claims_must_be_backed(proto, match):
     with pytest.raises(ServingError, match=match) as raised:
@@ -124,11 +113,11 @@ def test_tensor_proto_claims_must_be_backed(proto, match):
 
 def test_tensor_proto_padding_is_legal_as_in_tensorflow():
     """TF pads missing values with the last one (none: zeros); the claim is only counted."""
-    proto = _proto(tf.float32, [12_500_000, 8], float_val=[1.5])
+    proto = tensor_proto(tf.float32, [12_500_000, 8], float_val=[1.5])
     assert tensor_codec.check_tensor_proto(proto) == (tf.float32, [12_500_000, 8])
-    small = _proto(tf.float32, [2, 2], float_val=[1.0, 2.0])
+    small = tensor_proto(tf.float32, [2, 2], float_val=[1.0, 2.0])
     np.testing.assert_array_equal(tensor_codec.to_ndarray(small), [[1, 2], [2, 2]])
-    assert tensor_codec.to_ndarray(_proto(tf.int64, [3])).tolist() == [0, 0, 0]
+    assert tensor_codec.to_ndarray(tensor_proto(tf.int64, [3])).tolist() == [0, 0, 0]
     unknown = tensor_pb2.TensorProto(dtype=tf.float32.as_datatype_enum)
     unknown.tensor_shape.unknown_rank = True
     with pytest.raises(ServingError, match="unknown rank"):
