@@ -57,8 +57,12 @@ class _ServingModel:
         features = self.receiver.build_features(dict(zip(self.keys, tensors, strict=True)))
         return self.model.call(features, None)
 
-    def signature_function(self, key: str):
-        """A tf.function for signature `key`, with its input signature."""
+    def signature_function(self, key: str, all_outputs=None):
+        """A tf.function for signature `key`, with its input signature.
+
+        `all_outputs` (from `all_outputs_function`) is the model traced once for every
+        signature: given, the signature calls it instead of tracing model_fn again.
+        """
         output = self.export_outputs[key]
         if output.needs_serialized_examples:
             if not self.receiver.single_string_input:
@@ -69,11 +73,26 @@ class _ServingModel:
 
         @tf.function(input_signature=specs)
         def serve(*tensors):
+            if all_outputs is not None:
+                return all_outputs(*tensors)[key]
             spec = self._spec_for(*tensors)
             outputs = export_lib.normalize_export_outputs(spec.export_outputs, spec.predictions)
             return outputs[key].outputs()
 
         return serve
+
+    def all_outputs_function(self):
+        """One tf.function, on the receiver's tensors, giving every signature's outputs by
+        key: model_fn is traced once for all signatures (a classifier's four would each
+        trace it, the transform graph and every vocabulary lookup again)."""
+
+        @tf.function(input_signature=self.specs)
+        def all_outputs(*tensors):
+            spec = self._spec_for(*tensors)
+            outputs = export_lib.normalize_export_outputs(spec.export_outputs, spec.predictions)
+            return {key: output.outputs() for key, output in outputs.items()}
+
+        return all_outputs
 
 
 def export(estimator, export_dir_base: str, serving_input_receiver_fn: Callable, *,
@@ -81,8 +100,9 @@ def export(estimator, export_dir_base: str, serving_input_receiver_fn: Callable,
     """Writes `<export_dir_base>/<timestamp>/` atomically; returns its path."""
     serving = _ServingModel(estimator, _receiver(serving_input_receiver_fn), checkpoint_path)
     signatures, methods = {}, {}
+    all_outputs = serving.all_outputs_function()
     for key, output in serving.export_outputs.items():
-        function = serving.signature_function(key)
+        function = serving.signature_function(key, all_outputs)
         if function is None:
             logger.warning(
                 "Signature %r (%s) needs a receiver with one serialized tf.Example input; "

@@ -67,7 +67,8 @@ class LocalRunResult:
 
 def run_local(config: PipelineConfig, *, pipeline_root: str | None = None,
               enable_caching: bool = True, arguments: dict[str, Any] | None = None,
-              echo: Callable[[str], None] | None = None, verbose: bool = False) -> LocalRunResult:
+              echo: Callable[[str], None] | None = None, verbose: bool = False,
+              isolate_steps: bool = False) -> LocalRunResult:
     """Runs the pipeline of `config` with kfp.local; returns timings and outputs.
 
     Args:
@@ -77,6 +78,9 @@ def run_local(config: PipelineConfig, *, pipeline_root: str | None = None,
         arguments: Pipeline parameters to override (`input_pattern`, `train_steps`, ...).
         echo: Where progress lines go (default: print to stderr).
         verbose: Also stream every step's full log to the terminal.
+        isolate_steps: Run each step in a fresh Python process, as kfp.local's
+            SubprocessRunner does (and as a cluster's containers do). Default: every step in
+            this process (`pipelines.in_process`), paying start-up (TensorFlow, Beam) once.
 
     Raises:
         ValueError: If the input is missing or lacks a column the run needs (`check_input`),
@@ -112,7 +116,8 @@ def run_local(config: PipelineConfig, *, pipeline_root: str | None = None,
         echo(f"Running pipeline {config.name!r} locally; artifacts under {root}")
         echo(f"Full log: {log_path}")
         try:
-            with _stdout_to(progress), _root_logging_to(progress), warnings.catch_warnings():
+            with _stdout_to(progress), _root_logging_to(progress), warnings.catch_warnings(), (
+                    contextlib.nullcontext() if isolate_steps else _in_this_process()):
                 # kfp.local says per step that Kubernetes settings (resources, display names)
                 # and the container image do not apply here; the design says so once, above.
                 warnings.filterwarnings("ignore", module=r"kfp\.local\..*")
@@ -359,6 +364,17 @@ def _step_name(task: str) -> str:
         if task.endswith(suffix):
             return task[: -len(suffix)]
     return task
+
+
+@contextlib.contextmanager
+def _in_this_process() -> Iterator[None]:
+    """Every step in this process; the pusher's fresh model-check process started ahead, so
+    its TensorFlow import overlaps the steps before it."""
+    from components.pusher.infra_validation import standby_check_process
+    from pipelines.in_process import steps_in_process
+
+    with steps_in_process(), standby_check_process():
+        yield
 
 
 @contextlib.contextmanager

@@ -83,7 +83,8 @@ def evaluator_op(
         transform_graph_uri=transform_graph.path, evaluation_uri=evaluation.path,
         blessing_uri=blessing.path, report_uri=report.path,
         serving_base_uri=serving_base_uri or None, model_name=model_name or None,
-        baseline_model_uri=baseline_model_uri or None))
+        baseline_model_uri=baseline_model_uri or None,
+        model_uri=model.path if model is not None else None))
     log_metrics(result, metrics)
     log_classification_metrics(result, classification_metrics)
     blessing.metadata["blessed"] = result.blessed

@@ -105,6 +105,9 @@ class EvaluatorConfig(EvaluatorSettings):
             run) skips change thresholds. Give both or neither.
         baseline_model_uri: An explicit baseline instead: a SavedModel folder, a trainer
             model artifact (with `serving_model/`) or a TF Serving model folder (versions).
+        model_uri: The trainer's finished model artifact, when the evaluator runs after the
+            trainer: its `eval_model/` is used when it is of the checkpoint judged, instead
+            of exporting that checkpoint again. None beside the trainer.
         **settings: `EvaluatorSettings`.
 
     Raises:
@@ -132,12 +135,13 @@ class EvaluatorConfig(EvaluatorSettings):
     serving_base_uri: str | None = None
     model_name: str | None = None
     baseline_model_uri: str | None = None
+    model_uri: str | None = None
 
     def __post_init__(self):
         for name in ("model_dir", "examples_uri", "transformed_examples_uri",
                      "transform_graph_uri", "evaluation_uri", "blessing_uri"):
             _uri(name, getattr(self, name))
-        for name in ("report_uri", "serving_base_uri", "baseline_model_uri"):
+        for name in ("report_uri", "serving_base_uri", "baseline_model_uri", "model_uri"):
             if getattr(self, name) is not None:
                 _uri(name, getattr(self, name))
         super().__post_init__()

@@ -222,7 +222,15 @@ def _check_threshold_metrics(config: EvaluatorConfig, task: str) -> None:
 
 def _export_candidate(config: EvaluatorConfig, recipe: ModelRecipe, final: CheckpointEvaluation,
                       candidate_uri: str) -> str:
-    """Exports the final checkpoint, or reuses the export a previous attempt made of it."""
+    """Exports the final checkpoint, or reuses an export of it: the trainer's (when the
+    evaluator runs after it) or a previous attempt's."""
+    if config.model_uri is not None:
+        trained = model_artifact.read_trainer_result(config.model_uri)
+        if (trained.final_step == final.step and trained.eval_model_dir
+                and tf.io.gfile.exists(trained.eval_model_dir)):
+            _LOGGER.info("Using the trainer's export of step %d, %s.", final.step,
+                         trained.eval_model_dir)
+            return trained.eval_model_dir
     record_path = io.join(candidate_uri, evaluation.EXPORT_RECORD_FILE)
     eval_dir = io.join(candidate_uri, model_artifact.EVAL_MODEL_DIR)
     if io.exists(record_path) and tf.io.gfile.exists(eval_dir):

@@ -1,9 +1,13 @@
 """Loads a SavedModel and runs its serving signatures on raw examples, in a fresh process.
 
-The pusher runs this file as a script (`python _serving_check.py MODEL_DIR RESULT_FILE`,
-the request as JSON on stdin: {"examples": [hex, ...]}), so the model is loaded the way TF
-Serving will load it: by a process that has never seen its Python code. It imports nothing
-from the project. It writes a JSON result:
+The pusher runs this file as a script (`python _serving_check.py`), so the model is loaded
+the way TF Serving will load it: by a process that has never seen its Python code. It
+imports nothing from the project. It imports TensorFlow first, then waits for one request
+as JSON on stdin, so it can be started before the model exists (a standby process):
+
+    {"model_dir": str, "result_file": str, "examples": [hex, ...]}
+
+and writes a JSON result to `result_file`:
 
     {"error": null | str,                       # the model could not be loaded
      "signatures": {name: {"method": str, "inputs": [...], "outputs": {key: shape},
@@ -125,15 +129,16 @@ def check_model(model_dir: str, examples: list[bytes]) -> dict:
     return {"error": None, "signatures": signatures}
 
 
-def main(argv: list[str]) -> int:
-    model_dir, result_file = argv[1], argv[2]
+def main() -> int:
+    import tensorflow  # noqa: F401 - before the request: a standby process is ready for it
+
     request = json.load(sys.stdin)
-    result = check_model(model_dir, [bytes.fromhex(h) for h in request["examples"]])
-    with open(result_file, "w") as f:
+    result = check_model(request["model_dir"], [bytes.fromhex(h) for h in request["examples"]])
+    with open(request["result_file"], "w") as f:
         json.dump(result, f)
     return 0
 
 
 if __name__ == "__main__":
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    sys.exit(main(sys.argv))
+    sys.exit(main())

@@ -8,6 +8,11 @@ transform graph), an output has not one row per example or holds NaN/inf, a clas
 regress signature does not fit TF Serving's API, or all of it takes longer than the time
 limit.
 
+The fresh process imports TensorFlow, then waits for its request. A long-lived caller (a
+local run with every step in one process) starts one ahead, `standby_check_process()`, so
+that import overlaps the steps before the pusher; that process has still never seen the
+trainer's code.
+
 Example:
     >>> samples = load_samples("/pipeline/ingest/examples", split="eval", num_examples=16)
     >>> result = validate_model("/pipeline/trainer/model/serving_model", samples,
@@ -18,6 +23,7 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
@@ -25,17 +31,18 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import tensorflow as tf
 
 from components import artifacts
 
-__all__ = ["InfraValidationResult", "load_samples", "validate_model"]
+__all__ = ["InfraValidationResult", "load_samples", "standby_check_process", "validate_model"]
 
 _CHECK_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_serving_check.py")
 _STDERR_TAIL = 2000
+_standby: subprocess.Popen | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -101,19 +108,20 @@ def validate_model(saved_model_dir: str, examples: Sequence[bytes], *,
     if not examples:
         raise ValueError("`examples` is empty; the model needs at least one to answer.")
     start = time.monotonic()
-    request = json.dumps({"examples": [bytes(e).hex() for e in examples]})
     with tempfile.TemporaryDirectory(prefix="pusher_check_") as workdir:
         result_file = os.path.join(workdir, "result.json")
+        request = json.dumps({"model_dir": saved_model_dir, "result_file": result_file,
+                              "examples": [bytes(e).hex() for e in examples]})
+        process = _take_standby() or _start_check_process()
         try:
-            process = subprocess.run(
-                [sys.executable, _CHECK_SCRIPT, saved_model_dir, result_file], input=request,
-                capture_output=True, text=True, timeout=timeout_seconds,
-                env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}, check=False)
+            _, stderr = process.communicate(request, timeout=timeout_seconds)
         except subprocess.TimeoutExpired:
+            process.kill()
+            process.communicate()
             return _failed(f"the model did not load and answer within {timeout_seconds:g} s "
                            "(`InfraValidation.timeout_seconds`)", len(examples), start)
         if process.returncode != 0 or not os.path.exists(result_file):
-            tail = process.stderr.strip()[-_STDERR_TAIL:]
+            tail = stderr.strip()[-_STDERR_TAIL:]
             return _failed(f"the process loading the model exited with code "
                            f"{process.returncode}: {tail}", len(examples), start)
         with open(result_file) as f:
@@ -125,6 +133,42 @@ def validate_model(saved_model_dir: str, examples: Sequence[bytes], *,
                                      signatures, len(examples), seconds)
     return InfraValidationResult(_reason(signatures) is None, _reason(signatures), signatures,
                                  len(examples), seconds)
+
+
+@contextlib.contextmanager
+def standby_check_process() -> Iterator[None]:
+    """While open, a fresh check process is started ahead and waits, TensorFlow imported;
+    the next `validate_model` in this process uses it. One left unused is stopped on exit.
+
+    Example:
+        >>> with standby_check_process():
+        ...     run_pipeline_steps()        # the pusher's validate_model finds it ready
+    """
+    global _standby
+    if _standby is None:
+        _standby = _start_check_process()
+    try:
+        yield
+    finally:
+        process, _standby = _standby, None
+        if process is not None:
+            process.kill()
+            process.communicate()
+
+
+def _start_check_process() -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, _CHECK_SCRIPT], stdin=subprocess.PIPE,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+
+
+def _take_standby() -> subprocess.Popen | None:
+    """The standby process, if one was started and is still waiting."""
+    global _standby
+    process, _standby = _standby, None
+    if process is not None and process.poll() is not None:
+        return None  # it died waiting (e.g. killed); a new one is started
+    return process
 
 
 def _reason(signatures: Mapping[str, Mapping[str, Any]]) -> str | None:
