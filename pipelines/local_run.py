@@ -28,6 +28,7 @@ import warnings
 from collections.abc import Callable, Iterator
 from typing import Any, TextIO
 
+from components.common.phases import parse_phases
 from pipelines.config import PipelineConfig
 
 __all__ = ["LocalRunResult", "StepError", "StepFailedError", "StepTiming", "check_input",
@@ -43,11 +44,18 @@ HEARTBEAT_SECONDS = 30.0
 
 @dataclasses.dataclass
 class StepTiming:
-    """One step of a local run."""
+    """One step of a local run.
+
+    `phases` is where its time went, by the step's own account
+    (`components.common.phases`), plus "start-up": the time before its function started
+    (process start and imports, or loading the component in this process). Empty for a
+    cached step or one that reports none.
+    """
 
     name: str
     seconds: float
     status: str
+    phases: dict[str, float] = dataclasses.field(default_factory=dict)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -223,6 +231,7 @@ class _Progress:
         self.failed: str | None = None
         self.error = StepError()
         self._started = 0.0
+        self._phases: dict[str, float] = {}
         self._beats = 0
         self._tail: list[str] = []
         self._stop = threading.Event()
@@ -262,7 +271,9 @@ class _Progress:
             self._echo(line)
         self._tail = (self._tail + [line])[-40:]
         self.error.feed(line)
-        if match := _CACHED.search(line):
+        if (phases := parse_phases(line)) is not None:
+            self._phases = phases
+        elif match := _CACHED.search(line):
             name = _step_name(match.group(1))
             self.steps.append(StepTiming(name, 0.0, "CACHED"))
             self._echo(f"[{len(self.steps)}] {name} unchanged: reused the cached outputs")
@@ -270,12 +281,14 @@ class _Progress:
             with self._lock:
                 self.current, self._started, self._beats = (_step_name(match.group(1)),
                                                             time.monotonic(), 0)
+                self._phases = {}
             self.error.reset()
             self._echo(f"[{len(self.steps) + 1}] {self.current} ...")
         elif (match := _END.search(line)) and self.current:
             seconds = time.monotonic() - self._started
             status = match.group(2)
-            self.steps.append(StepTiming(self.current, seconds, status))
+            self.steps.append(StepTiming(self.current, seconds, status,
+                                         _with_start_up(self._phases, seconds)))
             self._echo(f"[{len(self.steps)}] {self.current} {status} in {seconds:.1f}s")
             if status != "SUCCESS":
                 self.failed = self.current
@@ -356,6 +369,13 @@ class StepError:
         while lines and not lines[-1].strip():
             lines.pop()
         return "\n".join(lines) or None
+
+
+def _with_start_up(phases: dict[str, float], seconds: float) -> dict[str, float]:
+    """The step's phases and, first, what it did not account for: its start-up."""
+    if not phases:
+        return {}
+    return {"start-up": round(max(0.0, seconds - sum(phases.values())), 3), **phases}
 
 
 def _step_name(task: str) -> str:

@@ -53,21 +53,38 @@ def read_outcome(result: LocalRunResult) -> dict[str, Any]:
     }
 
 
+def _phases(phases: dict[str, float], shown: int = 4) -> str:
+    """'training 6.1, export 2.3, start-up 0.4': the step's largest phases, in seconds."""
+    largest = sorted(((v, k) for k, v in phases.items() if v >= 0.05), reverse=True)[:shown]
+    return ", ".join(f"{name} {seconds:.1f}" for seconds, name in largest)
+
+
+def _trained_this_run(result: LocalRunResult, trainer: dict[str, Any]) -> float | None:
+    """The trainer's training seconds if it ran in this run (not reused from the cache)."""
+    ran = any(s.name == "trainer" and s.status == "SUCCESS" for s in result.steps)
+    seconds = float(trainer.get("train_seconds") or 0)
+    return seconds if ran and seconds > 0 else None
+
+
 def summarize(result: LocalRunResult) -> str:
     """A short report of a local run for the terminal."""
     if result.skipped:
         return f"No run: {result.skipped}"
     outcome = read_outcome(result)
     lines = [f"Pipeline finished in {result.seconds:.1f}s; artifacts under {result.pipeline_root}",
-             "", f"  {'step':<16}{'status':<10}{'seconds':>8}"]
+             "", f"  {'step':<16}{'status':<10}{'seconds':>8}   where the time went"]
     for step in result.steps:
-        lines.append(f"  {step.name:<16}{step.status:<10}{step.seconds:>8.1f}")
+        lines.append(f"  {step.name:<16}{step.status:<10}{step.seconds:>8.1f}   "
+                     f"{_phases(step.phases)}".rstrip())
     trainer, blessing, push = outcome["trainer"], outcome["blessing"], outcome["push"]
     if trainer:
         metrics = trainer.get("metrics", {})
         shown = ", ".join(f"{k} {metrics[k]:.4f}" for k in _SHOWN_METRICS if k in metrics)
         lines += ["", f"Model: trained to step {trainer['final_step']} "
                       f"({trainer['train_seconds']:.1f}s of training); eval split: {shown}"]
+        if trained := _trained_this_run(result, trainer):
+            lines.append(f"  the run took {result.seconds / trained:.1f}x its training time "
+                         f"({result.seconds:.1f}s for {trained:.1f}s of training)")
     if blessing:
         verdict = "BLESSED" if blessing.get("blessed") else "NOT BLESSED"
         lines.append(f"Evaluator: {verdict}")

@@ -66,12 +66,16 @@ def evaluator_op(
     """Runs the evaluator; call it through `evaluator(...)`, which checks arguments."""
     import os
 
+    from components.common import phases
+
+    phases.start_step()
     from console import quiet_tensorflow
 
     quiet_tensorflow()  # the step's log starts with its own lines
     from components.artifacts.model import MODEL_DIR
     from components.evaluator.executor import EvaluatorConfig, EvaluatorSettings, run
     from components.evaluator.kfp_outputs import log_classification_metrics, log_metrics
+    phases.lap("imports")
 
     if not model_dir:
         if model is None:
@@ -107,6 +111,7 @@ def evaluator_op(
     from components.common.kfp_files import write_metadata_file
 
     write_metadata_file(metrics, classification_metrics)
+    phases.end_step()
 
 
 def evaluator(

@@ -39,6 +39,7 @@ from components import artifacts
 from components.artifacts import evaluation, io
 from components.artifacts import model as model_artifact
 from components.artifacts.blessing import Blessing, write_blessing
+from components.common.phases import phase
 from components.evaluator import baseline as baseline_lib
 from components.evaluator.analysis import Analysis, analyze, label_class_names
 from components.evaluator.checkpoints import resolve_checkpoint
@@ -118,17 +119,20 @@ def run(config: EvaluatorConfig) -> EvaluatorResult:
     """
     start = time.time()
     _check_inputs(config)
-    stream = evaluate_checkpoints(config)
+    with phase("checkpoints"):
+        stream = evaluate_checkpoints(config)
     final = stream.final
     recipe = ModelRecipe.read(config.model_dir)
     _check_threshold_metrics(config, recipe.task())
 
     candidate_uri = io.join(config.evaluation_uri, evaluation.CANDIDATE_DIR)
-    eval_model_dir = _export_candidate(config, recipe, final, candidate_uri)
+    with phase("export"):
+        eval_model_dir = _export_candidate(config, recipe, final, candidate_uri)
     serialized = read_serialized(config.examples_uri, config.eval_split)
     _LOGGER.info("Scoring %d raw %r examples with the step-%d model.", len(serialized),
                  config.eval_split, final.step)
-    scored = score_eval_model(eval_model_dir, serialized, batch_size=config.eval_batch_size)
+    with phase("scoring"):
+        scored = score_eval_model(eval_model_dir, serialized, batch_size=config.eval_batch_size)
     if scored.kept is not None:  # eval labels the training split never had: left out, named
         serialized = [s for s, keep in zip(serialized, scored.kept, strict=True) if keep]
         _LOGGER.warning("Left out %d %r examples whose label no class stands for (not in the "
@@ -175,10 +179,11 @@ def run(config: EvaluatorConfig) -> EvaluatorResult:
             scored.unseen_labels.items()))} if scored.unseen_labels else {}),
         "generated": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
     }
-    page = render_report(evaluations=stream.evaluations, candidate=analysis,
-                         baseline=baseline_analysis, validation=validation, details=details,
-                         baseline_label=_baseline_label(baseline))
-    report_path = write_report(config.resolved_report_uri, page)
+    with phase("report"):
+        page = render_report(evaluations=stream.evaluations, candidate=analysis,
+                             baseline=baseline_analysis, validation=validation,
+                             details=details, baseline_label=_baseline_label(baseline))
+        report_path = write_report(config.resolved_report_uri, page)
     result = EvaluatorResult(
         blessed=validation.blessed, reasons=validation.reasons, final_step=final.step,
         final_checkpoint=final.checkpoint, metrics=dict(analysis.metrics), analysis=analysis,

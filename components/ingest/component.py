@@ -55,10 +55,14 @@ def ingest_component(
     baseline_statistics: Optional[Input[Artifact]] = None,
 ):
     """Ingests raw files into validated tf.Example shards; see components/ingest/executor.py."""
+    from components.common import phases
+
+    phases.start_step()
     from console import quiet_tensorflow
 
     quiet_tensorflow()  # the step's log starts with its own lines
     from components.ingest import IngestConfig, IngestSettings, run
+    phases.lap("imports")
 
     outcome = run(IngestConfig(
         **IngestSettings.from_json(settings).to_json(),
@@ -94,6 +98,7 @@ def ingest_component(
     from components.common.kfp_files import write_metadata_file
 
     write_metadata_file(metrics)
+    phases.end_step()
 
 
 _PLACEHOLDER_URI = "uri-known-at-run-time"

@@ -41,6 +41,7 @@ from tensorflow_metadata.proto.v0 import schema_pb2
 
 from components import artifacts
 from components.artifacts import FeatureType, IngestResult, io
+from components.common.phases import phase
 from components.common.runner import create_pipeline
 from components.common.shards import (
     CountMismatchError,
@@ -171,7 +172,8 @@ def _plan_columns(config: IngestConfig, source: Source, resolved: ResolvedInput,
         build_inference(pipeline, files=resolved.files, source=source, columns=to_infer,
                         missing_values=config.missing_values, layout=layout,
                         batch_size=config.batch_size)
-        _wait(pipeline.run(), "type inference")
+        with phase("type inference"):
+            _wait(pipeline.run(), "type inference")
         rows, counted = read_observations(layout)
         if rows == 0:
             raise _no_rows(config, resolved)
@@ -238,8 +240,9 @@ def _run_ingest(config: IngestConfig, source: Source, resolved: ResolvedInput,
     build_ingest(pipeline, files=resolved.files, source=source, decoder=decoder,
                  assigner=SplitAssigner(config.splits), split_key=config.split_key,
                  layout=layout, batch_size=config.batch_size)
-    result = pipeline.run()
-    _wait(result, "ingest")
+    with phase("reading"):
+        result = pipeline.run()
+        _wait(result, "ingest")
     counters = _counters(result)
     if "rows_read" not in counters and "rows_decoded" not in counters:
         counters = _counters_from_outputs(layout, tuple(config.splits))

@@ -55,10 +55,14 @@ def pusher_op(
     examples: Optional[Input[Dataset]] = None,
 ):
     """Pushes a blessed model to TF Serving's layout; see components/pusher/executor.py."""
+    from components.common import phases
+
+    phases.start_step()
     from console import quiet_tensorflow
 
     quiet_tensorflow()  # the step's log starts with its own lines
     from components.pusher.executor import InfraValidation, PusherConfig, run
+    phases.lap("imports")
 
     record = run(PusherConfig(
         model_uri=model.uri,
@@ -84,6 +88,7 @@ def pusher_op(
     from components.common.kfp_files import write_metadata_file
 
     write_metadata_file(metrics)
+    phases.end_step()
 
 
 _PLACEHOLDERS = {"model_uri": "model-uri-known-at-run-time",

@@ -37,6 +37,7 @@ import tensorflow as tf
 from components.artifacts import io, model, serving
 from components.artifacts.blessing import read_blessing
 from components.artifacts.push import PushOutcome, PushRecord, write_push_record
+from components.common.phases import phase
 from components.pusher.config import InfraValidation, PusherConfig
 from components.pusher.fingerprint import fingerprint
 from components.pusher.history import HistoryEntry, HistoryEvent, append_history, read_history
@@ -118,7 +119,9 @@ def run(config: PusherConfig) -> PushRecord:
                                num_examples=options.num_examples)
         _LOGGER.info("Infra validation: querying %s with %d %r examples in a fresh process.",
                      serving_model, len(samples), options.split)
-        result = validate_model(serving_model, samples, timeout_seconds=options.timeout_seconds)
+        with phase("validation"):
+            result = validate_model(serving_model, samples,
+                                    timeout_seconds=options.timeout_seconds)
         record = dataclasses.replace(record, infra_validation=result.to_json())
         if not result.passed:
             reason = result.reason.rstrip(".")
@@ -128,7 +131,8 @@ def run(config: PusherConfig) -> PushRecord:
         _LOGGER.warning("Infra validation is off: %s is published without being queried.",
                         serving_model)
 
-    version, destination = _publish(serving_model, base, history)
+    with phase("copy"):
+        version, destination = _publish(serving_model, base, history)
     protect = {version} | protected_versions(history, serving.list_versions(base))
     pruned = prune_versions(base, config.keep_versions, protect)
     append_history(base, [HistoryEntry(

@@ -52,10 +52,14 @@ def trainer_op(
     import os
     import tempfile
 
+    from components.common import phases
+
+    phases.start_step()
     from console import quiet_tensorflow
 
     quiet_tensorflow()  # the step's log starts with its own lines
     from components.trainer.executor import TrainerConfig, TrainerSettings, run
+    phases.lap("imports")
 
     module_file = None
     if module_source:
@@ -76,6 +80,7 @@ def trainer_op(
     from components.common.kfp_files import write_metadata_file
 
     write_metadata_file(metrics)
+    phases.end_step()
 
 
 def trainer(

@@ -39,6 +39,7 @@ import tensorflow as tf
 import estimator_lib as el
 from components.artifacts import model
 from components.artifacts.model import TrainerResult, write_trainer_result
+from components.common.phases import phase
 from components.model.export import export_models
 from components.trainer.config import TrainerConfig, TrainerSettings
 
@@ -95,9 +96,10 @@ def run(config: TrainerConfig) -> TrainerResult:
     train_start = time.time()
     # Locally: train, evaluating at most every `eval_throttle_secs`; on a cluster, this
     # task's role from TF_CONFIG. The chief marks training done in the model_dir.
-    metrics, _ = el.train_and_evaluate(
-        estimator, el.TrainSpec(train_fn, max_steps=config.train_steps),
-        el.EvalSpec(eval_fn, steps=config.eval_steps, throttle_secs=config.eval_throttle_secs))
+    with phase("training"):
+        metrics, _ = el.train_and_evaluate(
+            estimator, el.TrainSpec(train_fn, max_steps=config.train_steps),
+            el.EvalSpec(eval_fn, steps=config.eval_steps, throttle_secs=config.eval_throttle_secs))
     train_seconds = time.time() - train_start
     # A worker may end before the chief has saved the final checkpoint: it reports the
     # latest one it sees (its result is not written anywhere).
@@ -111,8 +113,9 @@ def run(config: TrainerConfig) -> TrainerResult:
 
     serving_dir = eval_dir = None
     if run_config.is_chief:
-        exported = export_models(estimator, config.transform_graph_uri, config.model_uri,
-                                 label_key=label_key, checkpoint_path=final_checkpoint)
+        with phase("export"):
+            exported = export_models(estimator, config.transform_graph_uri, config.model_uri,
+                                     label_key=label_key, checkpoint_path=final_checkpoint)
         serving_dir, eval_dir = exported.serving_dir, exported.eval_dir
         _LOGGER.info("Exported the serving model to %s", serving_dir)
     result = TrainerResult(

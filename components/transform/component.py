@@ -48,11 +48,15 @@ def transform_op(
     import os
     import tempfile
 
+    from components.common import phases
+
+    phases.start_step()
     from console import quiet_tensorflow
 
     quiet_tensorflow()  # the step's log starts with its own lines
     from components.transform.config import TransformConfig, TransformSettings
     from components.transform.executor import run
+    phases.lap("imports")
 
     workdir = tempfile.mkdtemp(prefix="transform_")
     spec_file = module_file = None
@@ -78,6 +82,7 @@ def transform_op(
     from components.common.kfp_files import write_metadata_file
 
     write_metadata_file(metrics)
+    phases.end_step()
 
 
 def transform(

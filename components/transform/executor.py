@@ -37,6 +37,7 @@ from tensorflow_transform.tf_metadata import dataset_metadata, metadata_io
 
 from components import artifacts
 from components.artifacts import io, transform_graph
+from components.common.phases import phase
 from components.common.runner import create_pipeline, is_direct
 from components.common.shards import ShardFile, ShardFormat, publish_shards, read_manifest
 from components.transform import counts
@@ -139,14 +140,16 @@ def run(config: TransformConfig) -> TransformResult:
                       else pipeline.options.view_as(StandardOptions).runner)
             _LOGGER.info("Transform: analyzing %s, transforming %s on %s.",
                          list(plan.analyze_splits), list(plan.transform_splits), runner)
-            build_pipeline(
-                pipeline, schema=schema, preprocessing_fn=plan.preprocessing_fn,
-                columns=plan.columns_to_read, split_files=plan.split_files,
-                analyze_splits=plan.analyze_splits, transform_splits=plan.transform_splits,
-                staging_dir=staging, manifest_paths=manifests,
-                transform_graph_uri=config.transform_graph_uri)
-            beam_result = pipeline.run()
-            beam_result.wait_until_finish()
+            with phase("tracing"):  # tf.Transform traces the preprocessing_fn per phase
+                build_pipeline(
+                    pipeline, schema=schema, preprocessing_fn=plan.preprocessing_fn,
+                    columns=plan.columns_to_read, split_files=plan.split_files,
+                    analyze_splits=plan.analyze_splits, transform_splits=plan.transform_splits,
+                    staging_dir=staging, manifest_paths=manifests,
+                    transform_graph_uri=config.transform_graph_uri)
+            with phase("analysis and transform"):
+                beam_result = pipeline.run()
+                beam_result.wait_until_finish()
 
         shard_files = {s: read_manifest(manifests[s]) for s in plan.transform_splits}
         split_counts = counts.query_counts(beam_result, tuple(plan.split_files))
