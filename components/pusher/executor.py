@@ -37,7 +37,7 @@ import tensorflow as tf
 from components.artifacts import io, model, serving
 from components.artifacts.blessing import read_blessing
 from components.artifacts.push import PushOutcome, PushRecord, write_push_record
-from components.pusher.config import InfraValidation, PusherConfig
+from components.pusher.config import PusherConfig, PusherSettings
 from components.pusher.fingerprint import fingerprint
 from components.pusher.history import HistoryEntry, HistoryEvent, append_history, read_history
 from components.pusher.history import utc_now as _utc_now
@@ -50,7 +50,7 @@ from components.pusher.versions import (
     publish_version,
 )
 
-__all__ = ["InfraValidation", "PushOutcome", "PushRecord", "PusherConfig", "resolve_serving_model",
+__all__ = ["PushOutcome", "PushRecord", "PusherConfig", "PusherSettings", "resolve_serving_model",
            "run"]
 
 _LOGGER = logging.getLogger(__name__)
@@ -112,13 +112,13 @@ def run(config: PusherConfig) -> PushRecord:
         return _finish(config, record, outcome=PushOutcome.ALREADY_PUSHED, reason=reason,
                        version=published, destination=serving.version_dir(base, published))
 
-    if config.infra_validation is not None:
-        options = config.infra_validation
-        samples = load_samples(config.examples_uri, split=options.split,
-                               num_examples=options.num_examples)
+    if config.infra_validation:
+        samples = load_samples(config.examples_uri, split=config.infra_validation_split,
+                               num_examples=config.infra_validation_examples)
         _LOGGER.info("Infra validation: querying %s with %d %r examples in a fresh process.",
-                     serving_model, len(samples), options.split)
-        result = validate_model(serving_model, samples, timeout_seconds=options.timeout_seconds)
+                     serving_model, len(samples), config.infra_validation_split)
+        result = validate_model(serving_model, samples,
+                                timeout_seconds=config.infra_validation_timeout_seconds)
         record = dataclasses.replace(record, infra_validation=result.to_json())
         if not result.passed:
             reason = result.reason.rstrip(".")
