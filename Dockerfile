@@ -13,6 +13,8 @@ WORKDIR /opt/estimator-pipelines
 COPY pyproject.toml README.md ./
 COPY estimator_lib/ estimator_lib/
 COPY components/ components/
+COPY console/ console/
+COPY model_names/ model_names/
 COPY pipelines/ pipelines/
 COPY serving/ serving/
 COPY examples/ examples/

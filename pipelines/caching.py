@@ -30,7 +30,7 @@ CODE_VERSION_ENV = "ESTPIPE_CODE_VERSION"
 DATA_FINGERPRINT_ENV = "ESTPIPE_DATA_FINGERPRINT"
 # The packages whose code the steps run (examples/ holds user modules, which the components
 # embed in their arguments already).
-_CODE_PACKAGES = ("estimator_lib", "components", "pipelines", "serving")
+_CODE_PACKAGES = ("estimator_lib", "components", "model_names", "pipelines", "serving")
 _PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 

@@ -40,7 +40,7 @@ def add_overrides(parser: argparse.ArgumentParser) -> None:
 
 
 def _model_name(text: str) -> str:
-    from components.pusher.config import validate_model_name
+    from model_names import validate_model_name
 
     try:
         return validate_model_name(text)

@@ -19,12 +19,18 @@ training: {train_steps: 2000, batch_size: 256, resources: {cpu: "4", memory: 8G}
 evaluation:                                         # the evaluator (EvaluatorSettings)
   slices: [trip_start_hour, payment_type]
   thresholds: {auc: {lower_bound: 0.7, max_decrease: 0.01}}
-serving: {model_name: chicago_taxi, base_dir: ../../serving, keep_versions: 5}
+serving:                                            # the pusher (PusherSettings)
+  model_name: chicago_taxi                          # TF Serving's name (the model_names rule)
+  base_dir: ../../serving                           # publishes base_dir/model_name/<version>/
+  keep_versions: 5                                  # ... require_blessing, infra_validation,
+                                                    # infra_validation_examples, ...
 ```
 
 A step's section takes exactly its settings class's fields (`components/<step>/config.py`,
 where each is documented), plus `resources:` (`components.common.resources.Resources`);
 `model.module` and `data.format` are the YAML's names for `module_file` and `input_format`.
+`data.input_pattern`, `data.span`, `serving.model_name` and `serving.base_dir` are not
+settings but pipeline parameters (a run may override them).
 Relative paths are resolved against the config file's folder. Every problem found is
 reported at once, each with its place in the file (`training.train_steps: ...`), unknown
 keys with the closest known name.
@@ -49,8 +55,10 @@ from components.common.resources import Resources
 from components.common.settings import check_settings
 from components.evaluator.config import EvaluatorSettings
 from components.ingest.config import IngestSettings
+from components.pusher.config import PusherSettings
 from components.trainer.config import TrainerSettings
 from components.transform.config import TransformSettings
+from model_names import model_name_problem
 
 __all__ = [
     "DEFAULT_RESOURCES",
@@ -63,7 +71,6 @@ __all__ = [
 ]
 
 _NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")  # a Kubernetes-safe run name
-_MODEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 
 
 class ConfigError(ValueError):
@@ -95,11 +102,20 @@ class DataConfig:
 
 @dataclasses.dataclass(frozen=True)
 class ServingConfig:
-    """Where the pusher publishes: `<base_dir>/<model_name>/<version>/`."""
+    """The YAML's `serving:` section: where the pusher publishes, and how.
+
+    Attributes:
+        model_name: The model's name in TF Serving (a pipeline parameter: a run may
+            override it).
+        base_dir: The serving base; the pusher publishes `<base_dir>/<model_name>/<version>/`
+            (a pipeline parameter).
+        settings: The pusher's settings (`PusherSettings`: versions kept, blessing required,
+            infra validation).
+    """
 
     model_name: str
     base_dir: str
-    keep_versions: int = 5
+    settings: PusherSettings = dataclasses.field(default_factory=PusherSettings)
 
 
 # Kubernetes requests of each step unless its section's `resources:` says otherwise.
@@ -203,18 +219,10 @@ def parse_config(raw: Any, *, base_dir: str = ".", origin: str = "<dict>") -> Pi
         evaluator=checker.settings(EvaluatorSettings,
                                    {"evaluation": _without(evaluation, ("resources",))}),
         resources=resources, warm_start=warm_start is True,
-        serving=ServingConfig(
-            model_name=checker.string(serving, "serving.model_name", required=True,
-                                      pattern=_MODEL_NAME, hint="letters, digits, '_', '.', '-'"),
-            base_dir=checker.path(serving, "serving.base_dir", required=True, must_exist=False),
-            keep_versions=checker.integer(serving, "serving.keep_versions", default=5, minimum=1)),
+        serving=_serving(checker, serving),
         source=origin,
     )
-    for section, values in (("pipeline", pipeline), ("serving", serving)):
-        checker.unknown_keys(values, section, {"pipeline": ("name", "root"),
-                                               "serving": ("model_name", "base_dir",
-                                                           "keep_versions",
-                                                           "resources")}[section])
+    checker.unknown_keys(pipeline, "pipeline", ("name", "root"))
     if checker.problems:
         raise ConfigError(origin, checker.problems)
     return config
@@ -259,8 +267,20 @@ def _transform(checker: _Checker, transform: Mapping) -> TransformSettings | Non
     return settings
 
 
+def _serving(checker: _Checker, serving: Mapping) -> ServingConfig:
+    """`serving:`: where the pusher publishes (pipeline parameters) and the pusher's settings."""
+    model_name = checker.string(serving, "serving.model_name", required=True)
+    if model_name is not None and (problem := model_name_problem(model_name)) is not None:
+        checker.problem("serving.model_name", problem)
+    base_dir = checker.path(serving, "serving.base_dir", required=True, must_exist=False)
+    settings = checker.settings(PusherSettings, {
+        "serving": _without(serving, _SERVING_LOCATION + ("resources",))})
+    return ServingConfig(model_name=model_name, base_dir=base_dir, settings=settings)
+
+
 _TRAINING_EXTRAS = ("resources", "warm_start")  # training keys that are not trainer settings
 _DATA_LOCATION = ("input_pattern", "span")  # data keys that are pipeline parameters
+_SERVING_LOCATION = ("model_name", "base_dir")  # serving keys that are pipeline parameters
 
 
 def _without(section: Any, keys: tuple[str, ...]) -> Any:
@@ -316,28 +336,6 @@ class _Checker:
             return None
         if pattern is not None and not pattern.match(value):
             self.problem(where, f"{value!r} is not a valid name ({hint})")
-        return value
-
-    def strings(self, values: Mapping, where: str) -> tuple[str, ...]:
-        key = where.rsplit(".", 1)[-1]
-        value = values.get(key) or []
-        if isinstance(value, str) or not isinstance(value, list) or not all(
-                isinstance(v, str) for v in value):
-            self.problem(where, f"must be a list of strings; got {value!r}")
-            return ()
-        return tuple(value)
-
-    def integer(self, values: Mapping, where: str, *, default: int | None,
-                minimum: int) -> int | None:
-        key = where.rsplit(".", 1)[-1]
-        value = values.get(key, default)
-        if value is None:
-            return None
-        if not isinstance(value, int) or isinstance(value, bool):
-            self.problem(where, f"must be an integer; got {value!r}")
-            return default
-        if value < minimum:
-            self.problem(where, f"must be >= {minimum}; got {value}")
         return value
 
     def path(self, values: Mapping, where: str, *, required: bool = False,

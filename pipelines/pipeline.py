@@ -138,7 +138,7 @@ def build_pipeline(config: PipelineConfig, *, concurrent_evaluation: bool = True
         pushed = pusher(
             model=trained.outputs["model"], blessing=evaluated.outputs["blessing"],
             examples=ingested.outputs["examples"], serving_base_uri=serving_base_uri,
-            model_name=model_name, keep_versions=serving.keep_versions,
+            model_name=model_name, settings=serving.settings,
             resources=config.resources["pusher"])
         pushed.set_display_name("pusher")
         pushed.set_caching_options(False)  # what is served can change between runs

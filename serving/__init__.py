@@ -9,6 +9,7 @@ Example:
     ...     client.classify("taxi", [{"fare": 12.5, "company": "Flash Cab"}])
 """
 
+from model_names import validate_model_name
 from serving.batching import BatchingOptions
 from serving.client import ServingClient
 from serving.csv_examples import csv_examples
@@ -19,7 +20,6 @@ from serving.model_config import (
     format_model_config,
     parse_model_config,
     read_model_config_file,
-    validate_model_name,
 )
 from serving.request_limits import RequestLimits
 from serving.servable import Servable

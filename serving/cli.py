@@ -111,7 +111,8 @@ def add_serve_command(subparsers: argparse._SubParsersAction) -> argparse.Argume
 
 
 def _configs(args):
-    from serving.model_config import ModelConfig, validate_model_name
+    from model_names import validate_model_name
+    from serving.model_config import ModelConfig
 
     sources = [args.model_base_path, args.serving_base, args.model_config_file]
     if sum(s is not None for s in sources) != 1:

@@ -13,8 +13,8 @@ same file configures the local server and the real `tensorflow_model_server`:
       }
     }
 
-Model names are validated: they appear in URLs and, when a model is found under a serving
-base (`ModelConfig.under`), in paths, so they may not contain separators or be `.`/`..`.
+Model names are validated by the one model-name rule (`model_names`): they appear in URLs
+and, when a model is found under a serving base (`ModelConfig.under`), in paths.
 """
 
 from __future__ import annotations
@@ -27,41 +27,10 @@ from collections.abc import Mapping, Sequence
 from google.protobuf import text_format
 from tensorflow_serving.config import model_server_config_pb2
 
+from model_names import validate_model_name
 from serving.version_policy import VersionPolicy
 
-_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,127}")
 _LABEL = re.compile(r"[A-Za-z][A-Za-z0-9_\-]{0,63}")
-
-
-def validate_model_name(name: str) -> str:
-    """Returns `name` if it is a valid model name, else raises ValueError.
-
-    A name is 1-128 characters of letters, digits, `_`, `.` and `-`, starting with a letter
-    or digit, so it can never leave the directory it is joined to.
-
-    Example:
-        >>> validate_model_name("taxi")
-        'taxi'
-        >>> validate_model_name("../etc")
-        Traceback (most recent call last):
-        ValueError: ...
-    """
-    if not isinstance(name, str):
-        raise TypeError(f"A model name must be a string; received {name!r}.")
-    if not _NAME.fullmatch(name) or name in (".", ".."):
-        raise ValueError(
-            f"Invalid model name {name!r}: use 1-128 letters, digits, '_', '.' or '-', "
-            "starting with a letter or digit (no path separators).")
-    return name
-
-
-def is_valid_model_name(name: object) -> bool:
-    """Whether `name` passes `validate_model_name`."""
-    try:
-        validate_model_name(name)
-    except (TypeError, ValueError):
-        return False
-    return True
 
 
 @dataclasses.dataclass(frozen=True)

@@ -10,7 +10,8 @@ import os
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-PACKAGES = ("estimator_lib", "components", "console", "pipelines", "serving", "examples")
+PACKAGES = ("estimator_lib", "components", "console", "model_names", "pipelines", "serving",
+            "examples")
 
 
 def _modules() -> dict[str, str]:
@@ -88,6 +89,8 @@ def test_no_module_imports_itself_round_a_circle(graph):
 
 @pytest.mark.parametrize("lower, upper", [
     ("estimator_lib", ("components", "pipelines", "serving", "examples")),
+    ("model_names", ("estimator_lib", "components", "console", "pipelines", "serving",
+                     "examples")),
     ("serving", ("components", "pipelines")),
     ("components.artifacts", ("components.model", "components.ingest", "components.transform",
                               "components.trainer", "components.evaluator",

@@ -74,6 +74,16 @@ class Settings:
         """The settings' names, in declaration order."""
         return tuple(field.name for field in dataclasses.fields(cls))
 
+    @classmethod
+    def types(cls) -> dict[str, Any]:
+        """The settings' types, by name (annotations resolved: `int | None`, not a string).
+
+        Example:
+            >>> TrainerSettings.types()["eval_steps"]
+            int | None
+        """
+        return _hints(cls)
+
     def to_json(self) -> dict[str, Any]:
         """The settings as JSON data (what the KFP component's `settings` parameter holds).
 

@@ -14,6 +14,7 @@ from typing import Any
 from components.artifacts import evaluation
 from components.common.settings import Settings
 from components.evaluator.thresholds import parse_thresholds
+from model_names import validate_model_name
 
 __all__ = ["EvaluatorConfig", "EvaluatorSettings"]
 
@@ -150,11 +151,11 @@ class EvaluatorConfig(EvaluatorSettings):
                              "the newest version under <serving_base_uri>/<model_name>/) or "
                              f"neither; received serving_base_uri={self.serving_base_uri!r}, "
                              f"model_name={self.model_name!r}.")
-        if self.model_name is not None and (
-                not isinstance(self.model_name, str) or not self.model_name
-                or "/" in self.model_name or self.model_name in (".", "..")):
-            raise ValueError(f"`model_name` ({self.model_name!r}) must be a model name, the "
-                             "folder under the serving base, e.g. 'chicago_taxi'.")
+        if self.model_name is not None:
+            try:
+                validate_model_name(self.model_name)
+            except (TypeError, ValueError) as error:
+                raise type(error)(f"`model_name`: {error}") from None
         if self.baseline_model_uri is not None and self.serving_base_uri is not None:
             raise ValueError("Give at most one baseline: `baseline_model_uri` "
                              f"({self.baseline_model_uri!r}) or `serving_base_uri` + "

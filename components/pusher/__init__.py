@@ -1,8 +1,9 @@
 """The pusher step: publish a blessed, infra-validated SavedModel to TF Serving's layout.
 
-The light, import-anywhere surface is re-exported here (the config, the record, the model
-name check: no TensorFlow, no KFP). The heavy parts are imported by module, so that building
-a pipeline does not load TensorFlow and running the step does not load KFP:
+The light, import-anywhere surface is re-exported here (the settings and the executor
+config: no TensorFlow, no KFP; the model-name rule is `model_names`). The heavy parts are
+imported by module, so that building a pipeline does not load TensorFlow and running the
+step does not load KFP:
 
     from components.pusher.executor import run              # push (TensorFlow)
     from components.pusher.rollback import rollback         # serve an older version again
@@ -14,6 +15,6 @@ The files it reads and writes are laid out in `components/artifacts/` (model, bl
 push, serving).
 """
 
-from components.pusher.config import InfraValidation, PusherConfig, validate_model_name
+from components.pusher.config import PusherConfig, PusherSettings
 
-__all__ = ["InfraValidation", "PusherConfig", "validate_model_name"]
+__all__ = ["PusherConfig", "PusherSettings"]

@@ -3,7 +3,9 @@
 `pusher(...)` adds the step to the pipeline being defined and checks every argument known
 then (a valid model name, a blessing unless `require_blessing=False`, examples unless the
 infra validation is off), so a mistake fails when the pipeline is compiled. `pusher_op` is
-the raw component.
+the raw component. It takes the step's `PusherSettings` as one `settings` parameter;
+`serving_base_uri` and `model_name` stay parameters of their own: a pipeline run may
+override them.
 
 Inputs: `model` (Model: `serving_model/`, `trainer_result.json`), `blessing` (optional
 Artifact: `blessing.json`) and `examples` (Dataset: the ingest step's raw examples, for the
@@ -19,7 +21,8 @@ Example:
     ...     pusher(model=trainer_task.outputs["model"],
     ...            blessing=evaluator_task.outputs["blessing"],
     ...            examples=ingest_task.outputs["examples"],
-    ...            serving_base_uri=serving_base, model_name="chicago_taxi")
+    ...            serving_base_uri=serving_base, model_name="chicago_taxi",
+    ...            settings=PusherSettings(keep_versions=3))
 """
 
 # KFP 2.17 reads component signatures itself: it knows `Optional[X]` but not `X | None`.
@@ -33,7 +36,7 @@ from kfp.dsl.pipeline_channel import PipelineChannel
 
 from components.common.images import PIPELINE_IMAGE
 from components.common.resources import Resources
-from components.pusher.config import InfraValidation, PusherConfig
+from components.pusher.config import PusherConfig, PusherSettings
 
 __all__ = ["pusher", "pusher_op"]
 
@@ -43,39 +46,31 @@ def pusher_op(
     model: Input[Model],
     pushed_model: Output[Artifact],
     metrics: Output[Metrics],
+    settings: dict,
     serving_base_uri: str,
     model_name: str,
-    keep_versions: int = 5,
-    require_blessing: bool = True,
-    infra_validation: bool = True,
-    validation_split: str = "eval",
-    validation_examples: int = 16,
-    validation_timeout_seconds: float = 300.0,
     blessing: Optional[Input[Artifact]] = None,
     examples: Optional[Input[Dataset]] = None,
 ):
-    """Pushes a blessed model to TF Serving's layout; see components/pusher/executor.py."""
+    """Pushes a blessed model to TF Serving's layout; call it through `pusher(...)`, which
+    checks arguments."""
     from components.common import phases
 
     phases.start_step()
     from console import quiet_tensorflow
 
     quiet_tensorflow()  # the step's log starts with its own lines
-    from components.pusher.executor import InfraValidation, PusherConfig, run
+    from components.pusher.executor import PusherConfig, PusherSettings, run
     phases.lap("imports")
 
     record = run(PusherConfig(
+        **PusherSettings.from_json(settings).to_json(),
         model_uri=model.uri,
         serving_base_uri=serving_base_uri,
         model_name=model_name,
         pushed_model_uri=pushed_model.uri,
         blessing_uri=blessing.uri if blessing is not None else None,
         examples_uri=examples.uri if examples is not None else None,
-        keep_versions=keep_versions,
-        require_blessing=require_blessing,
-        infra_validation=InfraValidation(
-            split=validation_split, num_examples=validation_examples,
-            timeout_seconds=validation_timeout_seconds) if infra_validation else None,
     ))
     metadata = {
         "pushed": record.pushed, "outcome": str(record.outcome), "version": record.version,
@@ -91,30 +86,14 @@ def pusher_op(
     phases.end_step()
 
 
-_PLACEHOLDERS = {"model_uri": "model-uri-known-at-run-time",
-                 "pushed_model_uri": "pushed-model-uri-known-at-run-time",
-                 "blessing_uri": "blessing-uri-known-at-run-time",
-                 "examples_uri": "examples-uri-known-at-run-time",
-                 "serving_base_uri": "serving-base-known-at-run-time",
-                 "model_name": "model-name-known-at-run-time",
-                 "keep_versions": 1}
-
-
-def _known(value: Any, field: str) -> Any:
-    """The value if it is a constant; a valid stand-in if it is a pipeline parameter."""
-    return _PLACEHOLDERS[field] if isinstance(value, PipelineChannel) else value
-
-
 def pusher(
     *,
     model: Any,
-    serving_base_uri: str,
-    model_name: str,
+    serving_base_uri: Any,
+    model_name: Any,
+    settings: PusherSettings | None = None,
     blessing: Any = None,
     examples: Any = None,
-    keep_versions: int = 5,
-    require_blessing: bool = True,
-    infra_validation: InfraValidation | None = InfraValidation(),  # noqa: B008 (frozen)
     resources: Resources | None = None,
 ) -> dsl.PipelineTask:
     """Adds the pusher step to the pipeline being defined, after checking its arguments.
@@ -124,15 +103,12 @@ def pusher(
         serving_base_uri: The serving root TF Serving watches (a constant or a pipeline
             parameter); the model goes to `<serving_base_uri>/<model_name>/<version>/`.
         model_name: The model's name in TF Serving (a constant or a pipeline parameter).
+        settings: How to publish (versions kept, blessing required, infra validation).
+            Defaults to `PusherSettings()`.
         blessing: The evaluator's `blessing` output. Defaults to None, which needs
             `require_blessing=False`.
         examples: The ingest step's `examples` output, queried by the infra validation.
-            Required unless `infra_validation` is None.
-        keep_versions: How many versions to keep. Defaults to 5.
-        require_blessing: Whether a blessing must be wired in. Defaults to True.
-        infra_validation: How to query the model in a fresh process before publishing it
-            (`InfraValidation`: split, number of examples, time limit). Defaults to
-            `InfraValidation()`; None publishes without querying.
+            Required unless `settings.infra_validation` is False.
         resources: The step's Kubernetes requests (none by default).
 
     Returns:
@@ -144,27 +120,25 @@ def pusher(
     Example:
         >>> task = pusher(model=train.outputs["model"], blessing=evaluate.outputs["blessing"],
         ...               examples=ingest.outputs["examples"], serving_base_uri="/srv/models",
-        ...               model_name="chicago_taxi", keep_versions=3)
+        ...               model_name="chicago_taxi", settings=PusherSettings(keep_versions=3))
         >>> task.outputs["pushed_model"]
     """
-    PusherConfig(
-        model_uri=_PLACEHOLDERS["model_uri"],
-        serving_base_uri=_known(serving_base_uri, "serving_base_uri"),
-        model_name=_known(model_name, "model_name"),
-        pushed_model_uri=_PLACEHOLDERS["pushed_model_uri"],
-        blessing_uri=_PLACEHOLDERS["blessing_uri"] if blessing is not None else None,
-        examples_uri=_PLACEHOLDERS["examples_uri"] if examples is not None else None,
-        keep_versions=_known(keep_versions, "keep_versions"),
-        require_blessing=require_blessing,
-        infra_validation=infra_validation)
-    options = infra_validation or InfraValidation()
+    settings = settings or PusherSettings()
+    if not isinstance(settings, PusherSettings):
+        raise TypeError(f"`settings` must be PusherSettings; received {type(settings).__name__}.")
+
+    def known(value, stand_in="known-at-run-time"):
+        return stand_in if isinstance(value, PipelineChannel) else value
+
+    PusherConfig(  # the checks that can be made now; the URIs are known at run time
+        **settings.to_json(), model_uri="model-uri-known-at-run-time",
+        pushed_model_uri="pushed-model-uri-known-at-run-time",
+        serving_base_uri=known(serving_base_uri), model_name=known(model_name),
+        blessing_uri="known-at-run-time" if blessing is not None else None,
+        examples_uri="known-at-run-time" if examples is not None else None)
     arguments: dict[str, Any] = {
-        "model": model, "serving_base_uri": serving_base_uri, "model_name": model_name,
-        "keep_versions": keep_versions, "require_blessing": require_blessing,
-        "infra_validation": infra_validation is not None,
-        "validation_split": options.split, "validation_examples": options.num_examples,
-        "validation_timeout_seconds": float(options.timeout_seconds),
-    }
+        "model": model, "settings": settings.to_json(), "serving_base_uri": serving_base_uri,
+        "model_name": model_name}
     if blessing is not None:
         arguments["blessing"] = blessing
     if examples is not None:

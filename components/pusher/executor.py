@@ -38,7 +38,7 @@ from components.artifacts import io, model, serving
 from components.artifacts.blessing import read_blessing
 from components.artifacts.push import PushOutcome, PushRecord, write_push_record
 from components.common.phases import phase
-from components.pusher.config import InfraValidation, PusherConfig
+from components.pusher.config import PusherConfig, PusherSettings
 from components.pusher.fingerprint import fingerprint
 from components.pusher.history import HistoryEntry, HistoryEvent, append_history, read_history
 from components.pusher.history import utc_now as _utc_now
@@ -51,7 +51,7 @@ from components.pusher.versions import (
     publish_version,
 )
 
-__all__ = ["InfraValidation", "PushOutcome", "PushRecord", "PusherConfig", "resolve_serving_model",
+__all__ = ["PushOutcome", "PushRecord", "PusherConfig", "PusherSettings", "resolve_serving_model",
            "run"]
 
 _LOGGER = logging.getLogger(__name__)
@@ -113,15 +113,14 @@ def run(config: PusherConfig) -> PushRecord:
         return _finish(config, record, outcome=PushOutcome.ALREADY_PUSHED, reason=reason,
                        version=published, destination=serving.version_dir(base, published))
 
-    if config.infra_validation is not None:
-        options = config.infra_validation
-        samples = load_samples(config.examples_uri, split=options.split,
-                               num_examples=options.num_examples)
+    if config.infra_validation:
+        samples = load_samples(config.examples_uri, split=config.infra_validation_split,
+                               num_examples=config.infra_validation_examples)
         _LOGGER.info("Infra validation: querying %s with %d %r examples in a fresh process.",
-                     serving_model, len(samples), options.split)
+                     serving_model, len(samples), config.infra_validation_split)
         with phase("validation"):
             result = validate_model(serving_model, samples,
-                                    timeout_seconds=options.timeout_seconds)
+                                    timeout_seconds=config.infra_validation_timeout_seconds)
         record = dataclasses.replace(record, infra_validation=result.to_json())
         if not result.passed:
             reason = result.reason.rstrip(".")

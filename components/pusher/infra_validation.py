@@ -71,7 +71,7 @@ class InfraValidationResult:
                 "num_examples": self.num_examples, "seconds": round(self.seconds, 3)}
 
 
-def load_samples(examples_uri: str, *, split: str = "eval", num_examples: int = 16) -> list[bytes]:
+def load_samples(examples_uri: str, *, split: str, num_examples: int) -> list[bytes]:
     """The first `num_examples` serialized tf.Example of a split (fewer if it holds fewer).
 
     Raises:
@@ -83,12 +83,12 @@ def load_samples(examples_uri: str, *, split: str = "eval", num_examples: int = 
     samples = [record.numpy() for record in dataset]
     if not samples:
         raise ValueError(f"Split {split!r} of {examples_uri!r} holds no example to query the "
-                         "model with; choose another `split` for the infra validation.")
+                         "model with; choose another `infra_validation_split`.")
     return samples
 
 
 def validate_model(saved_model_dir: str, examples: Sequence[bytes], *,
-                   timeout_seconds: float = 300.0) -> InfraValidationResult:
+                   timeout_seconds: float) -> InfraValidationResult:
     """Loads a SavedModel in a fresh process and runs its serving signatures on `examples`.
 
     Args:
@@ -96,7 +96,7 @@ def validate_model(saved_model_dir: str, examples: Sequence[bytes], *,
         examples: Serialized raw tf.Example, sent as one batch to each signature that takes
             serialized examples; other signatures (raw tensors) are listed as skipped.
         timeout_seconds: The limit for the whole check, process start and model load
-            included; the process is killed when it is reached. Defaults to 300.
+            included; the process is killed when it is reached.
 
     Returns:
         An `InfraValidationResult`; `passed` is False, with the reason, if the model failed.
@@ -119,7 +119,7 @@ def validate_model(saved_model_dir: str, examples: Sequence[bytes], *,
             process.kill()
             process.communicate()
             return _failed(f"the model did not load and answer within {timeout_seconds:g} s "
-                           "(`InfraValidation.timeout_seconds`)", len(examples), start)
+                           "(`infra_validation_timeout_seconds`)", len(examples), start)
         if process.returncode != 0 or not os.path.exists(result_file):
             tail = stderr.strip()[-_STDERR_TAIL:]
             return _failed(f"the process loading the model exited with code "

@@ -19,11 +19,11 @@ import dataclasses
 import logging
 
 from components.artifacts import serving
-from components.pusher.config import validate_model_name
 from components.pusher.fingerprint import fingerprint
 from components.pusher.history import HistoryEntry, HistoryEvent, append_history, read_history
 from components.pusher.history import utc_now as _utc_now
 from components.pusher.versions import VersionExistsError, next_version, publish_version
+from model_names import validate_model_name
 
 __all__ = ["RollbackResult", "rollback"]
 

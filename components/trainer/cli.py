@@ -23,6 +23,7 @@ import dataclasses
 import json
 import logging
 import sys
+import typing
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -33,14 +34,25 @@ __all__ = ["build_parser", "main", "parse_config", "trainer_args"]
 _FIELDS = {field.name: field for field in dataclasses.fields(TrainerConfig)}
 
 
-def _json_object(text: str) -> dict[str, Any]:
+def _json(text: str) -> Any:
     try:
-        value = json.loads(text)
+        return json.loads(text)
     except json.JSONDecodeError as error:
         raise argparse.ArgumentTypeError(f"not JSON ({error}): {text!r}") from None
+
+
+def _json_object(text: str) -> dict[str, Any]:
+    value = _json(text)
     if not isinstance(value, dict):
         raise argparse.ArgumentTypeError(f"must be a JSON object; received {text!r}")
     return value
+
+
+def _json_strings(text: str) -> tuple[str, ...]:
+    value = _json(text)
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise argparse.ArgumentTypeError(f"must be a JSON list of strings; received {text!r}")
+    return tuple(value)
 
 
 def _number(text: str) -> float:
@@ -48,17 +60,32 @@ def _number(text: str) -> float:
     return int(value) if value.is_integer() else value
 
 
-# How a field's annotation (a string: the config module uses postponed annotations) is
-# read from a flag. A new field with another type fails here, at import, not silently.
-_PARSERS: dict[str, Callable[[str], Any]] = {
-    "str": str, "str | None": str, "int": int, "int | None": int, "float": _number,
-    "Mapping[str, Any]": _json_object,
-}
-_UNKNOWN = [f"{name}: {field.type}" for name, field in _FIELDS.items()
-            if field.type not in _PARSERS]
-if _UNKNOWN:  # pragma: no cover - a guard for whoever adds a field
-    raise TypeError(f"components.trainer.cli cannot read TrainerConfig fields {_UNKNOWN}; add "
-                    "their type to `_PARSERS`.")
+def _boolean(text: str) -> bool:
+    if text.lower() not in ("true", "false"):
+        raise argparse.ArgumentTypeError(f"must be true or false; received {text!r}")
+    return text.lower() == "true"
+
+
+def _parser(name: str, hint: Any) -> Callable[[str], Any]:
+    """How a flag's text becomes the field's value, from the field's type: any type a
+    settings class may declare (see `components.common.settings.check_settings`), so a new
+    setting needs no change here."""
+    options = [t for t in typing.get_args(hint) if t is not type(None)]
+    base = options[0] if type(None) in typing.get_args(hint) and len(options) == 1 else hint
+    origin = typing.get_origin(base) or base
+    parsers = {bool: _boolean, int: int, float: _number, str: str}
+    if base in parsers:
+        return parsers[base]
+    if origin in (tuple, list, Sequence):
+        return _json_strings
+    if origin in (dict, Mapping):
+        return _json_object
+    raise TypeError(f"components.trainer.cli cannot read TrainerConfig field `{name}` of type "
+                    f"{hint}; give it a type a settings class may declare (bool, int, float, "
+                    "str, a list of strings, a mapping, or one of these or None).")
+
+
+_PARSERS = {name: _parser(name, hint) for name, hint in TrainerConfig.types().items()}
 
 
 def _flag(name: str) -> str:
@@ -89,7 +116,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "(components.trainer.executor.run); on a cluster, this TF_CONFIG task's "
                     "part. The flags are TrainerConfig's fields.")
     for name, field in _FIELDS.items():
-        kwargs: dict[str, Any] = {"dest": name, "type": _PARSERS[field.type]}
+        kwargs: dict[str, Any] = {"dest": name, "type": _PARSERS[name]}
         if name == "strategy":
             kwargs["choices"] = STRATEGIES
         if _has_default(field):
@@ -143,9 +170,19 @@ def trainer_args(config: TrainerConfig) -> list[str]:
             continue
         if value is None:  # a default-None field set to None is left out above
             raise ValueError(f"`{name}` is None, which no flag can say.")
-        text = json.dumps(dict(value), sort_keys=True) if isinstance(value, Mapping) else str(value)
-        args += [_flag(name), text]
+        args += [_flag(name), _text(value)]
     return args
+
+
+def _text(value: Any) -> str:
+    """A field's value as its flag's text (what `_PARSERS` reads back)."""
+    if isinstance(value, Mapping):
+        return json.dumps(dict(value), sort_keys=True)
+    if isinstance(value, list | tuple):
+        return json.dumps(list(value))
+    if isinstance(value, bool):
+        return str(value).lower()
+    return str(value)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from estimator_lib.heads import _utils
+from estimator_lib.heads import _loss, _names
 from estimator_lib.heads.base import Head
 
 
@@ -25,7 +25,7 @@ class SingleHead(Head):
         return self._loss_reduction
 
     def _key(self, key: str) -> str:
-        return _utils.summary_key(key, self._name)
+        return _names.summary_key(key, self._name)
 
     def loss(self, labels, logits, features=None, mode=None, regularization_losses=None):
         """See base class."""
@@ -33,5 +33,5 @@ class SingleHead(Head):
         logits = self._logits(logits)
         labels = self._labels(logits, labels)
         unweighted, weights = self._unweighted_loss_and_weights(logits, labels, features)
-        return _utils.weighted_loss(unweighted, weights, self._loss_reduction,
+        return _loss.weighted_loss(unweighted, weights, self._loss_reduction,
                                     regularization_losses)

@@ -20,7 +20,7 @@ import tensorflow as tf
 
 from estimator_lib import _per_call
 from estimator_lib import export as export_lib
-from estimator_lib.heads import _utils
+from estimator_lib.heads import _names, _train_op
 from estimator_lib.heads.keys import SignatureKeys
 from estimator_lib.losses import Reduction
 from estimator_lib.spec import EstimatorSpec, ModeKeys
@@ -131,7 +131,7 @@ class Head(abc.ABC):
         # A mixed-precision network computes its logits in float16 or bfloat16; the loss,
         # predictions and metrics are float32 (Keras's advice for a model's outputs).
         logits = tf.nest.map_structure(_as_float32, logits)
-        with tf.name_scope(_utils.scope_name(self)), _per_call.scope():
+        with tf.name_scope(_names.scope_name(self)), _per_call.scope():
             predictions = self.predictions(logits)
             if mode == ModeKeys.PREDICT:
                 return EstimatorSpec(mode, predictions=predictions,
@@ -144,7 +144,7 @@ class Head(abc.ABC):
                     labels, regularization_losses=regularization_losses)
                 return EstimatorSpec(mode, predictions=predictions, loss=loss,
                                      eval_metric_ops=eval_metrics)
-            train_op = _utils.train_op(_utils.describe(self), loss, optimizer, train_op_fn)
+            train_op = _train_op.train_op(_names.describe(self), loss, optimizer, train_op_fn)
         return EstimatorSpec(mode, predictions=predictions, loss=loss, train_op=train_op)
 
     def __repr__(self) -> str:

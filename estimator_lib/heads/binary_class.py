@@ -6,7 +6,8 @@ import keras
 import tensorflow as tf
 
 from estimator_lib import export as export_lib
-from estimator_lib.heads import _utils
+from estimator_lib.heads import _arguments, _inputs, _loss, _metrics, _names, _predictions
+from estimator_lib.heads._shared import shared
 from estimator_lib.heads._single import SingleHead
 from estimator_lib.heads.keys import MetricKeys, PredictionKeys, SignatureKeys
 from estimator_lib.losses import Reduction
@@ -51,12 +52,12 @@ class BinaryClassHead(SingleHead):
 
     def __init__(self, *, weight_column=None, thresholds=None, label_vocabulary=None,
                  loss_reduction=Reduction.SUM_OVER_BATCH_SIZE, loss_fn=None, name=None):
-        self._name = _utils.check_name(name)
-        self._weight_column = _utils.check_weight_column(weight_column)
-        self._thresholds = _utils.check_thresholds(thresholds)
-        self._label_vocabulary = _utils.check_vocabulary(label_vocabulary, 2, _utils.describe(self))
-        self._loss_reduction = _utils.check_loss_reduction(loss_reduction)
-        self._loss_fn_args = _utils.check_loss_fn(loss_fn)
+        self._name = _arguments.check_name(name)
+        self._weight_column = _arguments.check_weight_column(weight_column)
+        self._thresholds = _arguments.check_thresholds(thresholds)
+        self._label_vocabulary = _arguments.check_vocabulary(label_vocabulary, 2, _names.describe(self))
+        self._loss_reduction = _arguments.check_loss_reduction(loss_reduction)
+        self._loss_fn_args = _arguments.check_loss_fn(loss_fn)
         self._loss_fn = loss_fn
 
     @property
@@ -68,31 +69,31 @@ class BinaryClassHead(SingleHead):
     def thresholds(self) -> tuple[float, ...]:
         return self._thresholds
 
-    @_utils.shared
+    @shared
     def _logits(self, logits):
-        return _utils.check_logits(logits, 1, _utils.describe(self))
+        return _inputs.check_logits(logits, 1, _names.describe(self))
 
-    @_utils.shared
+    @shared
     def _labels(self, logits, labels):
         """float32 0/1 labels `[batch, 1]`."""
-        head = _utils.describe(self)
-        labels = _utils.dense_labels(labels, logits, 1, head)
+        head = _names.describe(self)
+        labels = _inputs.dense_labels(labels, logits, 1, head)
         if self._label_vocabulary is not None:
-            return tf.cast(_utils.vocabulary_ids(labels, self._label_vocabulary, head), tf.float32)
-        _utils.reject_strings(labels, head)
+            return tf.cast(_inputs.vocabulary_ids(labels, self._label_vocabulary, head), tf.float32)
+        _inputs.reject_strings(labels, head)
         labels = tf.cast(labels, tf.float32)
-        return _utils.check_range(labels, 0, 1, head, "labels",
+        return _inputs.check_range(labels, 0, 1, head, "labels",
                                   "Binary labels are 0/1 (or probabilities in between).")
 
-    @_utils.shared
+    @shared
     def _unweighted_loss_and_weights(self, logits, labels, features):
-        head = _utils.describe(self)
+        head = _names.describe(self)
         if self._loss_fn is not None:
-            unweighted = _utils.call_loss_fn(self._loss_fn, self._loss_fn_args, labels, logits,
+            unweighted = _loss.call_loss_fn(self._loss_fn, self._loss_fn_args, labels, logits,
                                              features, 1, head)
         else:
             unweighted = tf.nn.sigmoid_cross_entropy_with_logits(labels=labels, logits=logits)
-        return unweighted, _utils.weights(features, self._weight_column, logits, head)
+        return unweighted, _inputs.weights(features, self._weight_column, logits, head)
 
     def predictions(self, logits, keys=None):
         """See base class."""
@@ -111,10 +112,10 @@ class BinaryClassHead(SingleHead):
             keys_.PROBABILITIES: tf.nn.softmax(two_class_logits),
             keys_.CLASS_IDS: class_ids,
             keys_.CLASSES: classes,
-            keys_.ALL_CLASS_IDS: _utils.all_class_ids(logits, 2),
-            keys_.ALL_CLASSES: _utils.all_classes(logits, 2, self._label_vocabulary),
+            keys_.ALL_CLASS_IDS: _predictions.all_class_ids(logits, 2),
+            keys_.ALL_CLASSES: _predictions.all_classes(logits, 2, self._label_vocabulary),
         }
-        return _utils.select(predictions, keys, _utils.describe(self))
+        return _predictions.select(predictions, keys, _names.describe(self))
 
     def metrics(self, regularization_losses=None):
         """See base class."""
@@ -126,13 +127,13 @@ class BinaryClassHead(SingleHead):
             k(MetricKeys.RECALL): keras.metrics.Recall(name=k(MetricKeys.RECALL)),
             k(MetricKeys.PREDICTION_MEAN): keras.metrics.Mean(name=k(MetricKeys.PREDICTION_MEAN)),
             k(MetricKeys.LABEL_MEAN): keras.metrics.Mean(name=k(MetricKeys.LABEL_MEAN)),
-            k(MetricKeys.ACCURACY_BASELINE): _utils.AccuracyBaseline(
+            k(MetricKeys.ACCURACY_BASELINE): _metrics.AccuracyBaseline(
                 name=k(MetricKeys.ACCURACY_BASELINE)),
             k(MetricKeys.AUC): keras.metrics.AUC(name=k(MetricKeys.AUC)),
             k(MetricKeys.AUC_PR): keras.metrics.AUC(curve="PR", name=k(MetricKeys.AUC_PR)),
         }
-        metrics.update(_utils.regularization_metric(regularization_losses, self._name))
-        metrics.update(_utils.threshold_metrics(self._thresholds, k))
+        metrics.update(_metrics.regularization_metric(regularization_losses, self._name))
+        metrics.update(_metrics.threshold_metrics(self._thresholds, k))
         return metrics
 
     def update_metrics(self, eval_metrics, features, logits, labels, regularization_losses=None):
@@ -144,21 +145,21 @@ class BinaryClassHead(SingleHead):
         logistic = predictions[PredictionKeys.LOGISTIC]
         class_ids = predictions[PredictionKeys.CLASS_IDS]
         k = self._key
-        _utils.update_mean(eval_metrics[k(MetricKeys.LOSS_MEAN)], unweighted, weights)
+        _metrics.update_mean(eval_metrics[k(MetricKeys.LOSS_MEAN)], unweighted, weights)
         for key in (MetricKeys.ACCURACY, MetricKeys.PRECISION, MetricKeys.RECALL):
-            _utils.update(eval_metrics[k(key)], labels, class_ids, weights)
-        _utils.update_mean(eval_metrics[k(MetricKeys.PREDICTION_MEAN)], logistic, weights)
-        _utils.update_mean(eval_metrics[k(MetricKeys.LABEL_MEAN)], labels, weights)
-        _utils.update_mean(eval_metrics[k(MetricKeys.ACCURACY_BASELINE)], labels, weights)
-        _utils.update(eval_metrics[k(MetricKeys.AUC)], labels, logistic, weights)
-        _utils.update(eval_metrics[k(MetricKeys.AUC_PR)], labels, logistic, weights)
-        _utils.update_regularization_metric(eval_metrics, regularization_losses, self._name)
-        _utils.update_threshold_metrics(eval_metrics, self._thresholds, k, labels, logistic, weights)
+            _metrics.update(eval_metrics[k(key)], labels, class_ids, weights)
+        _metrics.update_mean(eval_metrics[k(MetricKeys.PREDICTION_MEAN)], logistic, weights)
+        _metrics.update_mean(eval_metrics[k(MetricKeys.LABEL_MEAN)], labels, weights)
+        _metrics.update_mean(eval_metrics[k(MetricKeys.ACCURACY_BASELINE)], labels, weights)
+        _metrics.update(eval_metrics[k(MetricKeys.AUC)], labels, logistic, weights)
+        _metrics.update(eval_metrics[k(MetricKeys.AUC_PR)], labels, logistic, weights)
+        _metrics.update_regularization_metric(eval_metrics, regularization_losses, self._name)
+        _metrics.update_threshold_metrics(eval_metrics, self._thresholds, k, labels, logistic, weights)
         return eval_metrics
 
     def export_outputs(self, predictions):
         """See base class."""
-        outputs = _utils.classification_export_outputs(predictions, PredictionKeys.ALL_CLASSES)
+        outputs = _predictions.classification_export_outputs(predictions, PredictionKeys.ALL_CLASSES)
         outputs[SignatureKeys.REGRESS] = export_lib.RegressionOutput(
             predictions[PredictionKeys.LOGISTIC])
         return outputs

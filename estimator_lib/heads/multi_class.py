@@ -5,7 +5,8 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from estimator_lib.heads import _utils
+from estimator_lib.heads import _arguments, _inputs, _loss, _metrics, _names, _predictions
+from estimator_lib.heads._shared import shared
 from estimator_lib.heads._single import SingleHead
 from estimator_lib.heads.keys import MetricKeys, PredictionKeys
 from estimator_lib.losses import Reduction
@@ -45,14 +46,14 @@ class MultiClassHead(SingleHead):
 
     def __init__(self, n_classes, *, weight_column=None, label_vocabulary=None,
                  loss_reduction=Reduction.SUM_OVER_BATCH_SIZE, loss_fn=None, name=None):
-        self._name = _utils.check_name(name)
-        head = _utils.describe(self)
-        self._n_classes = _utils.check_n_classes(
+        self._name = _arguments.check_name(name)
+        head = _names.describe(self)
+        self._n_classes = _arguments.check_n_classes(
             n_classes, 3, head, " For two classes use el.heads.BinaryClassHead.")
-        self._weight_column = _utils.check_weight_column(weight_column)
-        self._label_vocabulary = _utils.check_vocabulary(label_vocabulary, self._n_classes, head)
-        self._loss_reduction = _utils.check_loss_reduction(loss_reduction)
-        self._loss_fn_args = _utils.check_loss_fn(loss_fn)
+        self._weight_column = _arguments.check_weight_column(weight_column)
+        self._label_vocabulary = _arguments.check_vocabulary(label_vocabulary, self._n_classes, head)
+        self._loss_reduction = _arguments.check_loss_reduction(loss_reduction)
+        self._loss_fn_args = _arguments.check_loss_fn(loss_fn)
         self._loss_fn = loss_fn
 
     @property
@@ -60,37 +61,37 @@ class MultiClassHead(SingleHead):
         """See base class."""
         return self._n_classes
 
-    @_utils.shared
+    @shared
     def _logits(self, logits):
-        return _utils.check_logits(logits, self._n_classes, _utils.describe(self))
+        return _inputs.check_logits(logits, self._n_classes, _names.describe(self))
 
-    @_utils.shared
+    @shared
     def _labels(self, logits, labels):
         """int64 class ids `[batch, 1]`."""
-        head = _utils.describe(self)
-        labels = _utils.dense_labels(labels, logits, 1, head)
+        head = _names.describe(self)
+        labels = _inputs.dense_labels(labels, logits, 1, head)
         if self._label_vocabulary is not None:
-            return _utils.vocabulary_ids(labels, self._label_vocabulary, head)
-        _utils.reject_strings(labels, head)
+            return _inputs.vocabulary_ids(labels, self._label_vocabulary, head)
+        _inputs.reject_strings(labels, head)
         if not labels.dtype.is_integer:
             raise TypeError(
                 f"{head}: labels must be integer class ids in [0, {self._n_classes - 1}]; "
                 f"received dtype {labels.dtype.name}. Cast them with tf.cast(labels, tf.int64)."
             )
         labels = tf.cast(labels, tf.int64)
-        return _utils.check_range(labels, 0, self._n_classes - 1, head, "class ids (labels)",
+        return _inputs.check_range(labels, 0, self._n_classes - 1, head, "class ids (labels)",
                                   f"n_classes is {self._n_classes}.")
 
-    @_utils.shared
+    @shared
     def _unweighted_loss_and_weights(self, logits, labels, features):
-        head = _utils.describe(self)
+        head = _names.describe(self)
         if self._loss_fn is not None:
-            unweighted = _utils.call_loss_fn(self._loss_fn, self._loss_fn_args, labels, logits,
+            unweighted = _loss.call_loss_fn(self._loss_fn, self._loss_fn_args, labels, logits,
                                              features, 1, head)
         else:
             unweighted = tf.expand_dims(tf.nn.sparse_softmax_cross_entropy_with_logits(
                 labels=tf.squeeze(labels, -1), logits=logits), -1)
-        return unweighted, _utils.weights(features, self._weight_column, logits, head)
+        return unweighted, _inputs.weights(features, self._weight_column, logits, head)
 
     def predictions(self, logits, keys=None):
         """See base class."""
@@ -105,11 +106,11 @@ class MultiClassHead(SingleHead):
             PredictionKeys.PROBABILITIES: tf.nn.softmax(logits),
             PredictionKeys.CLASS_IDS: class_ids,
             PredictionKeys.CLASSES: classes,
-            PredictionKeys.ALL_CLASS_IDS: _utils.all_class_ids(logits, self._n_classes),
-            PredictionKeys.ALL_CLASSES: _utils.all_classes(logits, self._n_classes,
+            PredictionKeys.ALL_CLASS_IDS: _predictions.all_class_ids(logits, self._n_classes),
+            PredictionKeys.ALL_CLASSES: _predictions.all_classes(logits, self._n_classes,
                                                            self._label_vocabulary),
         }
-        return _utils.select(predictions, keys, _utils.describe(self))
+        return _predictions.select(predictions, keys, _names.describe(self))
 
     def metrics(self, regularization_losses=None):
         """See base class."""
@@ -118,7 +119,7 @@ class MultiClassHead(SingleHead):
             loss_mean: keras.metrics.Mean(name=loss_mean),
             accuracy: keras.metrics.Accuracy(name=accuracy),
         }
-        metrics.update(_utils.regularization_metric(regularization_losses, self._name))
+        metrics.update(_metrics.regularization_metric(regularization_losses, self._name))
         return metrics
 
     def update_metrics(self, eval_metrics, features, logits, labels, regularization_losses=None):
@@ -127,11 +128,11 @@ class MultiClassHead(SingleHead):
         labels = self._labels(logits, labels)
         unweighted, weights = self._unweighted_loss_and_weights(logits, labels, features)
         class_ids = self.predictions(logits, [PredictionKeys.CLASS_IDS])[PredictionKeys.CLASS_IDS]
-        _utils.update_mean(eval_metrics[self._key(MetricKeys.LOSS_MEAN)], unweighted, weights)
-        _utils.update(eval_metrics[self._key(MetricKeys.ACCURACY)], labels, class_ids, weights)
-        _utils.update_regularization_metric(eval_metrics, regularization_losses, self._name)
+        _metrics.update_mean(eval_metrics[self._key(MetricKeys.LOSS_MEAN)], unweighted, weights)
+        _metrics.update(eval_metrics[self._key(MetricKeys.ACCURACY)], labels, class_ids, weights)
+        _metrics.update_regularization_metric(eval_metrics, regularization_losses, self._name)
         return eval_metrics
 
     def export_outputs(self, predictions):
         """See base class."""
-        return _utils.classification_export_outputs(predictions, PredictionKeys.ALL_CLASSES)
+        return _predictions.classification_export_outputs(predictions, PredictionKeys.ALL_CLASSES)

@@ -9,7 +9,7 @@ import keras
 import tensorflow as tf
 
 from estimator_lib import export as export_lib
-from estimator_lib.heads import _utils
+from estimator_lib.heads import _inputs, _loss, _metrics, _predictions
 from estimator_lib.heads.base import Head
 from estimator_lib.heads.keys import MetricKeys, SignatureKeys
 
@@ -105,7 +105,7 @@ class MultiHead(Head):
                     f"{[h.name for h in self._heads]}; missing {missing}, unknown {unknown}."
                 )
             return dict(logits)
-        logits = _utils.check_logits(logits, self.logits_dimension, "MultiHead")
+        logits = _inputs.check_logits(logits, self.logits_dimension, "MultiHead")
         splits = tf.split(logits, [h.logits_dimension for h in self._heads], axis=-1)
         return {head.name: part for head, part in zip(self._heads, splits, strict=True)}
 
@@ -140,7 +140,7 @@ class MultiHead(Head):
             losses = [loss * w for loss, w in zip(losses, self._head_weights, strict=True)]
         total = tf.add_n(losses)
         if regularization_losses:
-            total += _utils.regularization_loss(regularization_losses)
+            total += _loss.regularization_loss(regularization_losses)
         return total
 
     def predictions(self, logits, keys=None):
@@ -150,7 +150,7 @@ class MultiHead(Head):
         for head in self._heads:
             for key, value in head.predictions(logits[head.name]).items():
                 predictions[f"{head.name}/{key}"] = value
-        return _utils.select(predictions, keys, "MultiHead")
+        return _predictions.select(predictions, keys, "MultiHead")
 
     def metrics(self, regularization_losses=None):
         """See base class."""
@@ -160,7 +160,7 @@ class MultiHead(Head):
             metrics[key] = keras.metrics.Mean(name=key)
         for head in self._heads:
             metrics.update(head.metrics())
-        metrics.update(_utils.regularization_metric(regularization_losses, None))
+        metrics.update(_metrics.regularization_metric(regularization_losses, None))
         return metrics
 
     def update_metrics(self, eval_metrics, features, logits, labels, regularization_losses=None):
@@ -170,7 +170,7 @@ class MultiHead(Head):
             loss = head.loss(labels[head.name], logits[head.name], features=features)
             eval_metrics[f"{MetricKeys.LOSS}/{head.name}"].update_state(loss)
             head.update_metrics(eval_metrics, features, logits[head.name], labels[head.name])
-        _utils.update_regularization_metric(eval_metrics, regularization_losses, None)
+        _metrics.update_regularization_metric(eval_metrics, regularization_losses, None)
         return eval_metrics
 
     def export_outputs(self, predictions):

@@ -5,7 +5,8 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from estimator_lib.heads import _utils
+from estimator_lib.heads import _arguments, _inputs, _loss, _metrics, _names, _predictions
+from estimator_lib.heads._shared import shared
 from estimator_lib.heads._single import SingleHead
 from estimator_lib.heads.keys import MetricKeys, PredictionKeys
 from estimator_lib.losses import Reduction
@@ -55,19 +56,19 @@ class MultiLabelHead(SingleHead):
     def __init__(self, n_classes, *, weight_column=None, thresholds=None, label_vocabulary=None,
                  loss_reduction=Reduction.SUM_OVER_BATCH_SIZE, loss_fn=None,
                  classes_for_class_based_metrics=None, name=None):
-        self._name = _utils.check_name(name)
-        head = _utils.describe(self)
-        self._n_classes = _utils.check_n_classes(n_classes, 2, head)
-        self._weight_column = _utils.check_weight_column(weight_column)
-        self._thresholds = _utils.check_thresholds(thresholds)
-        self._label_vocabulary = _utils.check_vocabulary(label_vocabulary, self._n_classes, head)
-        self._loss_reduction = _utils.check_loss_reduction(loss_reduction)
-        self._loss_fn_args = _utils.check_loss_fn(loss_fn)
+        self._name = _arguments.check_name(name)
+        head = _names.describe(self)
+        self._n_classes = _arguments.check_n_classes(n_classes, 2, head)
+        self._weight_column = _arguments.check_weight_column(weight_column)
+        self._thresholds = _arguments.check_thresholds(thresholds)
+        self._label_vocabulary = _arguments.check_vocabulary(label_vocabulary, self._n_classes, head)
+        self._loss_reduction = _arguments.check_loss_reduction(loss_reduction)
+        self._loss_fn_args = _arguments.check_loss_fn(loss_fn)
         self._loss_fn = loss_fn
         self._class_metric_ids = self._check_metric_classes(classes_for_class_based_metrics)
 
     def _check_metric_classes(self, classes) -> tuple[int, ...]:
-        head = _utils.describe(self)
+        head = _names.describe(self)
         result = []
         for c in classes or ():
             if isinstance(c, str):
@@ -100,54 +101,54 @@ class MultiLabelHead(SingleHead):
                    MetricKeys.AUC_PR_AT_NAME)
         return tuple(self._key(f % self._label_vocabulary[class_id]) for f in formats)
 
-    @_utils.shared
+    @shared
     def _logits(self, logits):
-        return _utils.check_logits(logits, self._n_classes, _utils.describe(self))
+        return _inputs.check_logits(logits, self._n_classes, _names.describe(self))
 
-    @_utils.shared
+    @shared
     def _labels(self, logits, labels):
         """int64 multi-hot labels `[batch, n_classes]`."""
-        head = _utils.describe(self)
+        head = _names.describe(self)
         if isinstance(labels, tf.RaggedTensor):
             labels = labels.to_sparse()
         if isinstance(labels, tf.SparseTensor):
             values = labels.values
             if self._label_vocabulary is not None:
-                values = _utils.vocabulary_ids(values, self._label_vocabulary, head)
+                values = _inputs.vocabulary_ids(values, self._label_vocabulary, head)
             else:
-                _utils.reject_strings(values, head)
+                _inputs.reject_strings(values, head)
                 if not values.dtype.is_integer:
                     raise TypeError(
                         f"{head}: sparse labels must hold integer class ids; received dtype "
                         f"{values.dtype.name}."
                     )
-                values = _utils.check_range(tf.cast(values, tf.int64), 0, self._n_classes - 1,
+                values = _inputs.check_range(tf.cast(values, tf.int64), 0, self._n_classes - 1,
                                             head, "class ids (labels)",
                                             f"n_classes is {self._n_classes}.")
             ids = tf.SparseTensor(labels.indices, tf.cast(values, tf.int64), labels.dense_shape)
             labels = tf.cast(tf.sparse.to_indicator(ids, self._n_classes), tf.int64)
-            return _utils.dense_labels(labels, logits, self._n_classes, head)
-        if _utils.labels_tensor(labels, head).dtype == tf.string:
+            return _inputs.dense_labels(labels, logits, self._n_classes, head)
+        if _inputs.labels_tensor(labels, head).dtype == tf.string:
             raise TypeError(
                 f"{head}: string labels must come as a tf.SparseTensor or tf.RaggedTensor of "
                 "class names (with `label_vocabulary` set); received a dense string tensor."
             )
-        labels = _utils.dense_labels(labels, logits, self._n_classes, head)
+        labels = _inputs.dense_labels(labels, logits, self._n_classes, head)
         labels = tf.cast(labels, tf.int64)
-        return _utils.check_range(labels, 0, 1, head, "multi-hot labels",
+        return _inputs.check_range(labels, 0, 1, head, "multi-hot labels",
                                   "Dense labels are multi-hot 0/1; pass class ids as a "
                                   "tf.SparseTensor or tf.RaggedTensor.")
 
-    @_utils.shared
+    @shared
     def _unweighted_loss_and_weights(self, logits, labels, features):
-        head = _utils.describe(self)
+        head = _names.describe(self)
         if self._loss_fn is not None:
-            unweighted = _utils.call_loss_fn(self._loss_fn, self._loss_fn_args, labels, logits,
+            unweighted = _loss.call_loss_fn(self._loss_fn, self._loss_fn_args, labels, logits,
                                              features, 1, head)
         else:
             unweighted = tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(
                 labels=tf.cast(labels, tf.float32), logits=logits), axis=-1, keepdims=True)
-        return unweighted, _utils.weights(features, self._weight_column, logits, head)
+        return unweighted, _inputs.weights(features, self._weight_column, logits, head)
 
     def predictions(self, logits, keys=None):
         """See base class."""
@@ -155,10 +156,10 @@ class MultiLabelHead(SingleHead):
         predictions = {
             PredictionKeys.LOGITS: logits,
             PredictionKeys.PROBABILITIES: tf.sigmoid(logits),
-            PredictionKeys.CLASSES: _utils.all_classes(logits, self._n_classes,
+            PredictionKeys.CLASSES: _predictions.all_classes(logits, self._n_classes,
                                                        self._label_vocabulary),
         }
-        return _utils.select(predictions, keys, _utils.describe(self))
+        return _predictions.select(predictions, keys, _names.describe(self))
 
     def metrics(self, regularization_losses=None):
         """See base class."""
@@ -168,8 +169,8 @@ class MultiLabelHead(SingleHead):
             k(MetricKeys.AUC): keras.metrics.AUC(name=k(MetricKeys.AUC)),
             k(MetricKeys.AUC_PR): keras.metrics.AUC(curve="PR", name=k(MetricKeys.AUC_PR)),
         }
-        metrics.update(_utils.regularization_metric(regularization_losses, self._name))
-        metrics.update(_utils.threshold_metrics(self._thresholds, k))
+        metrics.update(_metrics.regularization_metric(regularization_losses, self._name))
+        metrics.update(_metrics.threshold_metrics(self._thresholds, k))
         for class_id in self._class_metric_ids:
             probability_mean, auc, auc_pr = self._class_keys(class_id)
             metrics[probability_mean] = keras.metrics.Mean(name=probability_mean)
@@ -184,20 +185,20 @@ class MultiLabelHead(SingleHead):
         unweighted, weights = self._unweighted_loss_and_weights(logits, labels, features)
         probabilities = tf.sigmoid(logits)
         k = self._key
-        _utils.update_mean(eval_metrics[k(MetricKeys.LOSS_MEAN)], unweighted, weights)
-        _utils.update(eval_metrics[k(MetricKeys.AUC)], labels, probabilities, weights)
-        _utils.update(eval_metrics[k(MetricKeys.AUC_PR)], labels, probabilities, weights)
-        _utils.update_regularization_metric(eval_metrics, regularization_losses, self._name)
-        _utils.update_threshold_metrics(eval_metrics, self._thresholds, k, labels, probabilities, weights)
+        _metrics.update_mean(eval_metrics[k(MetricKeys.LOSS_MEAN)], unweighted, weights)
+        _metrics.update(eval_metrics[k(MetricKeys.AUC)], labels, probabilities, weights)
+        _metrics.update(eval_metrics[k(MetricKeys.AUC_PR)], labels, probabilities, weights)
+        _metrics.update_regularization_metric(eval_metrics, regularization_losses, self._name)
+        _metrics.update_threshold_metrics(eval_metrics, self._thresholds, k, labels, probabilities, weights)
         for class_id in self._class_metric_ids:
             probability_mean, auc, auc_pr = self._class_keys(class_id)
             class_probabilities = probabilities[..., class_id:class_id + 1]
             class_labels = labels[..., class_id:class_id + 1]
-            _utils.update_mean(eval_metrics[probability_mean], class_probabilities, weights)
-            _utils.update(eval_metrics[auc], class_labels, class_probabilities, weights)
-            _utils.update(eval_metrics[auc_pr], class_labels, class_probabilities, weights)
+            _metrics.update_mean(eval_metrics[probability_mean], class_probabilities, weights)
+            _metrics.update(eval_metrics[auc], class_labels, class_probabilities, weights)
+            _metrics.update(eval_metrics[auc_pr], class_labels, class_probabilities, weights)
         return eval_metrics
 
     def export_outputs(self, predictions):
         """See base class."""
-        return _utils.classification_export_outputs(predictions, PredictionKeys.CLASSES)
+        return _predictions.classification_export_outputs(predictions, PredictionKeys.CLASSES)

@@ -8,7 +8,8 @@ import keras
 import tensorflow as tf
 
 from estimator_lib import export as export_lib
-from estimator_lib.heads import _utils
+from estimator_lib.heads import _arguments, _inputs, _loss, _metrics, _names, _predictions
+from estimator_lib.heads._shared import shared
 from estimator_lib.heads._single import SingleHead
 from estimator_lib.heads.keys import MetricKeys, PredictionKeys, SignatureKeys
 from estimator_lib.losses import Reduction
@@ -52,7 +53,7 @@ class RegressionHead(SingleHead):
     def __init__(self, label_dimension=1, *, weight_column=None,
                  loss_reduction=Reduction.SUM_OVER_BATCH_SIZE, loss_fn=None,
                  inverse_link_fn=None, name=None):
-        self._name = _utils.check_name(name)
+        self._name = _arguments.check_name(name)
         if (not isinstance(label_dimension, numbers.Integral) or isinstance(label_dimension, bool)
                 or label_dimension < 1):
             raise ValueError(
@@ -62,9 +63,9 @@ class RegressionHead(SingleHead):
             raise TypeError(f"`inverse_link_fn` must be callable or None; received "
                             f"{inverse_link_fn!r}.")
         self._label_dimension = int(label_dimension)
-        self._weight_column = _utils.check_weight_column(weight_column)
-        self._loss_reduction = _utils.check_loss_reduction(loss_reduction)
-        self._loss_fn_args = _utils.check_loss_fn(loss_fn)
+        self._weight_column = _arguments.check_weight_column(weight_column)
+        self._loss_reduction = _arguments.check_loss_reduction(loss_reduction)
+        self._loss_fn_args = _arguments.check_loss_fn(loss_fn)
         self._loss_fn = loss_fn
         self._inverse_link_fn = inverse_link_fn
 
@@ -73,14 +74,14 @@ class RegressionHead(SingleHead):
         """See base class."""
         return self._label_dimension
 
-    @_utils.shared
+    @shared
     def _logits(self, logits):
-        return _utils.check_logits(logits, self._label_dimension, _utils.describe(self))
+        return _inputs.check_logits(logits, self._label_dimension, _names.describe(self))
 
-    @_utils.shared
+    @shared
     def _labels(self, logits, labels):
-        head = _utils.describe(self)
-        labels = _utils.dense_labels(labels, logits, self._label_dimension, head)
+        head = _names.describe(self)
+        labels = _inputs.dense_labels(labels, logits, self._label_dimension, head)
         if not (labels.dtype.is_floating or labels.dtype.is_integer or labels.dtype == tf.bool):
             raise TypeError(
                 f"{head}: regression labels must be numeric; received dtype {labels.dtype.name}. "
@@ -88,15 +89,15 @@ class RegressionHead(SingleHead):
             )
         return tf.cast(labels, tf.float32)
 
-    @_utils.shared
+    @shared
     def _unweighted_loss_and_weights(self, logits, labels, features):
-        head = _utils.describe(self)
+        head = _names.describe(self)
         if self._loss_fn is not None:
-            unweighted = _utils.call_loss_fn(self._loss_fn, self._loss_fn_args, labels, logits,
+            unweighted = _loss.call_loss_fn(self._loss_fn, self._loss_fn_args, labels, logits,
                                              features, self._label_dimension, head)
         else:
             unweighted = tf.math.squared_difference(logits, labels)
-        weights = _utils.weights(features, self._weight_column, logits, head, allow_per_logit=True)
+        weights = _inputs.weights(features, self._weight_column, logits, head, allow_per_logit=True)
         return unweighted, weights
 
     def predictions(self, logits, keys=None):
@@ -107,14 +108,14 @@ class RegressionHead(SingleHead):
         else:
             predictions = {PredictionKeys.PREDICTIONS: self._inverse_link_fn(logits),
                            PredictionKeys.LOGITS: logits}
-        return _utils.select(predictions, keys, _utils.describe(self))
+        return _predictions.select(predictions, keys, _names.describe(self))
 
     def metrics(self, regularization_losses=None):
         """See base class."""
         keys = [self._key(k) for k in (MetricKeys.LOSS_MEAN, MetricKeys.PREDICTION_MEAN,
                                        MetricKeys.LABEL_MEAN)]
         metrics = {key: keras.metrics.Mean(name=key) for key in keys}
-        metrics.update(_utils.regularization_metric(regularization_losses, self._name))
+        metrics.update(_metrics.regularization_metric(regularization_losses, self._name))
         return metrics
 
     def update_metrics(self, eval_metrics, features, logits, labels, regularization_losses=None):
@@ -123,10 +124,10 @@ class RegressionHead(SingleHead):
         labels = self._labels(logits, labels)
         unweighted, weights = self._unweighted_loss_and_weights(logits, labels, features)
         predicted = self.predictions(logits)[PredictionKeys.PREDICTIONS]
-        _utils.update_mean(eval_metrics[self._key(MetricKeys.LOSS_MEAN)], unweighted, weights)
-        _utils.update_mean(eval_metrics[self._key(MetricKeys.PREDICTION_MEAN)], predicted, weights)
-        _utils.update_mean(eval_metrics[self._key(MetricKeys.LABEL_MEAN)], labels, weights)
-        _utils.update_regularization_metric(eval_metrics, regularization_losses, self._name)
+        _metrics.update_mean(eval_metrics[self._key(MetricKeys.LOSS_MEAN)], unweighted, weights)
+        _metrics.update_mean(eval_metrics[self._key(MetricKeys.PREDICTION_MEAN)], predicted, weights)
+        _metrics.update_mean(eval_metrics[self._key(MetricKeys.LABEL_MEAN)], labels, weights)
+        _metrics.update_regularization_metric(eval_metrics, regularization_losses, self._name)
         return eval_metrics
 
     def export_outputs(self, predictions):

@@ -156,8 +156,8 @@ def test_a_usage_error_is_one_line_and_status_2(capsys):
         cli.main(["run", "--model-name", "../taxi"])
     assert exited.value.code == 2
     assert capsys.readouterr().err.splitlines() == [
-        "estpipe run: argument --model-name: `model_name` ('../taxi') is not a valid model "
-        "name: use 1 to 128 letters, digits, '_', '-' or '.', starting with a letter or digit "
+        "estpipe run: argument --model-name: Invalid model name '../taxi': use 1 to 128 "
+        "letters, digits, '_', '-' or '.', starting with a letter or digit, without '..' "
         "(e.g. 'chicago_taxi'). It names the folder `<serving_base>/<model_name>/` and the "
         "model TF Serving clients ask for. (see `estpipe run --help`)"]
     assert cli.main(["run", os.path.join(ROOT, "no-such.yaml")]) == 2

@@ -8,6 +8,7 @@ import yaml
 
 from components.common.resources import Resources
 from components.evaluator.config import EvaluatorSettings
+from components.pusher.config import PusherSettings
 from components.trainer.config import TrainerSettings
 from pipelines.compile import compile_pipeline, submit_pipeline
 from pipelines.config import load_config
@@ -124,6 +125,9 @@ def test_the_steps_carry_their_config_in_the_spec(compiled):
     assert evaluator["slices"] == ["trip_start_hour", "payment_type"]
     assert EvaluatorSettings.from_json(evaluator) == config.evaluator
     assert constant("ingest-component", "settings")["label_column"] == "tips"
+    pusher = constant("pusher-op", "settings")
+    assert pusher["keep_versions"] == 5 and pusher["infra_validation"] is True
+    assert PusherSettings.from_json(pusher) == config.serving.settings
     outputs = spec["components"]["comp-evaluator-op"]["outputDefinitions"]["artifacts"]
     assert outputs["metrics"]["artifactType"]["schemaTitle"] == "system.Metrics"
     assert outputs["classification_metrics"]["artifactType"]["schemaTitle"] == \

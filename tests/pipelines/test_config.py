@@ -66,7 +66,7 @@ def test_every_problem_is_reported_at_once_with_its_place():
                      "training.resources.cpu: 'two' is not a Kubernetes quantity",
                      "training.resources.accelerator_count: is 1 but no `accelerator_type`",
                      "evaluation.thresholds: Unknown keys ['lower'] in `thresholds.auc`",
-                     "serving.model_name: '../escape' is not a valid name",
+                     "serving.model_name: Invalid model name '../escape': use 1 to 128 letters",
                      "extra: unknown section"):
         assert expected in problems
     assert len(caught.value.problems) == 11
@@ -133,3 +133,41 @@ def test_a_bad_transform_spec_is_reported_with_the_config_problems(tmp_path):
     assert len(spec_problems) == 2
     assert "unknown function 'logg' (did you mean 'log'?)" in spec_problems[0]
     assert "'bucketise'" in spec_problems[1] and "bucketize" in spec_problems[1]
+
+
+def test_the_serving_section_is_where_the_pusher_publishes_and_its_settings():
+    from components.pusher.config import PusherSettings
+
+    config = _parse(_raw())
+    assert config.serving.model_name == "chicago_taxi"
+    assert config.serving.base_dir.endswith(os.path.join("runs", "serving"))
+    assert config.serving.settings == PusherSettings(keep_versions=5)
+    raw = _raw()
+    raw["serving"].update(keep_versions=2, require_blessing=False, infra_validation=False,
+                          infra_validation_split="train", infra_validation_examples=4,
+                          infra_validation_timeout_seconds=30, resources={"cpu": "2"})
+    config = _parse(raw)
+    assert config.serving.settings == PusherSettings(
+        keep_versions=2, require_blessing=False, infra_validation=False,
+        infra_validation_split="train", infra_validation_examples=4,
+        infra_validation_timeout_seconds=30)
+    assert config.resources["pusher"].cpu == "2"
+    del raw["serving"]["keep_versions"]
+    assert _parse(raw).serving.settings.keep_versions == 5  # PusherSettings' default
+
+
+def test_serving_problems_are_named_with_their_place():
+    raw = _raw()
+    raw["serving"].update(keep_version=3, infra_validation_examples=0, model_name="tax..i")
+    del raw["serving"]["base_dir"]
+    with pytest.raises(ConfigError) as caught:
+        _parse(raw)
+    problems = caught.value.problems
+    assert problems[0].startswith("serving.model_name: Invalid model name 'tax..i'")
+    assert problems[1:] == [
+        "serving.base_dir: missing",
+        "serving.keep_version: unknown setting; did you mean 'keep_versions'? serving takes "
+        "['infra_validation', 'infra_validation_examples', 'infra_validation_split', "
+        "'infra_validation_timeout_seconds', 'keep_versions', 'require_blessing']",
+        "serving.infra_validation_examples: must be >= 1; received 0.",
+    ]

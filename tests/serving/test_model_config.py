@@ -2,8 +2,9 @@
 
 import pytest
 
+from model_names import is_valid_model_name
 from serving import ModelConfig, VersionPolicy, format_model_config, parse_model_config
-from serving.model_config import is_valid_model_name, read_model_config_file
+from serving.model_config import read_model_config_file
 
 CONFIG = """
 model_config_list {

@@ -5,7 +5,7 @@ import yaml
 from kfp import compiler, dsl
 from kfp.dsl import Artifact, Dataset, Model, Output
 
-from components.pusher import InfraValidation
+from components.pusher import PusherSettings
 from components.pusher.component import pusher
 
 
@@ -32,9 +32,9 @@ def _compile(tmp_path, *, with_blessing=True, with_examples=True, **kwargs) -> d
 
 
 def test_compiles_with_typed_inputs_and_outputs(tmp_path):
-    ir = _compile(tmp_path, keep_versions=3,
-                  infra_validation=InfraValidation(split="train", num_examples=8,
-                                                   timeout_seconds=60))
+    settings = PusherSettings(keep_versions=3, infra_validation_split="train",
+                              infra_validation_examples=8, infra_validation_timeout_seconds=60)
+    ir = _compile(tmp_path, settings=settings)
     component = ir["components"]["comp-pusher-op"]
     inputs = component["inputDefinitions"]["artifacts"]
     assert inputs["model"]["artifactType"]["schemaTitle"] == "system.Model"
@@ -48,29 +48,32 @@ def test_compiles_with_typed_inputs_and_outputs(tmp_path):
     parameters = task["inputs"]["parameters"]
     assert parameters["serving_base_uri"]["componentInputParameter"] == "serving_base"
     assert parameters["model_name"]["runtimeValue"]["constant"] == "taxi"
-    assert parameters["keep_versions"]["runtimeValue"]["constant"] == 3
-    assert parameters["validation_split"]["runtimeValue"]["constant"] == "train"
-    assert parameters["validation_examples"]["runtimeValue"]["constant"] == 8
-    assert parameters["infra_validation"]["runtimeValue"]["constant"] is True
+    # The settings travel as one struct parameter, and come back as the same settings.
+    assert set(parameters) == {"settings", "serving_base_uri", "model_name"}
+    embedded = parameters["settings"]["runtimeValue"]["constant"]
+    assert embedded == settings.to_json()
+    assert PusherSettings.from_json(embedded) == settings
+    assert component["inputDefinitions"]["parameters"]["settings"]["parameterType"] == "STRUCT"
     executor = ir["deploymentSpec"]["executors"]["exec-pusher-op"]["container"]
-    assert "from components.pusher.executor import InfraValidation, PusherConfig, run" in \
+    assert "from components.pusher.executor import PusherConfig, PusherSettings, run" in \
         executor["command"][-1]
     assert "pip install" not in " ".join(executor["command"])  # the image holds the project
 
 
 def test_no_blessing_and_no_infra_validation(tmp_path):
-    ir = _compile(tmp_path, with_blessing=False, with_examples=False, require_blessing=False,
-                  infra_validation=None)
+    ir = _compile(tmp_path, with_blessing=False, with_examples=False,
+                  settings=PusherSettings(require_blessing=False, infra_validation=False))
     task = ir["root"]["dag"]["tasks"]["pusher-op"]
     assert set(task["inputs"]["artifacts"]) == {"model"}
-    assert task["inputs"]["parameters"]["infra_validation"]["runtimeValue"]["constant"] is False
+    settings = task["inputs"]["parameters"]["settings"]["runtimeValue"]["constant"]
+    assert settings["infra_validation"] is False and settings["require_blessing"] is False
 
 
 @pytest.mark.parametrize("kwargs, error, match", [
-    ({"model_name": "../taxi"}, ValueError, "is not a valid model name"),
+    ({"model_name": "../taxi"}, ValueError, "`model_name`: Invalid model name '../taxi'"),
     ({"with_blessing": False}, ValueError, "`blessing_uri` is None but `require_blessing`"),
     ({"with_examples": False}, ValueError, "`examples_uri` is None, but the infra validation"),
-    ({"keep_versions": 0}, ValueError, "`keep_versions`"),
+    ({"settings": {"keep_versions": 3}}, TypeError, "`settings` must be PusherSettings"),
 ])
 def test_build_time_checks(tmp_path, kwargs, error, match):
     with pytest.raises(error, match=match):

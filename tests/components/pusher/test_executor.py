@@ -8,7 +8,7 @@ import pytest
 
 from components.artifacts import serving
 from components.artifacts.push import PushOutcome, read_push_record
-from components.pusher import InfraValidation, PusherConfig
+from components.pusher import PusherConfig
 from components.pusher.executor import resolve_serving_model, run
 from components.pusher.history import read_history
 from components.pusher.rollback import rollback
@@ -17,7 +17,7 @@ from tests.components.pusher.conftest import make_blessing, make_model_artifact
 
 def _config(tmp_path, model_uri, blessing_uri, examples_uri=None, **kwargs):
     if examples_uri is None:
-        kwargs.setdefault("infra_validation", None)
+        kwargs.setdefault("infra_validation", False)
     return PusherConfig(model_uri=model_uri, blessing_uri=blessing_uri,
                         examples_uri=examples_uri, serving_base_uri=str(tmp_path / "serving"),
                         model_name="taxi", pushed_model_uri=str(tmp_path / "pushed"), **kwargs)
@@ -137,7 +137,7 @@ def test_missing_inputs_are_errors(exports, tmp_path):
         run(_config(tmp_path, str(tmp_path / "no_model"), make_blessing(tmp_path, True)))
     with pytest.raises(FileNotFoundError, match="No example shards for split 'test'"):
         run(_config(tmp_path, model_uri, str(tmp_path / "blessing"), str(tmp_path),
-                    infra_validation=InfraValidation(split="test")))
+                    infra_validation_split="test"))
     with pytest.raises(TypeError, match="`config` must be a PusherConfig"):
         run({"model_uri": model_uri})
     assert not os.path.exists(tmp_path / "serving") and not os.path.exists(tmp_path / "pushed")

@@ -7,8 +7,8 @@ process on a good, a corrupt and a skewed SavedModel.
 import numpy as np
 import pytest
 
-from components.pusher._serving_check import check_outputs
 from components.pusher import infra_validation
+from components.pusher._serving_check import check_outputs
 from components.pusher.infra_validation import (
     load_samples,
     standby_check_process,
@@ -47,14 +47,14 @@ def test_load_samples(examples_uri):
     assert samples == toy.serialized_examples(5)
     assert len(load_samples(examples_uri, split="train", num_examples=100)) == 40
     with pytest.raises(FileNotFoundError, match="No example shards for split 'test'"):
-        load_samples(examples_uri, split="test")
+        load_samples(examples_uri, split="test", num_examples=16)
 
 
 def test_a_model_slower_than_the_time_limit_is_refused(exports):
     result = validate_model(exports["good"], toy.serialized_examples(2), timeout_seconds=0.05)
     assert not result.passed
     assert result.reason == ("the model did not load and answer within 0.05 s "
-                             "(`InfraValidation.timeout_seconds`)")
+                             "(`infra_validation_timeout_seconds`)")
     assert result.to_json()["passed"] is False
 
 

@@ -30,4 +30,4 @@ def test_layers_import_only_what_they_need():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
     assert out.stdout.split() == ["False", "False"]
-    assert pusher.__all__ == ["InfraValidation", "PusherConfig", "validate_model_name"]
+    assert pusher.__all__ == ["PusherConfig", "PusherSettings"]

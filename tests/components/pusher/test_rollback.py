@@ -64,7 +64,7 @@ def test_nothing_to_roll_back_to(exports, tmp_path):
     publish_version(exports["good"], str(tmp_path / "taxi"), 1)
     with pytest.raises(ValueError, match="has one version \\(1\\); there is no earlier"):
         rollback(str(tmp_path), "taxi")
-    with pytest.raises(ValueError, match="is not a valid model name"):
+    with pytest.raises(ValueError, match="Invalid model name"):
         rollback(str(tmp_path), "../taxi")
 
 

@@ -126,3 +126,25 @@ def test_the_entry_point_trains_in_one_process_without_tf_config(taxi_data, tmp_
         assert json.load(f) == printed
     assert tf.train.latest_checkpoint(printed["model_dir"]).endswith("ckpt-6")
     assert os.path.isdir(printed["serving_model_dir"]) and "auc" in printed["metrics"]
+
+
+@pytest.mark.parametrize("hint, value", [
+    (bool, False), (bool, True), (int, 3), ("int | None", 7), (float, 2.5), ("float | None", 1),
+    (str, "gs://b/x"), ("str | None", "e"), ("tuple[str, ...]", ("a", "b")),
+    ("Mapping[str, Any]", {"hidden_units": [8, 4]}),
+])
+def test_a_setting_of_any_settings_type_gets_a_flag_without_a_change_here(hint, value):
+    # A new TrainerSettings field of any type check_settings knows is read from its flag and
+    # written back by trainer_args: adding a setting touches only the settings class (and
+    # the code using it), not this CLI.
+    from collections.abc import Mapping  # noqa: F401 (the hints below name it)
+    from typing import Any  # noqa: F401
+
+    resolved = eval(hint) if isinstance(hint, str) else hint  # noqa: S307 (test literals)
+    parse = cli._parser("new_setting", resolved)  # noqa: SLF001
+    assert parse(cli._text(value)) == value  # noqa: SLF001
+
+
+def test_a_type_no_setting_may_have_is_refused_at_import_naming_the_field():
+    with pytest.raises(TypeError, match="cannot read TrainerConfig field `when` of type"):
+        cli._parser("when", complex)  # noqa: SLF001
