@@ -61,10 +61,10 @@ def test_a_model_slower_than_the_time_limit_is_refused(exports):
 def test_a_standby_process_answers_as_a_fresh_one(exports):
     with standby_check_process():
         standby = infra_validation._standby
-        good = validate_model(exports["good"], toy.serialized_examples(3))
+        good = validate_model(exports["good"], toy.serialized_examples(3), timeout_seconds=300)
         assert standby.returncode == 0  # it took the request and ended
         assert infra_validation._standby is None
-        broken = validate_model(exports["needs_y"], toy.serialized_examples(3))  # a new one
+        broken = validate_model(exports["needs_y"], toy.serialized_examples(3), timeout_seconds=300)  # a new one
     assert good.passed and good.reason is None
     assert set(good.signatures) >= {"serving_default"}
     assert not broken.passed and "signature 'serving_default'" in broken.reason
@@ -74,7 +74,7 @@ def test_a_standby_that_died_is_replaced_and_one_left_unused_is_stopped(exports)
     with standby_check_process():
         infra_validation._standby.kill()
         infra_validation._standby.wait()
-        assert validate_model(exports["good"], toy.serialized_examples(2)).passed
+        assert validate_model(exports["good"], toy.serialized_examples(2), timeout_seconds=300).passed
     with standby_check_process():
         unused = infra_validation._standby
     assert unused.returncode is not None and infra_validation._standby is None
