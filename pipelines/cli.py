@@ -1,6 +1,7 @@
 """`estpipe`: the project's command line.
 
-    estpipe run [CONFIG] [--root DIR] [--no-cache]   the pipeline end to end, here (kfp.local)
+    estpipe run [CONFIG] [--root DIR] [--no-cache] [--isolate-steps]
+                                                     the pipeline end to end, here (kfp.local)
     estpipe compile [CONFIG] -o pipeline.yaml --root gs://... --serving-base gs://...
                                                      Kubeflow IR YAML for a cluster
     estpipe submit [CONFIG] --host URL --root gs://...   a run on a Kubeflow Pipelines endpoint
@@ -63,6 +64,7 @@ def _run(args) -> int:
 
     config = load(args.config)
     result = run_local(config, pipeline_root=args.root, enable_caching=not args.no_cache,
+                       isolate_steps=args.isolate_steps,
                        arguments=run_arguments(args), verbose=args.verbose)
     print(summarize(result))
     return 0
@@ -153,6 +155,10 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--root", help="pipeline root for this run (default: the config's)")
     run.add_argument("--no-cache", action="store_true",
                      help="run every step, even those whose inputs did not change")
+    run.add_argument("--isolate-steps", action="store_true",
+                     help="run each step in a fresh process, as kfp.local's SubprocessRunner "
+                          "and a cluster do (slower: every step imports TensorFlow again); "
+                          "by default every step runs in this process")
     add_overrides(run)
     run.set_defaults(handler=_run)
 

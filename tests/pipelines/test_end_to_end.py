@@ -1,7 +1,8 @@
 """The taxi pipeline end to end with kfp.local, as `estpipe run` runs it, on a CI-sized sample.
 
-Real steps in real subprocesses: Beam ingest, tf.Transform, training, the evaluator's
-blessing, the pusher's fresh-process validation and publish. A second run with unchanged data
+Real steps, in the `estpipe` process as `estpipe run` runs them by default: Beam ingest,
+tf.Transform, training, the evaluator's blessing, the pusher's fresh-process validation and
+publish (test_local_paths.py checks that each step in its own process gives the same). A second run with unchanged data
 reuses every cached step, and the pusher sees the model is already served.
 """
 
@@ -12,7 +13,6 @@ import os
 import numpy as np
 import pytest
 import tensorflow as tf
-import yaml
 
 from pipelines import cli
 from pipelines.config import load_config
@@ -20,28 +20,7 @@ from pipelines.local_run import run_local
 from pipelines.summary import read_outcome
 from serving import ModelConfig, ModelServer, ServerOptions, taxi_client, tf_example
 
-EXAMPLE_DIR = os.path.join(os.path.dirname(__file__), "..", "..", "examples", "chicago_taxi")
-SAMPLE_ROWS = 3000
-TRAIN_STEPS = 300
-
-
-@pytest.fixture(scope="module")
-def sample_config(tmp_path_factory):
-    root = tmp_path_factory.mktemp("pipeline")
-    with open(os.path.join(EXAMPLE_DIR, "data", "data.csv")) as f:  # the rows as they are
-        lines = [next(f) for _ in range(SAMPLE_ROWS + 1)]
-    (root / "taxi_sample.csv").write_text("".join(lines))
-    with open(os.path.join(EXAMPLE_DIR, "pipeline.yaml")) as f:
-        raw = yaml.safe_load(f)
-    raw["pipeline"]["root"] = str(root / "runs")
-    raw["data"]["input_pattern"] = str(root / "taxi_sample.csv")
-    raw["transform"]["spec"] = os.path.abspath(os.path.join(EXAMPLE_DIR, "transform_spec.yaml"))
-    raw["model"]["params"] = {"dnn_hidden_units": [16, 8]}
-    raw["training"].update(train_steps=TRAIN_STEPS, save_checkpoints_steps=100)
-    raw["serving"]["base_dir"] = str(root / "serving")
-    path = root / "pipeline.yaml"
-    path.write_text(yaml.safe_dump(raw))
-    return str(path), root
+TRAIN_STEPS = 300  # conftest.sample_config's
 
 
 @pytest.mark.slow
