@@ -1,27 +1,37 @@
-"""Wall time of `estpipe run` on the full taxi data, per step, against training alone.
+"""Wall time of `estpipe run`, per step and phase, against training alone.
 
-    python -m bench.pipeline_overhead                # the bundled taxi config, caching off
-    python -m bench.pipeline_overhead --train-steps 500
+    python -m bench.pipeline_overhead                  # the bundled taxi config, no cache
+    python -m bench.pipeline_overhead --rows 300 --train-steps 200
+    python -m bench.pipeline_overhead --rows 300 --train-steps 200 --isolate-steps
 
-1. Runs the taxi pipeline with kfp.local (every step in its own subprocess, no cache), as
-   `estpipe run` does, and records each step's wall time.
+1. Runs the taxi pipeline as `estpipe run --no-cache` does (every step in this process, the
+   default; `--isolate-steps`: each in its own process, as kfp.local's SubprocessRunner
+   runs them), and takes each step's phases from its log (`components.common.phases`):
+   start-up (process start and imports), engine start-up (tf.Transform's tracing), the work
+   (reading, analysis, training, export, evaluation, copying) and writing outputs.
+   "End to end" is from this process's start (its imports included, as a command's) to the
+   pipeline's end.
 2. In this process, trains the same Estimator (the same recipe, data, steps and seed) on the
    pipeline's transformed examples with `Estimator.train` alone: the floor.
 
-It prints the pipeline's wall time over the training-alone time (the pipeline's overhead as
-a ratio), and the trainer step's own training time over the same floor (the cost of running
-training inside a pipeline step: train_and_evaluate's evaluations). Results go to
-bench/RESULTS.md between this benchmark's markers.
+It prints the run's time over the training-alone time (the pipeline's overhead as a ratio).
+`--rows N` runs on the first N rows of the data. Results go to bench/RESULTS.md between this
+benchmark's markers for the variant (full data or a sample, in process or isolated), with the
+command and the commit.
 """
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
+import time
+
+PROCESS_START = time.time()  # before any import: "end to end" includes this process's
+
+import dataclasses  # noqa: I001 - after the clock starts
 import os
 import platform
+import subprocess
 import tempfile
-import time
 
 from console import quiet_tensorflow
 
@@ -37,7 +47,7 @@ from pipelines.summary import read_outcome
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONFIG = os.path.join(ROOT, "examples", "chicago_taxi", "pipeline.yaml")
 RESULTS = os.path.join(ROOT, "bench", "RESULTS.md")
-BEGIN, END = "<!-- pipeline_overhead:begin -->", "<!-- pipeline_overhead:end -->"
+MARKER = "pipeline_overhead"
 
 
 def _train_alone(trainer: dict, transform_graph: str, transformed: str, config) -> float:
@@ -58,6 +68,10 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--config", default=CONFIG)
     parser.add_argument("--train-steps", type=int, default=None)
+    parser.add_argument("--rows", type=int, default=None,
+                        help="run on the first ROWS rows of the data (default: all)")
+    parser.add_argument("--isolate-steps", action="store_true",
+                        help="each step in its own process (kfp.local's SubprocessRunner)")
     parser.add_argument("--no-record", action="store_true", help="do not update RESULTS.md")
     args = parser.parse_args(argv)
     config = load_config(args.config)
@@ -65,45 +79,86 @@ def main(argv=None) -> int:
         config = dataclasses.replace(config, trainer=dataclasses.replace(
             config.trainer, train_steps=args.train_steps))
     root = tempfile.mkdtemp(prefix="bench-pipeline-")
+    arguments = {}
+    if args.rows:
+        arguments["input_pattern"] = _sample(config.data.input_pattern, args.rows, root)
     config = dataclasses.replace(config, root=os.path.join(root, "runs"),
                                  serving=dataclasses.replace(config.serving,
                                                              base_dir=os.path.join(root, "serving")))
-    result = run_local(config, enable_caching=False)
+    result = run_local(config, enable_caching=False, arguments=arguments,
+                       isolate_steps=args.isolate_steps)
+    end_to_end = time.time() - PROCESS_START
     outcome = read_outcome(result)
     trainer = outcome["trainer"]
     # The transform step's outputs (siblings under its task folder), from the trainer's recipe.
     transform_graph = ModelRecipe.read(trainer["model_dir"]).transform_graph_uri
     transformed = os.path.join(os.path.dirname(transform_graph), "transformed_examples")
     alone = _train_alone(trainer, transform_graph, transformed, config)
+    data = f"the first {args.rows} rows of the taxi data" if args.rows else "taxi data"
+    how = ("each step in its own process (--isolate-steps)" if args.isolate_steps
+           else "every step in one process (the default)")
     lines = [
-        f"Machine: {platform.machine()}, {os.cpu_count()} CPUs; taxi data, "
-        f"{config.trainer.train_steps} steps of {config.trainer.estimator}",
+        f"Machine: {platform.machine()}, {os.cpu_count()} CPUs, load average "
+        f"{os.getloadavg()[0]:.1f} at the end; {data}, {config.trainer.train_steps} steps of "
+        f"{config.trainer.estimator}; {how}; commit {_commit()}",
         "",
-        "| step | seconds |",
-        "|---|---:|",
-        *[f"| {s.name} | {s.seconds:.1f} |" for s in result.steps],
-        f"| **pipeline total** | **{result.seconds:.1f}** |",
+        "| step | seconds | start-up | where the rest went |",
+        "|---|---:|---:|---|",
+        *[f"| {s.name} | {s.seconds:.1f} | {s.phases.get('start-up', 0.0):.1f} | "
+          f"{_phases(s.phases)} |" for s in result.steps],
+        f"| **pipeline** | **{result.seconds:.1f}** | | |",
+        f"| **end to end** (this process's start to the pipeline's end) | **{end_to_end:.1f}** | | |",
         "",
         f"- training alone (Estimator.train, same data/steps, in process): {alone:.1f}s",
         f"- the trainer step's training (train_and_evaluate): {trainer['train_seconds']:.1f}s",
-        f"- pipeline / training alone: **{result.seconds / alone:.2f}x**",
-        f"- trainer-step training / training alone: {trainer['train_seconds'] / alone:.2f}x",
+        f"- pipeline / training alone: **{result.seconds / alone:.2f}x**; end to end / "
+        f"training alone: {end_to_end / alone:.2f}x",
         f"- AUC on the eval split: {trainer['metrics'].get('auc', float('nan')):.4f}; blessed: "
         f"{(outcome['blessing'] or {}).get('blessed')}; pushed: {(outcome['push'] or {}).get('pushed')}",
     ]
     report = "\n".join(lines)
     print(report)
     if not args.no_record:
-        _record(report, " ".join(["python -m bench.pipeline_overhead", *(argv or [])]))
+        variant = ("-rows" if args.rows else "") + ("-isolated" if args.isolate_steps else "")
+        _record(report, " ".join(["python -m bench.pipeline_overhead", *(argv or [])]),
+                MARKER + variant)
     return 0
 
 
-def _record(report: str, command: str) -> None:
+def _sample(pattern: str, rows: int, folder: str) -> str:
+    """The first `rows` rows (and the header) of the pattern's first file, in `folder`."""
+    import glob
+
+    path = os.path.join(folder, "sample.csv")
+    with open(sorted(glob.glob(pattern))[0]) as source, open(path, "w") as sample:
+        for index, line in enumerate(source):
+            if index > rows:
+                break
+            sample.write(line)
+    return path
+
+
+def _phases(phases: dict[str, float]) -> str:
+    rest = sorted(((v, k) for k, v in phases.items() if k != "start-up" and v >= 0.05),
+                  reverse=True)
+    return ", ".join(f"{name} {seconds:.1f}" for seconds, name in rest)
+
+
+def _commit() -> str:
+    try:
+        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, text=True,
+                              capture_output=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def _record(report: str, command: str, marker: str) -> None:
+    begin, end = f"<!-- {marker}:begin -->", f"<!-- {marker}:end -->"
     text = open(RESULTS).read() if os.path.exists(RESULTS) else "# Benchmark results\n"
-    block = (f"{BEGIN}\n## Pipeline overhead (`estpipe run` vs training alone)\n\n"
-             f"Command: `{command}` ({time.strftime('%Y-%m-%d')})\n\n{report}\n{END}")
-    if BEGIN in text and END in text:
-        text = text[:text.index(BEGIN)] + block + text[text.index(END) + len(END):]
+    block = (f"{begin}\n## Pipeline overhead (`estpipe run` vs training alone)\n\n"
+             f"Command: `{command}` ({time.strftime('%Y-%m-%d %H:%M %Z')})\n\n{report}\n{end}")
+    if begin in text and end in text:
+        text = text[:text.index(begin)] + block + text[text.index(end) + len(end):]
     else:
         text = text.rstrip("\n") + "\n\n" + block + "\n"
     with open(RESULTS, "w") as f:
