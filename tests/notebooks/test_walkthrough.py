@@ -87,4 +87,4 @@ def test_walkthrough_runs_top_to_bottom(tmp_path, monkeypatch):
         assert {name for name, _ in answer} == SPECIES
         assert max(answer, key=lambda pair: pair[1])[0] == expected
         assert sum(score for _, score in answer) == pytest.approx(1.0, abs=1e-5)
-    assert found["work_removed"] and not os.listdir(tmp_path)
+    assert found["work_removed"] and not list(tmp_path.glob("walkthrough-*"))
