@@ -104,7 +104,7 @@ def run_local(config: PipelineConfig, *, pipeline_root: str | None = None,
 
     root = os.path.abspath(pipeline_root or config.root)
     config = dataclasses.replace(config, root=root)
-    echo = echo or (lambda line: print(line, file=sys.stderr, flush=True))
+    echo = _to_the_terminal(echo or (lambda line: print(line, file=sys.stderr, flush=True)))
     pattern = (arguments or {}).get("input_pattern", config.data.input_pattern)
     span = (arguments or {}).get("span", config.data.span)
     check_input(config, input_pattern=pattern, span=span)
@@ -414,10 +414,50 @@ def _root_logging_to(stream) -> Iterator[None]:
         root.setLevel(saved_level)
 
 
+class _Echoing(threading.local):
+    active = False
+
+
+_echoing = _Echoing()
+
+
+def _to_the_terminal(echo: Callable[[str], None]) -> Callable[[str], None]:
+    """`echo`, whose own prints reach the terminal while the run's stdout is its log (so
+    `echo=print` works)."""
+
+    def echo_line(line: str) -> None:
+        _echoing.active = True
+        try:
+            echo(line)
+        finally:
+            _echoing.active = False
+
+    return echo_line
+
+
+class _RunStdout:
+    """The run's stdout: the log, except for what an echo (on this thread) prints."""
+
+    def __init__(self, log, terminal):
+        self._log, self._terminal = log, terminal
+
+    def _target(self):
+        return self._terminal if _echoing.active else self._log
+
+    def write(self, text: str) -> int:
+        return self._target().write(text)
+
+    def flush(self) -> None:
+        self._target().flush()
+
+    def isatty(self) -> bool:
+        return self._target().isatty()
+
+
 @contextlib.contextmanager
 def _stdout_to(stream) -> Iterator[None]:
     saved = sys.stdout
-    sys.stdout = stream
+    sys.stdout = _RunStdout(stream, saved)
     try:
         yield
     finally:

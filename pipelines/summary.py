@@ -16,7 +16,7 @@ import os
 from typing import Any
 
 from components.artifacts.blessing import BLESSING_FILE
-from components.artifacts.evaluation import report_path
+from components.artifacts.evaluation import EVALUATION_FILE, report_path
 from components.artifacts.model import TRAINER_RESULT_FILE
 from components.artifacts.push import PUSH_RECORD_FILE
 from pipelines.local_run import LocalRunResult
@@ -43,14 +43,26 @@ def _read_json(folder: str | None, name: str) -> dict[str, Any] | None:
 
 
 def read_outcome(result: LocalRunResult) -> dict[str, Any]:
-    """The trainer result, blessing and push record of a local run (None where absent)."""
+    """The trainer result, blessing, push record and report of a local run (None where
+    absent)."""
     outputs = result.outputs
     return {
         "trainer": _read_json(_path(outputs.get("model")), TRAINER_RESULT_FILE),
         "blessing": _read_json(_path(outputs.get("blessing")), BLESSING_FILE),
         "push": _read_json(_path(outputs.get("pushed_model")), PUSH_RECORD_FILE),
         "evaluation_uri": _path(outputs.get("evaluation")),
+        "report": _report(_path(outputs.get("evaluation"))),
     }
+
+
+def _report(evaluation_uri: str | None) -> str | None:
+    """The evaluator's HTML report: where its result says it wrote it (in a pipeline, its
+    `report` output), else beside the evaluation."""
+    if evaluation_uri is None:
+        return None
+    evaluation = _read_json(evaluation_uri, EVALUATION_FILE) or {}
+    report = evaluation.get("paths", {}).get("report") or report_path(evaluation_uri)
+    return report if os.path.isfile(report) else None
 
 
 def _phases(phases: dict[str, float], shown: int = 4) -> str:
@@ -92,10 +104,8 @@ def summarize(result: LocalRunResult) -> str:
         if note := stale_verdict(dict(getattr(artifact, "metadata", None) or {}), push):
             lines.append(f"  ! {note}")  # a verdict reused from the cache, against another baseline
         lines += [f"  - {reason}" for reason in blessing.get("reasons", [])]
-    if outcome["evaluation_uri"]:
-        report = report_path(outcome["evaluation_uri"])
-        if os.path.isfile(report):
-            lines.append(f"  report: {report}")
+    if outcome["report"]:
+        lines.append(f"  report: {outcome['report']}")
     if push:
         if push.get("pushed"):
             destination = push["destination"]

@@ -61,18 +61,20 @@ def trainer_op(
     from components.trainer.executor import TrainerConfig, TrainerSettings, run
     phases.lap("imports")
 
-    module_file = None
-    if module_source:
-        module_file = os.path.join(tempfile.mkdtemp(prefix="trainer_"), "trainer_module.py")
-        with open(module_file, "w") as f:
-            f.write(module_source)
-    chosen = TrainerSettings.from_json(dict(settings, train_steps=train_steps,
-                                            module_file=module_file))
-    result = run(TrainerConfig(
-        **chosen.to_json(), examples_uri=examples.path,
-        transform_graph_uri=transform_graph.path, model_uri=model.path,
-        model_dir=model_dir or None,
-        warm_start_from=base_model.path if base_model is not None else (warm_start_from or None)))
+    # The module as a file (the trainer copies it into the model_dir); removed at the end.
+    with tempfile.TemporaryDirectory(prefix="trainer_") as workdir:
+        module_file = None
+        if module_source:
+            module_file = os.path.join(workdir, "trainer_module.py")
+            with open(module_file, "w") as f:
+                f.write(module_source)
+        chosen = TrainerSettings.from_json(dict(settings, train_steps=train_steps,
+                                                module_file=module_file))
+        result = run(TrainerConfig(
+            **chosen.to_json(), examples_uri=examples.path,
+            transform_graph_uri=transform_graph.path, model_uri=model.path,
+            model_dir=model_dir or None,
+            warm_start_from=base_model.path if base_model is not None else (warm_start_from or None)))
     for key, value in result.metrics.items():
         metrics.log_metric(key, value)
     model.metadata.update({"model_dir": result.model_dir, "final_step": result.final_step,

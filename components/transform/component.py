@@ -58,22 +58,23 @@ def transform_op(
     from components.transform.executor import run
     phases.lap("imports")
 
-    workdir = tempfile.mkdtemp(prefix="transform_")
-    spec_file = module_file = None
-    if spec_yaml:
-        spec_file = os.path.join(workdir, "transform_spec.yaml")
-        with open(spec_file, "w") as f:
-            f.write(spec_yaml)
-    if module_source:
-        module_file = os.path.join(workdir, "preprocessing_module.py")
-        with open(module_file, "w") as f:
-            f.write(module_source)
-    chosen = TransformSettings.from_json(dict(settings, spec_file=spec_file,
-                                              module_file=module_file))
-    result = run(TransformConfig(
-        **chosen.to_json(), examples_uri=examples.path, schema_uri=schema.path,
-        transformed_examples_uri=transformed_examples.path,
-        transform_graph_uri=transform_graph.path))
+    # The spec and module as files the executor reads; removed when the step ends.
+    with tempfile.TemporaryDirectory(prefix="transform_") as workdir:
+        spec_file = module_file = None
+        if spec_yaml:
+            spec_file = os.path.join(workdir, "transform_spec.yaml")
+            with open(spec_file, "w") as f:
+                f.write(spec_yaml)
+        if module_source:
+            module_file = os.path.join(workdir, "preprocessing_module.py")
+            with open(module_file, "w") as f:
+                f.write(module_source)
+        chosen = TransformSettings.from_json(dict(settings, spec_file=spec_file,
+                                                  module_file=module_file))
+        result = run(TransformConfig(
+            **chosen.to_json(), examples_uri=examples.path, schema_uri=schema.path,
+            transformed_examples_uri=transformed_examples.path,
+            transform_graph_uri=transform_graph.path))
     for split, rows in result.rows.items():
         metrics.log_metric(f"{split}_rows", rows)
     metrics.log_metric("analyzed_rows", result.analyzed_rows)

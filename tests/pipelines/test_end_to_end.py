@@ -30,6 +30,9 @@ def test_estpipe_run_trains_blesses_and_pushes_then_reuses_unchanged_steps(sampl
     assert cli.main(["run", path]) == 0
     report = capsys.readouterr().out
     assert "Evaluator: BLESSED" in report
+    report_line = next(line for line in report.splitlines() if line.startswith("  report: "))
+    assert open(report_line.split(": ", 1)[1]).read().startswith("<!DOCTYPE html>")
+    assert "the run took" in report and "x its training time" in report
     serving = root / "serving" / "chicago_taxi"
     assert f"Pushed version 1 to {serving / '1'}" in report
 

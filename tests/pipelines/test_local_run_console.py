@@ -8,7 +8,7 @@ import io
 import threading
 import time
 
-from pipelines.local_run import StepError, _Progress
+from pipelines.local_run import StepError, _Progress, _stdout_to, _to_the_terminal
 
 # The end of a real failed ingest step's output in a run log (kfp.local indents the step's
 # lines by 4), the frames shortened.
@@ -92,3 +92,14 @@ def test_the_heartbeat_counts_from_each_steps_start(monkeypatch):
         assert expected <= at < expected + 0.25
     assert "\x1b" not in log.getvalue()
     assert "finished with status SUCCESS" in log.getvalue()
+
+
+def test_an_echo_that_prints_reaches_the_terminal_while_the_steps_print_to_the_log(capsys):
+    log = io.StringIO()
+    echo = _to_the_terminal(print)  # run_local(config, echo=print), as in a notebook
+    with _stdout_to(log):
+        print("    a step's own line")
+        echo("[1] ingest ...")
+        print("    the step's next line")
+    assert log.getvalue() == "    a step's own line\n    the step's next line\n"
+    assert capsys.readouterr().out == "[1] ingest ...\n"
