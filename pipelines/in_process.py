@@ -11,8 +11,9 @@ component) still runs as a subprocess.
 
 What a subprocess would have isolated is kept per step: its environment variables, working
 directory, stdout/stderr (both go where kfp.local streams the step's log) and the root
-logger's handlers are restored when the step ends, and its exception becomes the
-traceback a subprocess would print and exit status 1.
+logger's handlers are restored when the step ends; in a notebook the step sees no IPython
+kernel (as its own process would not); and its exception becomes the traceback a
+subprocess would print and exit status 1.
 
 The compiled pipeline does not change: on a cluster each step is still its own container.
 
@@ -132,11 +133,19 @@ def _step_isolation(env_vars: Mapping[str, str]) -> Iterator[None]:
     saved_stderr = sys.stderr
     root = logging.getLogger()
     saved_handlers, saved_level = root.handlers[:], root.level
+    # A step's own process is no IPython kernel: libraries that behave differently in one
+    # (Beam renames transforms and loads its interactive runner) see none.
+    ipython = sys.modules.get("IPython")
+    saved_get_ipython = getattr(ipython, "get_ipython", None)
+    if saved_get_ipython is not None:
+        ipython.get_ipython = lambda: None
     os.environ.update(env_vars)
     sys.stderr = sys.stdout  # a subprocess's stderr joins its stdout in the step's log
     try:
         yield
     finally:
+        if saved_get_ipython is not None:
+            ipython.get_ipython = saved_get_ipython
         sys.stderr = saved_stderr
         root.handlers[:] = saved_handlers
         root.setLevel(saved_level)

@@ -1,9 +1,9 @@
 """The walkthrough notebook: its committed outputs are there and clean, and it runs top to
 bottom with the outcomes it shows.
 
-Running it takes two to three minutes on 2 cores, nearly all of it the local pipeline run
-(six step processes, each starting TensorFlow), so the run is in the slow suite; the default
-suite checks the outputs committed with it (`make notebook-outputs` writes them).
+Running it takes a minute or two on 2 cores, nearly all of it the local pipeline run (every
+step in the kernel's process), and is part of the default suite, as are the checks of the
+outputs committed with it (`make notebook-outputs` writes them).
 """
 
 import json
@@ -64,7 +64,6 @@ def test_committed_walkthrough_holds_its_outputs():
     _check_outputs(notebook)
 
 
-@pytest.mark.slow
 def test_walkthrough_runs_top_to_bottom(tmp_path, monkeypatch):
     monkeypatch.setenv("TMPDIR", str(tmp_path))  # the notebook's temporary folder
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(  # the kernel imports this checkout

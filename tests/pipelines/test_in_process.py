@@ -40,6 +40,13 @@ def refuse(text: str):
     raise ValueError(f"{text!r} is not a column of the input")
 
 
+@dsl.component(base_image="python:3.11", install_kfp_package=False)
+def sees_ipython() -> bool:
+    from IPython import get_ipython
+
+    return get_ipython() is not None
+
+
 @dsl.pipeline
 def shout_and_count(text: str = "estimators") -> int:
     shouted = shout(text=text)
@@ -84,6 +91,16 @@ def test_a_failed_step_prints_its_traceback_and_fails_the_task(tmp_path, capsys)
     log = capsys.readouterr().out
     assert "Traceback (most recent call last):" in log
     assert "ValueError: 'tip' is not a column of the input" in log
+
+
+def test_a_step_in_a_notebooks_process_sees_no_ipython_kernel(tmp_path, monkeypatch):
+    import IPython
+
+    kernel = object()
+    monkeypatch.setattr(IPython, "get_ipython", lambda: kernel)  # as in a notebook
+    with steps_in_process():
+        assert _run(tmp_path, sees_ipython).output is False
+    assert IPython.get_ipython() is kernel
 
 
 def test_only_a_lightweight_components_command_runs_here():
