@@ -41,12 +41,12 @@ Transforms (parameters with their defaults):
 The model side of a feature (what the trainer's canned estimators build from it; the
 trainer's rules apply where nothing is declared):
 
-| key                | for                | meaning (el.feature_column)                               |
-|--------------------|--------------------|-----------------------------------------------------------|
-| `embedding: N`     | categorical        | the deep part embeds the ids N wide (`embedding_column`)  |
-| `indicator: true`  | categorical        | the deep part reads a one-hot (`indicator_column`)        |
-| `part: wide|deep|both` | any            | which part of a wide & deep model reads it (default both) |
-| `weight: <feature>` | categorical       | another feature, a number, weighs the ids (`weighted_categorical_column`) |
+| key                     | meaning (el.feature_column)                                  |
+|-------------------------|--------------------------------------------------------------|
+| `embedding: N`          | ids: the deep part embeds them N wide (`embedding_column`)   |
+| `indicator: true`       | ids: the deep part reads a one-hot (`indicator_column`)      |
+| `weight: <feature>`     | ids: weighed by another feature, a number (`weighted_categorical_column`) |
+| `part: wide|deep|both`  | which part of a wide & deep model reads it (default: both)   |
 
 and, at the top level, embedding tables shared by several categorical features
 (`shared_embeddings`; `combiner` defaults to "mean", `name` to el's table name):
@@ -238,7 +238,8 @@ class SharedEmbedding:
             _check_name("features", name)
         if len(self.features) < 2:
             raise ValueError(f"`features` ({list(self.features)}) must name at least two "
-                             "features to share a table; a single feature takes its own `embedding`.")
+                             "features to share a table; a single feature takes its own "
+                             "`embedding`.")
         if len(set(self.features)) != len(self.features):
             raise ValueError(f"`features` ({list(self.features)}) names a feature twice.")
         if (isinstance(self.dimension, bool) or not isinstance(self.dimension, int)
@@ -246,8 +247,9 @@ class SharedEmbedding:
             raise ValueError(f"`dimension` ({self.dimension!r}) must be a positive integer "
                              "(the embedding's width).")
         if self.combiner not in EMBEDDING_COMBINERS:
+            hint = suggest(self.combiner, EMBEDDING_COMBINERS)
             raise ValueError(f"`combiner` ({self.combiner!r}) must be one of "
-                             f"{list(EMBEDDING_COMBINERS)}{suggest(self.combiner, EMBEDDING_COMBINERS)}.")
+                             f"{list(EMBEDDING_COMBINERS)}{hint}.")
         if self.name is None:  # el.feature_column.shared_embeddings' default name
             object.__setattr__(self, "name", "_".join(sorted(self.features))
                                + "_shared_embedding")
