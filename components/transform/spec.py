@@ -350,7 +350,7 @@ class TransformSpec:
             if weight is None:
                 problems.append(f"{label}: `weight` ({feature.weight!r}) is not a feature of "
                                 f"the spec{suggest(feature.weight, names)}; add the weight "
-                                "as a numeric feature (e.g. transform: passthrough).")
+                                "to the features as a number (passthrough, z_score, ...).")
             elif feature.weight == self.label:
                 problems.append(f"{label}: `weight` ({feature.weight!r}) is the label; the "
                                 "model does not read the label as an input.")
