@@ -18,7 +18,8 @@ Output:
         transform_spec.yaml | preprocessing_module.py   what produced the graph (a copy)
     <transformed_examples_uri>/
         Split-<name>/data-*-of-*.tfrecord.gz        the ingest layout: one reader for both
-        transform_result.json                       rows per split; written last
+        transform_result.json                       rows per split (and a class label's unseen
+                                                    eval labels, by name); written last
 
 Example:
     >>> read_feature_description(transform_graph_uri)["label"]

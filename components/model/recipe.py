@@ -262,6 +262,10 @@ class ModelRecipe:
                             if io.read_bytes(previous[k]) != io.read_bytes(new[k]))
             if shared:
                 linear, dnn = self.feature_columns()
+                # A shared table's rows are indexed by several vocabularies: no one remap
+                # fits it, so it warm-starts as it is (or fresh, if its shape changed).
+                dnn = [c for c in dnn
+                       if not isinstance(c, el.feature_column.SharedEmbeddingColumn)]
                 infos = el.vocab_infos(base_model_dir, [*linear, *dnn],
                                        {k: previous[k] for k in shared},
                                        new_vocabularies={k: new[k] for k in shared})
@@ -289,9 +293,10 @@ class ModelRecipe:
         if self.estimator is None or self.params.get("embedding_dimension"):
             return self
         chosen = dict(self.params.get("embedding_dimensions") or {})
+        features = self.feature_description()["features"]
         for name, (_, shape) in el.checkpoint.list_variables(base_model_dir).items():
             match = _EMBEDDING_TABLE.search(name)
-            if match and len(shape) == 2:
+            if match and len(shape) == 2 and match.group(1) in features:  # not a shared table
                 chosen.setdefault(match.group(1), int(shape[1]))
         return dataclasses.replace(self, params={**self.params, "embedding_dimensions": chosen})
 
@@ -365,48 +370,72 @@ def feature_columns(description: Mapping[str, Any], *, label_key: str,
     """(linear columns, dnn columns) for the transformed features, label left out.
 
     What the transform spec declares per feature is built as declared: `part` (wide, deep
-    or both), `embedding` (its width) or `indicator` (one-hot in the deep part). Where
-    nothing is declared: numbers become numeric columns in both parts; integer ids become
-    identity columns (linear) and embeddings of them (dnn), about 6 * buckets ** 0.25 wide;
-    strings are hashed into 1000 buckets.
+    or both), `embedding` (its width), `indicator` (one-hot in the deep part), `weight`
+    (`weighted_categorical_column` by that feature) and membership of a shared embedding
+    (`shared_embeddings`: one table for the group, as wide as the members' largest
+    `num_buckets`). Where nothing is declared: numbers become numeric columns in both parts;
+    integer ids become identity columns (linear) and embeddings of them (dnn), about
+    6 * buckets ** 0.25 wide; strings are hashed into 1000 buckets.
 
     Example:
         >>> linear, dnn = feature_columns(transform_graph.read_feature_description(graph),
         ...                               label_key="label")
     """
     fc = el.feature_column
+    features = description["features"]
+    shared = {name: group for group in description.get("shared_embeddings") or ()
+              for name in group["features"]}
     linear, dnn = [], []
-    for name, entry in sorted(description["features"].items()):
+    for name, entry in sorted(features.items()):
         if name == label_key or entry["kind"] == "label":
             continue
-        kind = entry["kind"]
         part = entry.get("part") or "both"
-        if kind == "numeric":
+        if entry["kind"] == "numeric":
             column = fc.numeric_column(name)
             if part in ("wide", "both"):
                 linear.append(column)
             if part in ("deep", "both"):
                 dnn.append(column)
             continue
-        if kind == "categorical_identity":
-            buckets = int(entry["num_buckets"])
-            categorical = fc.categorical_column_with_identity(name, buckets,
-                                                              default_value=buckets - 1)
-        elif kind == "string":
-            buckets = 1000
-            categorical = fc.categorical_column_with_hash_bucket(name, buckets)
-        else:
-            raise RecipeError(f"Feature {name!r} has kind {kind!r}, which the canned "
-                              "estimators cannot read; use a module with a model_fn.")
+        categorical = _categorical_column(name, entry)
+        if part in ("wide", "both"):
+            linear.append(categorical)
+        if part not in ("deep", "both") or name in shared:  # a group is built below
+            continue
+        buckets = categorical.num_buckets
         dimension = (entry.get("embedding") or (embedding_dimensions or {}).get(name)
                      or embedding_dimension
                      or min(max_embedding_dimension, max(2, math.ceil(6 * buckets ** 0.25))))
-        if part in ("wide", "both"):
-            linear.append(categorical)
-        if part in ("deep", "both"):
-            dnn.append(fc.indicator_column(categorical) if entry.get("indicator")
-                       else fc.embedding_column(categorical, dimension))
+        dnn.append(fc.indicator_column(categorical) if entry.get("indicator")
+                   else fc.embedding_column(categorical, dimension))
+    for group in description.get("shared_embeddings") or ():
+        members = group["features"]
+        # el shares a table between columns of one size: the largest member's (the ids of
+        # every member are in range, so a smaller one never reads the rows past its own).
+        buckets = max(_categorical_column(n, features[n]).num_buckets for n in members)
+        dnn.extend(fc.shared_embeddings(
+            [_categorical_column(n, features[n], num_buckets=buckets) for n in members],
+            int(group["dimension"]), combiner=group.get("combiner", "mean"),
+            shared_embedding_collection_name=group["name"]))
     return linear, dnn
+
+
+def _categorical_column(name: str, entry: Mapping[str, Any], num_buckets: int | None = None):
+    """The id column of a categorical feature (`num_buckets`: its own, unless given), weighted
+    by the feature its `weight` names."""
+    fc = el.feature_column
+    kind = entry["kind"]
+    if kind == "categorical_identity":
+        buckets = num_buckets or int(entry["num_buckets"])
+        column = fc.categorical_column_with_identity(name, buckets, default_value=buckets - 1)
+    elif kind == "string":
+        column = fc.categorical_column_with_hash_bucket(name, num_buckets or 1000)
+    else:
+        raise RecipeError(f"Feature {name!r} has kind {kind!r}, which the canned "
+                          "estimators cannot read; use a module with a model_fn.")
+    if entry.get("weight"):
+        column = fc.weighted_categorical_column(column, entry["weight"])
+    return column
 
 
 def _canned(name: str, params: dict, description, label: str, model_dir, config,

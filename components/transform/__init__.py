@@ -16,6 +16,7 @@ from components.transform.expression import ExpressionError, parse_expression
 from components.transform.python_spec import spec_from_columns
 from components.transform.spec import (
     FeatureSpec,
+    SharedEmbedding,
     SpecError,
     TransformSpec,
     dump_spec,
@@ -47,6 +48,7 @@ __all__ = [
     "Identity",
     "MinMax",
     "Passthrough",
+    "SharedEmbedding",
     "SpecError",
     "TransformConfig",
     "TransformSpec",

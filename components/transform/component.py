@@ -78,8 +78,12 @@ def transform_op(
     for split, rows in result.rows.items():
         metrics.log_metric(f"{split}_rows", rows)
     metrics.log_metric("analyzed_rows", result.analyzed_rows)
+    for split, unseen in result.unseen_labels.items():  # class labels training never had
+        metrics.log_metric(f"{split}_unseen_label_rows", sum(unseen.values()))
     transform_graph.metadata["label_key"] = result.label_key or ""
     transformed_examples.metadata["splits"] = sorted(result.rows)
+    transformed_examples.metadata["unseen_labels"] = {
+        split: dict(unseen) for split, unseen in result.unseen_labels.items()}
     from components.common.kfp_files import write_metadata_file
 
     write_metadata_file(metrics)

@@ -6,6 +6,10 @@ written (`written`); the shard manifest then says how many each file holds. A st
 silently writes nothing (a PTransform called as a function instead of applied with `|`, a
 filter gone wrong) or a read that lost data shows up as a mismatch, and the run fails
 instead of publishing short data.
+
+For a class label (a `vocabulary` label, which keeps its class names), the splits the
+analyzers did not see also count each label value (`<split>/labels/<value>`), so the step
+can say which eval labels the training split never had (`unseen_labels`).
 """
 
 from __future__ import annotations
@@ -14,15 +18,22 @@ import dataclasses
 from collections.abc import Iterable, Mapping
 
 import apache_beam as beam
+import pyarrow as pa
+import pyarrow.compute as pc
 from apache_beam.metrics import Metrics
 from apache_beam.metrics.metric import MetricsFilter
 
 NAMESPACE = "estimator_pipelines.transform"
 STAGES = ("read", "transformed", "written", "analyzed")
+LABELS = "labels"
 
 
 def counter_name(split: str, stage: str) -> str:
     return f"{split}/{stage}"
+
+
+def label_counter_name(split: str, value: str) -> str:
+    return f"{split}/{LABELS}/{value}"
 
 
 def _rows_in(element) -> int:
@@ -79,6 +90,50 @@ class CountSplitRows(beam.DoFn):
         yield batch
 
 
+class CountLabels(beam.DoFn):
+    """Passes transformed RecordBatches (or `(RecordBatch, ...)` tuples) through, counting
+    each value of the label column under `<split>/labels/<value>`.
+
+    Args:
+        split: The split name.
+        label_key: The label column: class names, one per row.
+    """
+
+    def __init__(self, split: str, label_key: str):
+        self._split = split
+        self._label_key = label_key
+
+    def process(self, element):
+        batch = element[0] if isinstance(element, tuple) else element
+        for value, rows in label_values(batch, self._label_key).items():
+            Metrics.counter(NAMESPACE, label_counter_name(self._split, value)).inc(rows)
+        yield element
+
+
+def label_values(batch: pa.RecordBatch, label_key: str) -> dict[str, int]:
+    """{value: rows} of the label column of `batch` (a list column's values are flattened)."""
+    column = batch.column(batch.schema.get_field_index(label_key))
+    if pa.types.is_list(column.type) or pa.types.is_large_list(column.type):
+        column = column.flatten()
+    return {_text(item["values"]): item["counts"]
+            for item in pc.value_counts(column).to_pylist()}
+
+
+def _text(value) -> str:
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+
+
+def unseen_labels(label_counts: Mapping[str, int], classes: Iterable[str]) -> dict[str, int]:
+    """{label: rows} of the labels in `label_counts` that are not among `classes`, sorted.
+
+    Example:
+        >>> unseen_labels({"Adelie": 30, "Chinstrap": 4}, ["Adelie", "Gentoo"])
+        {'Chinstrap': 4}
+    """
+    known = set(classes)
+    return {label: rows for label, rows in sorted(label_counts.items()) if label not in known}
+
+
 @dataclasses.dataclass(frozen=True)
 class SplitCounts:
     """The rows one split had at each stage (`analyzed`: 0 if the analyzers did not read it)."""
@@ -97,6 +152,29 @@ class SplitCounts:
 def query_counts(result: beam.runners.runner.PipelineResult,
                  splits: Iterable[str]) -> dict[str, SplitCounts] | None:
     """Reads the counters back from a finished pipeline, or None if the runner reports none."""
+    totals = _totals(result)
+    if totals is None:
+        return None
+    return {split: SplitCounts(*(totals.get(counter_name(split, stage), 0) for stage in STAGES))
+            for split in splits}
+
+
+def query_label_counts(result: beam.runners.runner.PipelineResult,
+                       splits: Iterable[str]) -> dict[str, dict[str, int]] | None:
+    """Per split, {label value: rows} as `CountLabels` counted them; None if the runner
+    reports no counters."""
+    totals = _totals(result)
+    if totals is None:
+        return None
+    counted = {}
+    for split in splits:
+        prefix = label_counter_name(split, "")
+        counted[split] = {name[len(prefix):]: rows for name, rows in sorted(totals.items())
+                          if name.startswith(prefix)}
+    return counted
+
+
+def _totals(result: beam.runners.runner.PipelineResult) -> dict[str, int] | None:
     counters = result.metrics().query(MetricsFilter().with_namespace(NAMESPACE))["counters"]
     if not counters:
         return None
@@ -104,8 +182,7 @@ def query_counts(result: beam.runners.runner.PipelineResult,
     for counter in counters:
         value = counter.committed if counter.committed is not None else counter.attempted
         totals[counter.key.metric.name] = totals.get(counter.key.metric.name, 0) + (value or 0)
-    return {split: SplitCounts(*(totals.get(counter_name(split, stage), 0) for stage in STAGES))
-            for split in splits}
+    return totals
 
 
 def check_counts(counts: Mapping[str, SplitCounts], expected_files: Mapping[str, int]) -> None:

@@ -3,7 +3,8 @@
 `run(config)` reads the raw splits with TFXIO, analyzes the analyze splits, transforms every
 transform split with the same graph, writes transformed tf.Example shards and the transform
 graph, checks that every row made it through (`counts.py`), and describes the features for
-the trainer. See `transform_graph.py` for the files it reads and writes. It imports no KFP.
+the trainer. For a class label it counts, by name, the labels of the other splits that the
+analyzed splits never had (`TransformResult.unseen_labels`, logged). See `transform_graph.py` for the files it reads and writes. It imports no KFP.
 
 Example:
     >>> from components.transform.executor import TransformConfig, run
@@ -49,6 +50,7 @@ from components.transform.schema import columns_of, load_schema
 from components.transform.spec import SpecError, TransformSpec, dump_spec
 from components.transform.spec_loading import is_python_spec, load_spec
 from components.transform.spec_validation import validate_against_schema
+from components.transform.transforms import Vocabulary
 from components.transform.user_module import load_user_module
 
 __all__ = ["TransformConfig", "TransformResult", "run"]
@@ -71,6 +73,9 @@ class TransformResult:
         label_key: The label feature, if the spec or module names one.
         runner: The Beam runner that ran the pipeline.
         seconds: Wall time of the run.
+        unseen_labels: For a class label (a spec's `vocabulary` label), per transformed split
+            the analyzers did not see: {label: rows} of its labels that are not classes
+            (the analyzed splits never had them), which the trainer and evaluator leave out.
     """
 
     transformed_examples_uri: str
@@ -82,11 +87,15 @@ class TransformResult:
     label_key: str | None
     runner: str
     seconds: float
+    unseen_labels: Mapping[str, Mapping[str, int]] = dataclasses.field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
+        splits = {s: {"rows": self.rows[s], "files": self.files[s]} for s in self.rows}
+        for split, unseen in self.unseen_labels.items():
+            splits[split]["unseen_labels"] = dict(unseen)
         return {
             "format_version": RESULT_FORMAT_VERSION,
-            "splits": {s: {"rows": self.rows[s], "files": self.files[s]} for s in self.rows},
+            "splits": splits,
             "analyze_splits": list(self.analyze_splits),
             "analyzed_rows": self.analyzed_rows,
             "label_key": self.label_key,
@@ -108,6 +117,19 @@ class _Plan:
     analyze_splits: tuple[str, ...]
     transform_splits: tuple[str, ...]
     split_files: dict[str, list[str]]
+
+    @property
+    def class_label(self) -> str | None:
+        """The label, when it is a class label: a spec's `vocabulary` label (class names)."""
+        feature = self.spec.feature(self.label_key) if self.spec and self.label_key else None
+        return feature.name if feature and isinstance(feature.transform, Vocabulary) else None
+
+    @property
+    def label_splits(self) -> tuple[str, ...]:
+        """The transform splits whose class labels may be unseen: those not analyzed."""
+        if self.class_label is None:
+            return ()
+        return tuple(s for s in self.transform_splits if s not in self.analyze_splits)
 
 
 def run(config: TransformConfig) -> TransformResult:
@@ -146,17 +168,21 @@ def run(config: TransformConfig) -> TransformResult:
                     columns=plan.columns_to_read, split_files=plan.split_files,
                     analyze_splits=plan.analyze_splits, transform_splits=plan.transform_splits,
                     staging_dir=staging, manifest_paths=manifests,
-                    transform_graph_uri=config.transform_graph_uri)
+                    transform_graph_uri=config.transform_graph_uri,
+                    class_label=plan.class_label, label_splits=plan.label_splits)
             with phase("analysis and transform"):
                 beam_result = pipeline.run()
                 beam_result.wait_until_finish()
 
         shard_files = {s: read_manifest(manifests[s]) for s in plan.transform_splits}
         split_counts = counts.query_counts(beam_result, tuple(plan.split_files))
+        label_counts = counts.query_label_counts(beam_result, plan.label_splits)
         if split_counts is None:  # A runner that reports no metrics: count the files instead.
             _LOGGER.warning("Runner %s reported no counters; counting records in the files.",
                             runner)
             split_counts = _count_from_files(plan, shard_files)
+            label_counts = {s: count_labels([f.path for f in shard_files[s]], plan.class_label)
+                            for s in plan.label_splits}
         # Counted rows, then the manifest's count of each written file, checked before any
         # shard is published.
         counts.check_counts({s: split_counts[s] for s in plan.transform_splits},
@@ -173,6 +199,7 @@ def run(config: TransformConfig) -> TransformResult:
 
     _write_graph_extras(config, plan, schema)
     transform_graph.remove_if_exists(temp_dir)
+    unseen = _unseen_labels(config.transform_graph_uri, plan, label_counts)
     result = TransformResult(
         transformed_examples_uri=config.transformed_examples_uri,
         transform_graph_uri=config.transform_graph_uri,
@@ -180,7 +207,8 @@ def run(config: TransformConfig) -> TransformResult:
         files={s: len(written_files[s]) for s in plan.transform_splits},
         analyze_splits=plan.analyze_splits,
         analyzed_rows=sum(split_counts[s].analyzed for s in plan.analyze_splits),
-        label_key=plan.label_key, runner=runner, seconds=time.monotonic() - start)
+        label_key=plan.label_key, runner=runner, seconds=time.monotonic() - start,
+        unseen_labels=unseen)
     # Last: its presence says the outputs are complete.
     io.write_json_atomic(os.path.join(config.transformed_examples_uri, transform_graph.RESULT_FILE),
                          result.to_json())
@@ -259,6 +287,27 @@ def _write_graph_extras(config: TransformConfig, plan: _Plan, schema: schema_pb2
     tf.io.gfile.copy(source, os.path.join(graph_uri, copy_name), overwrite=True)
 
 
+def _unseen_labels(graph_uri: str, plan: _Plan, label_counts: Mapping[str, Mapping[str, int]]
+                   ) -> dict[str, dict[str, int]]:
+    """Per split in `plan.label_splits`, {label: rows} of its labels that are not classes;
+    logs each split that has some, by name."""
+    if not plan.label_splits:
+        return {}
+    output = tft.TFTransformOutput(graph_uri)
+    classes = [v.decode("utf-8") if isinstance(v, bytes) else str(v)
+               for v in output.vocabulary_by_name(plan.class_label)]
+    unseen = {s: counts.unseen_labels(label_counts.get(s, {}), classes)
+              for s in plan.label_splits}
+    for split, labels in unseen.items():
+        if labels:
+            _LOGGER.warning(
+                "Transform: %d rows of split %r have labels that the analyzed split(s) %s "
+                "never had, so no class stands for them (the trainer and evaluator leave "
+                "them out): %s", sum(labels.values()), split, list(plan.analyze_splits),
+                labels)
+    return unseen
+
+
 def _check_against_ingest(examples_uri: str,
                           split_counts: Mapping[str, counts.SplitCounts]) -> None:
     """Fails if a split has fewer or more rows than the ingest step says it wrote.
@@ -293,6 +342,20 @@ def _count_from_files(plan: _Plan, shard_files: Mapping[str, Sequence[ShardFile]
         result[split] = counts.SplitCounts(read=read, transformed=written, written=written,
                                            analyzed=analyzed)
     return result
+
+
+def count_labels(files: Sequence[str], label_key: str) -> dict[str, int]:
+    """{label value: rows} of a string label in transformed gzip tf.Example `files`."""
+    counted: dict[str, int] = {}
+    if not files:
+        return counted
+    spec = {label_key: tf.io.FixedLenFeature([], tf.string)}
+    dataset = tf.data.TFRecordDataset(list(files), compression_type="GZIP").batch(4096)
+    for batch in dataset:
+        for value in tf.io.parse_example(batch, spec)[label_key].numpy():
+            text = value.decode("utf-8", "replace")
+            counted[text] = counted.get(text, 0) + 1
+    return counted
 
 
 def count_records(files: Sequence[str]) -> int:

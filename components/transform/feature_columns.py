@@ -16,6 +16,14 @@ from what (`source`, `inputs` or `expression`), and vocabulary features name the
 file (relative to the transform graph folder) and size. `serving_raw_columns` lists the raw
 columns that every feature but the label reads: what a serving request must carry.
 
+The model side the spec declares travels too: per feature `embedding` (width), `indicator`,
+`part` (wide, deep or both) and `weight` (the feature weighing its ids), and at the top level
+`shared_embeddings`, one entry per shared table:
+
+    "shared_embeddings": [{"name": "dropoff_area_pickup_area_shared_embedding",
+                           "features": ["pickup_area", "dropoff_area"], "dimension": 8,
+                           "combiner": "mean"}]
+
 Example of one entry:
 
     "payment_type": {"kind": "categorical_identity", "num_buckets": 8, "dtype": "int64",
@@ -106,12 +114,17 @@ def describe_features(
             if num_classes is not None:
                 entry["num_classes"] = num_classes
         features[name] = entry
-    return {
+    description = {
         "format_version": FORMAT_VERSION,
         "label_key": label_key,
         "serving_raw_columns": list(spec.serving_raw_columns) if spec else None,
         "features": features,
     }
+    if spec is not None and spec.shared_embeddings:
+        description["shared_embeddings"] = [
+            {"name": g.name, "features": list(g.features), "dimension": g.dimension,
+             "combiner": g.combiner} for g in spec.shared_embeddings]
+    return description
 
 
 def _decode(value) -> str:
@@ -149,7 +162,7 @@ def _spec_entry(spec: TransformSpec, name: str, tft_output: tft.TFTransformOutpu
     t = feature.transform
     entry: dict[str, Any] = {"transform": t.NAME}
     # What the spec declares for the model side; the trainer's rules fill in the rest.
-    entry.update({key: getattr(feature, key) for key in ("embedding", "part")
+    entry.update({key: getattr(feature, key) for key in ("embedding", "part", "weight")
                   if getattr(feature, key) is not None})
     if feature.indicator:
         entry["indicator"] = True

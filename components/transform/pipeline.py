@@ -26,7 +26,7 @@ from tfx_bsl.coders import example_coder
 from tfx_bsl.public import tfxio
 
 from components.common.shards import ShardFormat, WriteShards
-from components.transform.counts import CountRows, CountSplitRows
+from components.transform.counts import CountLabels, CountRows, CountSplitRows
 from components.transform.example_reader import DEFAULT_BATCH_SIZE, ReadExampleBatches
 
 TELEMETRY = ["estimator-pipelines", "transform"]
@@ -56,6 +56,8 @@ def build_pipeline(
     manifest_paths: Mapping[str, str],
     transform_graph_uri: str,
     batch_size: int = DEFAULT_BATCH_SIZE,
+    class_label: str | None = None,
+    label_splits: Sequence[str] = (),
 ) -> None:
     """Adds the transform step's transforms to `pipeline`; run it inside a `tft_beam.Context`.
 
@@ -73,6 +75,9 @@ def build_pipeline(
             their example counts (`components.common.shards.read_manifest`).
         transform_graph_uri: Where the transform graph (TFTransformOutput folder) goes.
         batch_size: Rows per RecordBatch. Default: `DEFAULT_BATCH_SIZE`.
+        class_label: A class label's feature (class names), whose values `label_splits`
+            count (`counts.CountLabels`). Default None: no label counted.
+        label_splits: The transform splits whose label values are counted.
     """
     any_files = next(iter(split_files.values()))
     tensor_adapter_config = make_tfxio(list(any_files), schema, columns).TensorAdapterConfig()
@@ -102,6 +107,8 @@ def build_pipeline(
         encoder = (metadata.deferred_metadata
                    | f"Encoder[{split}]" >> beam.Map(
                        lambda m: example_coder.RecordBatchToExamplesEncoder(m.schema)))
+        if class_label is not None and split in label_splits:
+            data = data | f"CountLabels[{split}]" >> beam.ParDo(CountLabels(split, class_label))
         _ = (data
              | f"Count[{split}/transformed]" >> beam.ParDo(
                  CountRows(split, "transformed", batched=True))

@@ -41,15 +41,24 @@ helpers' `name=` gives another, and the column's key is then the raw `source`):
 | `expression(name, text)`                         | Derive (see `expression.py`)       |
 | `passthrough(key)`                               | Passthrough (any column type)      |
 
+Model-side columns around one of these declare how the model reads that feature (the YAML's
+per-feature keys; the trainer builds exactly that column):
+
+| entry                                                  | the feature, with                |
+|--------------------------------------------------------|----------------------------------|
+| `fc.embedding_column(c, d)`                            | `embedding: d`                   |
+| `fc.indicator_column(c)`                               | `indicator: true`                |
+| `fc.weighted_categorical_column(c, "w")`               | `weight: w` (w: a numeric entry) |
+| `*fc.shared_embeddings([c1, c2], d, combiner)`         | a `shared_embeddings` group      |
+
 Columns with fixed parameters that the transform step cannot reproduce are rejected with a
 message naming the column and what to write instead: `fc.bucketized_column` with given
 boundaries (the step analyzes quantile boundaries: `quantile_buckets`), vocabulary list/file
 columns (the step analyzes its vocabulary: `vocabulary`), a numeric column's
 `default_value` (use `FILL`), `normalizer_fn` or a shape other than one value, a cross's
-`hash_key`, and model-side columns other than embedding and indicator (weighted, shared
-embeddings), which the trainer does not build from `feature_columns.json` yet. An
-`fc.embedding_column(c, d)` or `fc.indicator_column(c)` around a column the table converts is
-that feature, read by the model's deep part through a `d`-wide embedding or one-hot. As in the YAML, a name in a cross names a feature of
+`hash_key`, and an embedding's `initializer`, `max_norm` or `trainable=False` (the feature
+contract does not carry them). A weighted column's weight feature must be another entry of
+`FEATURES` that gives a number. As in the YAML, a name in a cross names a feature of
 the spec when one has that name (features shadow raw columns); a categorical column given as a
 cross key must itself be an entry of `FEATURES`.
 """
@@ -62,7 +71,7 @@ import types
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from components.transform.spec import FeatureSpec, SpecError, TransformSpec
+from components.transform.spec import FeatureSpec, SharedEmbedding, SpecError, TransformSpec
 from components.transform.transforms import (
     Bucketize,
     Cross,
@@ -208,10 +217,13 @@ def spec_from_columns(features: Sequence[Any], *, label: str | None = None,
     for entry, result in zip(features, converted, strict=True):
         if result is not None and isinstance(result.transform, Cross):
             problems.extend(_cross_key_problems(entry, result, by_name))
+    shared, shared_problems = _shared_embeddings(features, converted)
+    problems.extend(shared_problems)
     if problems:
         raise SpecError(problems, origin=origin)
     try:
-        return TransformSpec(tuple(converted), label=label, fill=dict(fill or {}))
+        return TransformSpec(tuple(converted), label=label, fill=dict(fill or {}),
+                             shared_embeddings=tuple(shared))
     except SpecError as e:
         raise SpecError(e.problems, origin=origin) from None
 
@@ -298,17 +310,69 @@ def _feature(name: str | None, transform: Transform, source: str) -> FeatureSpec
 
 
 def _from_column(column) -> FeatureSpec:
-    """A feature of the spec; an embedding or indicator column around a categorical one
-    becomes that feature with the model-side choice it declares (`embedding`, `indicator`)."""
+    """A feature of the spec; a model-side column around a categorical one becomes that
+    feature with the choice it declares: `embedding`, `indicator`, `weight` (a shared
+    embedding's group is collected by `_shared_embeddings`)."""
     from estimator_lib import feature_column as fc  # Lazily: it loads TensorFlow.
 
-    if isinstance(column, fc.EmbeddingColumn | fc.IndicatorColumn):
+    if isinstance(column, fc.EmbeddingColumn | fc.SharedEmbeddingColumn):
+        _check_embedding(column)
         inner = _from_column(column.categorical_column)
-        choice = ({"embedding": column.dimension} if isinstance(column, fc.EmbeddingColumn)
-                  else {"indicator": True})
-        return dataclasses.replace(inner, **choice)
+        if isinstance(column, fc.SharedEmbeddingColumn):
+            return inner
+        return dataclasses.replace(inner, embedding=column.dimension)
+    if isinstance(column, fc.IndicatorColumn):
+        return dataclasses.replace(_from_column(column.categorical_column), indicator=True)
+    if isinstance(column, fc.WeightedCategoricalColumn):
+        inner = _from_column(column.categorical_column)
+        return dataclasses.replace(inner, weight=column.weight_feature_key)
     transform, source = _convert(column)
     return _feature(None, transform, source)
+
+
+def _check_embedding(column) -> None:
+    """Refuses what the feature contract does not carry, rather than dropping it."""
+    from estimator_lib import feature_column as fc
+
+    unkept = [f"`{key}` ({getattr(column, key)!r})" for key, default in (
+        ("initializer", None), ("max_norm", None), ("trainable", True))
+        if getattr(column, key) != default]
+    if isinstance(column, fc.EmbeddingColumn) and column.combiner != "mean":
+        unkept.append(f"`combiner` ({column.combiner!r})")
+    if unkept:
+        raise ValueError(f"{', '.join(unkept)}: not kept, since the trainer builds the "
+                         "embedding from the feature contract, which records its width (and "
+                         "a shared embedding's combiner) only; leave "
+                         f"{'it' if len(unkept) == 1 else 'them'} out.")
+
+
+def _shared_embeddings(features: Sequence[Any], converted: Sequence[FeatureSpec | None]
+                       ) -> tuple[list[SharedEmbedding], list[str]]:
+    """The shared embedding groups of `fc.shared_embeddings` columns, by table name."""
+    from estimator_lib import feature_column as fc
+
+    members: dict[str, list] = {}
+    for entry, result in zip(features, converted, strict=True):
+        if result is not None and isinstance(entry, fc.SharedEmbeddingColumn):
+            members.setdefault(entry.shared_embedding_collection_name, []).append(
+                (entry, result.name))
+    groups, problems = [], []
+    for name, group in members.items():
+        first = group[0][0]
+        odd = [n for column, n in group
+               if (column.dimension, column.combiner) != (first.dimension, first.combiner)]
+        if odd:
+            problems.append(f"shared embedding {name!r}: features {odd} give another dimension "
+                            f"or combiner than {group[0][1]!r} ({first.dimension}, "
+                            f"{first.combiner!r}); make the group with one "
+                            "fc.shared_embeddings call.")
+            continue
+        try:
+            groups.append(SharedEmbedding(tuple(n for _, n in group), first.dimension,
+                                          first.combiner, name=name))
+        except ValueError as e:
+            problems.append(f"shared embedding {name!r}: {e}")
+    return groups, problems
 
 
 def _convert(column) -> tuple[Transform, str]:
@@ -341,9 +405,9 @@ def _convert(column) -> tuple[Transform, str]:
             "or use the vocabulary column in the model.")
     if isinstance(column, fc.FeatureColumn):
         raise ValueError(
-            f"{type(column).__name__} is a model-side column; the transform step computes "
-            "features, and the trainer builds embedding/indicator/weighted columns on them "
-            "from feature_columns.json.")
+            f"{type(column).__name__} is a model-side column: give it as an entry of "
+            f"{FEATURES} (the trainer builds it on the feature its categorical column "
+            "makes), not to feature(...).")
     raise TypeError(f"{column!r} is not a feature column or a FeatureSpec; use "
                     "el.feature_column or the helpers in components.transform.python_spec.")
 

@@ -38,6 +38,29 @@ Transforms (parameters with their defaults):
 | passthrough  | any column              | -                                                    | the column's dtype |
 | expression   | `expression`            | see `expression.py`: arithmetic, comparisons, and/or/not, and the functions abs, clip, exp, log, log1p, max, min, pow, sqrt, where | int64 0/1 or float32 |
 
+The model side of a feature (what the trainer's canned estimators build from it; the
+trainer's rules apply where nothing is declared):
+
+| key                     | meaning (el.feature_column)                                  |
+|-------------------------|--------------------------------------------------------------|
+| `embedding: N`          | ids: the deep part embeds them N wide (`embedding_column`)   |
+| `indicator: true`       | ids: the deep part reads a one-hot (`indicator_column`)      |
+| `weight: <feature>`     | ids: weighed by another feature, a number (`weighted_categorical_column`) |
+| `part: wide|deep|both`  | which part of a wide & deep model reads it (default: both)   |
+
+and, at the top level, embedding tables shared by several categorical features
+(`shared_embeddings`; `combiner` defaults to "mean", `name` to el's table name):
+
+```yaml
+features:
+  - {name: pickup_area, source: pickup_community_area, transform: identity, num_buckets: 78}
+  - {name: dropoff_area, source: dropoff_community_area, transform: identity, num_buckets: 78}
+  - {name: term, transform: hash, hash_buckets: 100, weight: term_count}
+  - {name: term_count, transform: passthrough}
+shared_embeddings:
+  - {features: [pickup_area, dropoff_area], dimension: 8}
+```
+
 A cross input names a feature of this spec when one has that name (features shadow raw
 columns), otherwise a raw column. This module imports no TensorFlow: a spec is checked when a
 pipeline is built, and against the schema (`spec_validation.validate_against_schema`) before
@@ -67,6 +90,9 @@ from components.transform.transforms import (
 FillValue = int | float | str
 MEAN_FILL = "mean"
 MODEL_PARTS = ("wide", "deep", "both")  # which part of a wide & deep model reads a feature
+# How an embedding combines an example's ids: el.feature_column's COMBINERS (this module
+# imports no TensorFlow; a test keeps the two equal).
+EMBEDDING_COMBINERS = ("mean", "sqrtn", "sum")
 _NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
 
 
@@ -102,10 +128,14 @@ class FeatureSpec:
             in the deep part. Default False.
         part: Which part of a wide & deep model reads the feature: "wide" (linear),
             "deep" (dnn) or "both". None (default): both for ids and numbers alike.
+        weight: For a categorical feature: another feature of the spec, a number, that
+            weighs its id (`el.feature_column.weighted_categorical_column`): it scales the
+            id's linear weight and its embedding. None (default): no weight.
 
     Example:
         >>> FeatureSpec("pickup_lat_bucket", Bucketize(num_buckets=10), source="pickup_latitude",
         ...             embedding=4, part="deep")
+        >>> FeatureSpec("term", HashBuckets(hash_buckets=64), weight="term_count")
     """
 
     name: str
@@ -114,6 +144,7 @@ class FeatureSpec:
     embedding: int | None = None
     indicator: bool = False
     part: str | None = None
+    weight: str | None = None
 
     def __post_init__(self):
         _check_name("name", self.name)
@@ -146,6 +177,14 @@ class FeatureSpec:
         if self.part == "wide" and (self.embedding is not None or self.indicator):
             raise ValueError("`embedding`/`indicator` shape the deep part, but `part` is "
                              "'wide'.")
+        if self.weight is not None:
+            _check_name("weight", self.weight)
+            if not self.is_categorical:
+                raise ValueError(f"`weight` is for categorical features (ids); the "
+                                 f"{self.transform.NAME!r} transform gives a number.")
+            if self.weight == self.name:
+                raise ValueError(f"`weight` ({self.weight!r}) is the feature itself; weights "
+                                 "come from another feature of the spec.")
 
     @property
     def is_categorical(self) -> bool:
@@ -163,6 +202,61 @@ class FeatureSpec:
 
 
 @dataclasses.dataclass(frozen=True)
+class SharedEmbedding:
+    """Categorical features whose ids the deep part looks up in one embedding table.
+
+    The spec's form of `el.feature_column.shared_embeddings(columns, dimension, combiner,
+    shared_embedding_collection_name=name)`: each member reads its ids through the shared
+    table, `[num_buckets, dimension]` (the members' largest `num_buckets`). Share a table
+    between features whose ids mean the same thing (hashes of the same size, identity ids);
+    two vocabularies are analyzed apart, so their ids differ.
+
+    Args:
+        features: The member features (at least two), categorical features of the spec.
+        dimension: The width of the shared embedding.
+        combiner: How an example's ids combine, as in el: "mean" (default), "sqrtn" or
+            "sum" (with one id per example, only a weighted feature's "sum" differs: it
+            scales the row by the weight).
+        name: The table's name (el's `shared_embedding_collection_name`). Default: the
+            sorted member names joined by "_", plus "_shared_embedding".
+
+    Example:
+        >>> SharedEmbedding(("pickup_area", "dropoff_area"), dimension=8)
+    """
+
+    features: tuple[str, ...]
+    dimension: int
+    combiner: str = "mean"
+    name: str | None = None
+
+    def __post_init__(self):
+        if isinstance(self.features, str) or not isinstance(self.features, Sequence):
+            raise ValueError(f"`features` must be a list of feature names, got "
+                             f"{self.features!r}.")
+        object.__setattr__(self, "features", tuple(self.features))
+        for name in self.features:
+            _check_name("features", name)
+        if len(self.features) < 2:
+            raise ValueError(f"`features` ({list(self.features)}) must name at least two "
+                             "features to share a table; a single feature takes its own "
+                             "`embedding`.")
+        if len(set(self.features)) != len(self.features):
+            raise ValueError(f"`features` ({list(self.features)}) names a feature twice.")
+        if (isinstance(self.dimension, bool) or not isinstance(self.dimension, int)
+                or self.dimension < 1):
+            raise ValueError(f"`dimension` ({self.dimension!r}) must be a positive integer "
+                             "(the embedding's width).")
+        if self.combiner not in EMBEDDING_COMBINERS:
+            hint = suggest(self.combiner, EMBEDDING_COMBINERS)
+            raise ValueError(f"`combiner` ({self.combiner!r}) must be one of "
+                             f"{list(EMBEDDING_COMBINERS)}{hint}.")
+        if self.name is None:  # el.feature_column.shared_embeddings' default name
+            object.__setattr__(self, "name", "_".join(sorted(self.features))
+                               + "_shared_embedding")
+        _check_name("name", self.name)
+
+
+@dataclasses.dataclass(frozen=True)
 class TransformSpec:
     """The whole spec: output features in order, the label, and the missing-value fills.
 
@@ -170,9 +264,11 @@ class TransformSpec:
         features: The output features, in the order they are written.
         label: The name of the feature the trainer predicts, if any.
         fill: Raw column -> the value a missing value takes (a number, a string, or "mean").
+        shared_embeddings: Groups of categorical features that share one embedding table.
 
     Raises:
-        SpecError: On duplicate feature names, an unknown label, a cross cycle or a bad fill.
+        SpecError: On duplicate feature names, an unknown label, a cross cycle, a bad fill,
+            or a weight or shared embedding that does not fit the features.
 
     Example:
         >>> spec = parse_spec(open("examples/chicago_taxi/transform_spec.yaml").read())
@@ -182,9 +278,11 @@ class TransformSpec:
     features: tuple[FeatureSpec, ...]
     label: str | None = None
     fill: Mapping[str, FillValue] = dataclasses.field(default_factory=dict)
+    shared_embeddings: tuple[SharedEmbedding, ...] = ()
 
     def __post_init__(self):
         object.__setattr__(self, "features", tuple(self.features))
+        object.__setattr__(self, "shared_embeddings", tuple(self.shared_embeddings))
         object.__setattr__(self, "fill", types.MappingProxyType(dict(self.fill)))
         problems = []
         if not self.features:
@@ -207,6 +305,8 @@ class TransformSpec:
                 problems.append(f"`fill` for {column!r}: {value!r} must be a number, a "
                                 f"string, or {MEAN_FILL!r}.")
         problems.extend(self._cycle_problems())
+        problems.extend(self._weight_problems())
+        problems.extend(self._shared_embedding_problems())
         if problems:
             raise SpecError(problems)
 
@@ -235,6 +335,68 @@ class TransformSpec:
             elif name not in path:  # cycles are reported by __post_init__
                 yield from self._raw_inputs(referenced, path + (feature.name,))
 
+    def shared_embedding_of(self, name: str) -> SharedEmbedding | None:
+        """The shared embedding group feature `name` belongs to, or None."""
+        return next((g for g in self.shared_embeddings if name in g.features), None)
+
+    def _weight_problems(self) -> list[str]:
+        problems = []
+        names = [f.name for f in self.features]
+        for feature in self.features:
+            if feature.weight is None:
+                continue
+            label = f"feature {feature.name!r}"
+            weight = self.feature(feature.weight)
+            if weight is None:
+                problems.append(f"{label}: `weight` ({feature.weight!r}) is not a feature of "
+                                f"the spec{suggest(feature.weight, names)}; add the weight "
+                                "to the features as a number (passthrough, z_score, ...).")
+            elif feature.weight == self.label:
+                problems.append(f"{label}: `weight` ({feature.weight!r}) is the label; the "
+                                "model does not read the label as an input.")
+            elif weight.is_categorical:
+                problems.append(f"{label}: `weight` ({feature.weight!r}) is a "
+                                f"{weight.transform.NAME!r} feature (ids); a weight is a "
+                                "number (passthrough, z_score, min_max or expression).")
+        return problems
+
+    def _shared_embedding_problems(self) -> list[str]:
+        problems, owner = [], {}
+        names = [f.name for f in self.features]
+        for index, group in enumerate(self.shared_embeddings):
+            if not isinstance(group, SharedEmbedding):
+                raise TypeError(f"`shared_embeddings` must hold SharedEmbedding objects, got "
+                                f"{group!r}.")
+            where = f"shared embedding {group.name!r}"
+            if group.name in (g.name for g in self.shared_embeddings[:index]):
+                problems.append(f"{where}: the name is used by another shared embedding; "
+                                "give each table its own `name`.")
+            for name in group.features:
+                feature = self.feature(name)
+                if feature is None:
+                    problems.append(f"{where}: {name!r} is not a feature of the spec"
+                                    f"{suggest(name, names)}.")
+                    continue
+                label = f"feature {name!r} (in {where})"
+                if name in owner:
+                    problems.append(f"{label}: it is already in shared embedding "
+                                    f"{owner[name]!r}; a feature reads one table.")
+                owner.setdefault(name, group.name)
+                if name == self.label:
+                    problems.append(f"{label}: it is the label; the model does not read the "
+                                    "label as an input.")
+                elif not feature.is_categorical:
+                    problems.append(f"{label}: shared embeddings are for categorical features "
+                                    f"(ids); {name!r} is a {feature.transform.NAME!r} feature.")
+                elif feature.embedding is not None or feature.indicator:
+                    key = "embedding" if feature.embedding is not None else "indicator"
+                    problems.append(f"{label}: it also declares `{key}`; its deep part reads "
+                                    f"the shared table, so leave `{key}` out.")
+                elif feature.part == "wide":
+                    problems.append(f"{label}: `part` is 'wide', but a shared embedding is "
+                                    "read by the deep part; use 'deep' or 'both'.")
+        return problems
+
     def _cycle_problems(self) -> list[str]:
         problems = []
         for feature in self.features:
@@ -262,8 +424,9 @@ class TransformSpec:
 
 # --- Parsing. --------------------------------------------------------------------------------
 
-_TOP_LEVEL_KEYS = ("version", "label", "fill", "features")
-_FEATURE_KEYS = ("name", "transform", "source", "embedding", "indicator", "part")
+_TOP_LEVEL_KEYS = ("version", "label", "fill", "features", "shared_embeddings")
+_FEATURE_KEYS = ("name", "transform", "source", "embedding", "indicator", "part", "weight")
+_SHARED_EMBEDDING_KEYS = tuple(f.name for f in dataclasses.fields(SharedEmbedding))
 
 
 def parse_spec(text: str, *, origin: str | None = None) -> TransformSpec:
@@ -315,10 +478,22 @@ def spec_from_dict(data: Any, *, origin: str | None = None) -> TransformSpec:
             features.append(_feature_from_dict(entry, index))
         except SpecError as e:
             problems.extend(e.problems)
+    raw_groups = data.get("shared_embeddings") or []
+    if not isinstance(raw_groups, list):
+        problems.append("`shared_embeddings` must be a list of groups ({features: [a, b], "
+                        f"dimension: N}}), got {raw_groups!r}.")
+        raw_groups = []
+    groups = []
+    for index, entry in enumerate(raw_groups):
+        try:
+            groups.append(_shared_embedding_from_dict(entry, index))
+        except SpecError as e:
+            problems.extend(e.problems)
     if problems:
         raise SpecError(problems, origin=origin)
     try:
-        return TransformSpec(tuple(features), label=label, fill=fill)
+        return TransformSpec(tuple(features), label=label, fill=fill,
+                             shared_embeddings=tuple(groups))
     except SpecError as e:
         raise SpecError(e.problems, origin=origin) from None
 
@@ -335,7 +510,7 @@ def spec_to_dict(spec: TransformSpec) -> dict[str, Any]:
         entry: dict[str, Any] = {"name": feature.name, "transform": feature.transform.NAME}
         if feature.source is not None and feature.source != feature.name:
             entry["source"] = feature.source
-        for key in ("embedding", "part"):
+        for key in ("embedding", "part", "weight"):
             if getattr(feature, key) is not None:
                 entry[key] = getattr(feature, key)
         if feature.indicator:
@@ -354,7 +529,38 @@ def spec_to_dict(spec: TransformSpec) -> dict[str, Any]:
     if spec.fill:
         data["fill"] = dict(spec.fill)
     data["features"] = features
+    if spec.shared_embeddings:
+        data["shared_embeddings"] = [_shared_embedding_to_dict(g)
+                                     for g in spec.shared_embeddings]
     return data
+
+
+def _shared_embedding_to_dict(group: SharedEmbedding) -> dict[str, Any]:
+    entry: dict[str, Any] = {"features": list(group.features), "dimension": group.dimension}
+    if group.combiner != "mean":
+        entry["combiner"] = group.combiner
+    if group.name != SharedEmbedding(group.features, group.dimension).name:
+        entry["name"] = group.name
+    return entry
+
+
+def _shared_embedding_from_dict(entry: Any, index: int) -> SharedEmbedding:
+    where = f"shared_embeddings[{index}]"
+    if not isinstance(entry, Mapping):
+        raise SpecError([f"{where}: must be a mapping like {{features: [a, b], dimension: "
+                         f"8}}, got {entry!r}."])
+    unknown = [k for k in entry if k not in _SHARED_EMBEDDING_KEYS]
+    if unknown:
+        raise SpecError([f"{where}: unknown key {key!r}; a shared embedding takes "
+                         f"{list(_SHARED_EMBEDDING_KEYS)}{suggest(key, _SHARED_EMBEDDING_KEYS)}."
+                         for key in unknown])
+    missing = [k for k in ("features", "dimension") if k not in entry]
+    if missing:
+        raise SpecError([f"{where}: needs {missing}, e.g. {{features: [a, b], dimension: 8}}."])
+    try:
+        return SharedEmbedding(**entry)
+    except ValueError as e:
+        raise SpecError([f"{where}: {e}"]) from None
 
 
 def dump_spec(spec: TransformSpec) -> str:
@@ -381,15 +587,18 @@ def _feature_from_dict(entry: Any, index: int) -> FeatureSpec:
     params = {k: v for k, v in entry.items() if k not in _FEATURE_KEYS}
     unknown = [k for k in params if k not in fields]
     if unknown:
+        # A typo may be of a parameter or of a per-feature key (`weigth`, `embeding`).
+        keys = [*fields, *_FEATURE_KEYS[2:]]
         raise SpecError([
             f"{label}: unknown parameter {key!r} for transform {kind!r}; "
-            f"{kind!r} takes {fields or 'no parameters'}{suggest(key, fields)}."
+            f"{kind!r} takes {fields or 'no parameters'}{suggest(key, keys)}."
             for key in unknown])
     try:
         transform = transform_class(**params)
         return FeatureSpec(name, transform, source=entry.get("source"),
                            embedding=entry.get("embedding"),
-                           indicator=entry.get("indicator", False), part=entry.get("part"))
+                           indicator=entry.get("indicator", False), part=entry.get("part"),
+                           weight=entry.get("weight"))
     except TypeError as e:
         missing = [f.name for f in dataclasses.fields(transform_class)
                    if f.default is dataclasses.MISSING and f.name not in params]

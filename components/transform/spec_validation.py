@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from components.transform.expression import ExpressionError
+from components.transform.expression import ExpressionError, ValueType
 from components.transform.schema import Column, ColumnType
 from components.transform.spec import MEAN_FILL, SpecError, TransformSpec, suggest
-from components.transform.transforms import Cross, Derive
+from components.transform.transforms import Cross, Derive, Passthrough
 
 __all__ = ["validate_against_schema"]
 
@@ -63,6 +63,7 @@ def validate_against_schema(spec: TransformSpec, columns: Mapping[str, Column]) 
                                 f"{name!r} is a {column.type} column.{hint}")
             else:
                 problems.extend(f"{label}: {p}" for p in _scalar_problems([name], columns))
+    problems.extend(_weight_problems(spec, columns))
     read = set(spec.raw_columns())
     for name, value in spec.fill.items():
         column = columns.get(name)
@@ -86,6 +87,29 @@ def validate_against_schema(spec: TransformSpec, columns: Mapping[str, Column]) 
                             "column.")
     if problems:
         raise SpecError(problems)
+
+
+def _weight_problems(spec: TransformSpec, columns: Mapping[str, Column]) -> list[str]:
+    """A weight is a number: a passthrough weight must copy a numeric column (the spec
+    itself already refuses categorical weights; other numeric transforms give floats)."""
+    problems = []
+    column_types = {name: column.type for name, column in columns.items()}
+    for feature in spec.features:
+        weight = spec.feature(feature.weight) if feature.weight is not None else None
+        label = f"feature {feature.name!r}: `weight` ({feature.weight!r})"
+        if weight is not None and isinstance(weight.transform, Passthrough):
+            column = columns.get(weight.source)
+            if column is not None and not column.type.is_numeric:
+                problems.append(f"{label} copies {weight.source!r}, a {column.type} column; "
+                                "a weight is a number.")
+        elif weight is not None and isinstance(weight.transform, Derive):
+            try:
+                kind = weight.transform.expression.result_type(column_types)
+            except ExpressionError:
+                continue  # reported with the weight feature itself
+            if kind is ValueType.STRING:
+                problems.append(f"{label} is a string expression; a weight is a number.")
+    return problems
 
 
 def _scalar_problems(names, columns: Mapping[str, Column]) -> list[str]:

@@ -116,7 +116,9 @@ def test_columns_map_to_transforms():
      r"feature 'fare' .*`default_value`.* FILL = \{'fare': 0.0\}"),
     (fc.numeric_column("fare", shape=(2,)), r"feature 'fare' .*single-valued"),
     (fc.weighted_categorical_column(fc.categorical_column_with_hash_bucket("company", 8), "w"),
-     r"model-side column"),
+     r"feature 'company': `weight` \('w'\) is not a feature of the spec"),
+    (fc.embedding_column(fc.categorical_column_with_hash_bucket("company", 8), 4, max_norm=1.0),
+     r"`max_norm` \(1.0\): not kept"),
     (fc.crossed_column(["a", "b"], 10, hash_key=7), r"feature 'a_X_b' .*`hash_key`"),
     ("fare", r"FEATURES\[0\]: 'fare' is not a feature column"),
 ])
