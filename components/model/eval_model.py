@@ -31,7 +31,7 @@ from components.model.export import EXAMPLES_KEY
 
 __all__ = ["LABEL_OUTPUT", "EvalModel", "load_eval_model"]
 
-LABEL_OUTPUT = "label"  # the output the eval model adds to the `predict` signature's
+LABEL_OUTPUT = "label"  # what the eval model adds to the `predict` signature's outputs
 _PREDICT = el.heads.SignatureKeys.PREDICT
 
 
