@@ -2,8 +2,9 @@
 
 ```
 <evaluation>/metrics.jsonl     one JSON line per evaluated checkpoint, as it happens
-<evaluation>/candidate/        the final checkpoint's exports (serving_model/, eval_model/)
-                               and export.json naming the checkpoint they came from
+<evaluation>/candidate/        the final checkpoint's serving_model/, when the evaluator
+                               exports it (not the trainer), and export.json naming the
+                               checkpoint it came from (a retried evaluator reuses it)
 <evaluation>/report.html       the HTML report (unless the evaluator's `report_uri` says
                                elsewhere)
 <evaluation>/evaluation.json   the final analysis and validation; written last

@@ -3,7 +3,6 @@
 ```
 <model>/serving_model/            SavedModel: serialized raw tf.Example in (TF Serving's
                                   predict/classify/regress), the transform graph inside
-<model>/eval_model/               SavedModel: raw tf.Example in, predictions and the label out
 <model>/trainer_result.json       what the run did (`TrainerResult`); written last
 <model>/model_dir/                checkpoints, unless the pipeline plans a shared model_dir
 <model_dir>/model_recipe.json     how to rebuild the Estimator (components/model/recipe.py)
@@ -27,7 +26,6 @@ from typing import Any
 from components.artifacts import io
 
 __all__ = [
-    "EVAL_MODEL_DIR",
     "MODEL_DIR",
     "MODULE_FILE",
     "RECIPE_FILE",
@@ -39,7 +37,6 @@ __all__ = [
 ]
 
 SERVING_MODEL_DIR = "serving_model"
-EVAL_MODEL_DIR = "eval_model"
 TRAINER_RESULT_FILE = "trainer_result.json"
 MODEL_DIR = "model_dir"
 RECIPE_FILE = "model_recipe.json"
@@ -55,7 +52,7 @@ class TrainerResult:
         final_step: The global step training ended at.
         final_checkpoint: The checkpoint exported.
         metrics: The final checkpoint's evaluation on the eval split.
-        serving_model_dir / eval_model_dir: The exports (None on a non-chief task).
+        serving_model_dir: The export (None on a non-chief task).
         label_key: The label feature.
         task: "classification" or "regression".
         train_seconds / seconds: Wall time of training, and of the whole run.
@@ -71,7 +68,6 @@ class TrainerResult:
     final_checkpoint: str
     metrics: Mapping[str, float]
     serving_model_dir: str | None
-    eval_model_dir: str | None
     label_key: str
     task: str
     train_seconds: float
@@ -84,7 +80,8 @@ class TrainerResult:
 
     @classmethod
     def from_json(cls, value: Mapping[str, Any]) -> TrainerResult:
-        """Parses what `to_json` gives; unknown keys (from a newer writer) are ignored."""
+        """Parses what `to_json` gives; unknown keys (from a newer writer, or an older
+        one's `eval_model_dir`) are ignored."""
         names = {field.name for field in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in value.items() if k in names})
 

@@ -1,7 +1,7 @@
 """The final analysis: metrics, curves and slices of one model's predictions on raw examples.
 
 Example:
-    >>> candidate = score_eval_model(eval_dir, serialized)
+    >>> candidate = score_eval_model(eval_model, serialized)
     >>> analysis = analyze(candidate, slice_values={"payment_type": [...]})
     >>> analysis.metrics["auc"], len(analysis.roc.fpr)
     (0.91, 101)
@@ -117,7 +117,7 @@ def analyze(scored: Scored, *, slice_values: Mapping[str, Sequence[Any]] | None 
         ValueError: If `class_names` does not name every class the model predicts.
 
     Example:
-        >>> analyze(score_eval_model(eval_dir, serialized)).metrics["accuracy"]
+        >>> analyze(score_eval_model(eval_model, serialized)).metrics["accuracy"]
         0.86
     """
     outputs = scored.outputs

@@ -107,8 +107,8 @@ class EvaluatorConfig(EvaluatorSettings):
         baseline_model_uri: An explicit baseline instead: a SavedModel folder, a trainer
             model artifact (with `serving_model/`) or a TF Serving model folder (versions).
         model_uri: The trainer's finished model artifact, when the evaluator runs after the
-            trainer: its `eval_model/` is used when it is of the checkpoint judged, instead
-            of exporting that checkpoint again. None beside the trainer.
+            trainer: its `serving_model/` is scored when it is of the checkpoint judged,
+            instead of exporting that checkpoint again. None beside the trainer.
         **settings: `EvaluatorSettings`.
 
     Raises:

@@ -7,9 +7,11 @@
    works beside a running trainer and after one that finished; a restart resumes after the
    logged steps. It ends after the final checkpoint (the training-done mark) or raises
    `TimeoutError`;
-2. exports the final checkpoint (serving and eval SavedModels, into the evaluation
-   artifact) and runs the eval model over the RAW eval split: labels and predictions, the
-   model-agnostic metrics, ROC, calibration, confusion matrix and slices (`analysis.py`);
+2. takes the final checkpoint's serving model (the trainer's, when it exported that
+   checkpoint; else exports it into the evaluation artifact) and runs it, with the label
+   the transform graph computes (`components.model.eval_model`, in memory), over the RAW
+   eval split: labels and predictions, the model-agnostic metrics, ROC, calibration,
+   confusion matrix and slices (`analysis.py`);
 3. scores the baseline (the model TF Serving serves now) on the same examples;
 4. checks the thresholds (`validation.py`) and writes the blessing, the HTML report and,
    last, `evaluation.json`.
@@ -51,7 +53,8 @@ from components.evaluator.raw_examples import feature_values, read_serialized
 from components.evaluator.report import render_report, write_report
 from components.evaluator.streaming import evaluate_checkpoints
 from components.evaluator.validation import Validation, validate
-from components.model.export import export_models
+from components.model.eval_model import load_eval_model
+from components.model.export import export_serving_model
 from components.model.recipe import ModelRecipe
 
 __all__ = ["EvaluatorConfig", "EvaluatorResult", "EvaluatorSettings", "run"]
@@ -127,12 +130,14 @@ def run(config: EvaluatorConfig) -> EvaluatorResult:
 
     candidate_uri = io.join(config.evaluation_uri, evaluation.CANDIDATE_DIR)
     with phase("export"):
-        eval_model_dir = _export_candidate(config, recipe, final, candidate_uri)
+        serving_dir = _export_candidate(config, recipe, final, candidate_uri)
     serialized = read_serialized(config.examples_uri, config.eval_split)
     _LOGGER.info("Scoring %d raw %r examples with the step-%d model.", len(serialized),
                  config.eval_split, final.step)
     with phase("scoring"):
-        scored = score_eval_model(eval_model_dir, serialized, batch_size=config.eval_batch_size)
+        eval_model = load_eval_model(serving_dir, config.transform_graph_uri,
+                                     label_key=recipe.resolved_label_key())
+        scored = score_eval_model(eval_model, serialized, batch_size=config.eval_batch_size)
     if scored.kept is not None:  # eval labels the training split never had: left out, named
         serialized = [s for s, keep in zip(serialized, scored.kept, strict=True) if keep]
         _LOGGER.warning("Left out %d %r examples whose label no class stands for (not in the "
@@ -227,31 +232,31 @@ def _check_threshold_metrics(config: EvaluatorConfig, task: str) -> None:
 
 def _export_candidate(config: EvaluatorConfig, recipe: ModelRecipe, final: CheckpointEvaluation,
                       candidate_uri: str) -> str:
-    """Exports the final checkpoint, or reuses an export of it: the trainer's (when the
-    evaluator runs after it) or a previous attempt's."""
+    """The final checkpoint's serving model: the trainer's export (when the evaluator runs
+    after it), a previous attempt's, or else exported now into `candidate_uri`."""
     if config.model_uri is not None:
         trained = model_artifact.read_trainer_result(config.model_uri)
-        if (trained.final_step == final.step and trained.eval_model_dir
-                and tf.io.gfile.exists(trained.eval_model_dir)):
+        if (trained.final_step == final.step and trained.serving_model_dir
+                and tf.io.gfile.exists(trained.serving_model_dir)):
             _LOGGER.info("Using the trainer's export of step %d, %s.", final.step,
-                         trained.eval_model_dir)
-            return trained.eval_model_dir
+                         trained.serving_model_dir)
+            return trained.serving_model_dir
     record_path = io.join(candidate_uri, evaluation.EXPORT_RECORD_FILE)
-    eval_dir = io.join(candidate_uri, model_artifact.EVAL_MODEL_DIR)
-    if io.exists(record_path) and tf.io.gfile.exists(eval_dir):
+    serving_dir = io.join(candidate_uri, model_artifact.SERVING_MODEL_DIR)
+    if io.exists(record_path) and tf.io.gfile.exists(serving_dir):
         record = io.read_json(record_path)
         if record.get("step") == final.step:
             _LOGGER.info("Reusing the export of step %d in %s.", final.step, candidate_uri)
-            return eval_dir
+            return serving_dir
     _LOGGER.info("Exporting the step-%d checkpoint to %s.", final.step, candidate_uri)
     estimator = recipe.build_estimator(
         config.model_dir, el.RunConfig(log_step_count_steps=None, save_checkpoints_secs=None))
-    exported = export_models(estimator, config.transform_graph_uri, candidate_uri,
-                             label_key=recipe.resolved_label_key(),
-                             checkpoint_path=resolve_checkpoint(config.model_dir,
-                                                                final.checkpoint))
+    serving_dir = export_serving_model(
+        estimator, config.transform_graph_uri, candidate_uri,
+        label_key=recipe.resolved_label_key(),
+        checkpoint_path=resolve_checkpoint(config.model_dir, final.checkpoint))
     io.write_json_atomic(record_path, {"step": final.step, "checkpoint": final.checkpoint})
-    return exported.eval_dir
+    return serving_dir
 
 
 def _find_baseline(config: EvaluatorConfig) -> tuple[baseline_lib.Baseline | None, str]:

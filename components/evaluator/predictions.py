@@ -1,13 +1,15 @@
-"""Scoring raw examples with SavedModels: the candidate's eval model and the baseline.
+"""Scoring raw examples: the candidate's eval model and the baseline's serving model.
 
-The candidate's eval model (`components.model.export`) returns its predictions and
-the label the transform graph computes from the raw columns. The baseline, a served model,
-returns predictions only; it is judged against the candidate's labels, on the same rows.
-Predictions are read by their estimator_lib names: `logistic` (binary), `probabilities`
-(binary or multi-class), `predictions` (regression).
+The candidate's eval model (`components.model.eval_model`: its serving model and the
+transform graph, in memory) returns its predictions and the label the transform graph
+computes from the raw columns. The baseline, a served model, returns predictions only; it
+is judged against the candidate's labels, on the same rows. Predictions are read by their
+estimator_lib names: `logistic` (binary), `probabilities` (binary or multi-class),
+`predictions` (regression).
 
 Example:
-    >>> candidate = score_eval_model(eval_dir, serialized)
+    >>> model = load_eval_model(serving_dir, graph_uri, label_key="big_tipper")
+    >>> candidate = score_eval_model(model, serialized)
     >>> baseline = score_serving_model(serving_dir, serialized, labels=candidate.outputs.labels,
     ...                                kind=candidate.outputs.kind)
 """
@@ -15,19 +17,17 @@ Example:
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 import tensorflow as tf
 
 from components.evaluator.metrics import ModelOutputs, TaskKind
 from components.evaluator.raw_examples import batches
-from components.model.export import EVAL_SIGNATURE
+from components.model.eval_model import LABEL_OUTPUT, EvalModel
+from components.model.export import EXAMPLES_KEY
 
 __all__ = ["Scored", "score_eval_model", "score_serving_model", "to_model_outputs"]
-
-_LABEL = "label"
-_EXAMPLES = "examples"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -49,29 +49,31 @@ class Scored:
     unseen_labels: Mapping[str, int] = dataclasses.field(default_factory=dict)
 
 
-def score_eval_model(eval_model_dir: str, serialized: Sequence[bytes], *,
+def score_eval_model(model: EvalModel, serialized: Sequence[bytes], *,
                      batch_size: int = 1024) -> Scored:
-    """Runs the eval model's `evaluate` signature over raw serialized examples.
+    """Runs the eval model over raw serialized examples: predictions and labels.
+
+    Args:
+        model: The candidate, as `components.model.eval_model.load_eval_model` loads it.
+        serialized: Raw serialized tf.Example, with the label's raw columns.
+        batch_size: Examples per call.
 
     Raises:
-        ValueError: If the model has no `evaluate` signature, or its outputs are not ones
-            the evaluator reads.
+        ValueError: If the outputs are not ones the evaluator reads, or a class label given
+            by name comes without the model's class names.
     """
-    loaded = tf.saved_model.load(eval_model_dir)
-    if EVAL_SIGNATURE not in loaded.signatures:
-        raise ValueError(f"{eval_model_dir!r} has no {EVAL_SIGNATURE!r} signature (it has "
-                         f"{sorted(loaded.signatures)}); is it an eval model?")
-    outputs = _run(loaded.signatures[EVAL_SIGNATURE], _EXAMPLES, serialized, batch_size)
-    labels = outputs.pop(_LABEL).reshape(len(serialized), -1)
+    source = model.serving_dir  # names the model in messages
+    outputs = _run(model, serialized, batch_size)
+    labels = outputs.pop(LABEL_OUTPUT).reshape(len(serialized), -1)
     if labels.shape[1] != 1:
         raise ValueError(f"The label has {labels.shape[1]} values per example; the evaluator "
                          "analyzes one label per example (no multi-label models).")
     labels, names = labels[:, 0], _class_names(outputs)
     if labels.dtype.kind not in "SUO":
-        return Scored(to_model_outputs(outputs, labels, source=eval_model_dir), names)
+        return Scored(to_model_outputs(outputs, labels, source=source), names)
     # A class label given by name: class ids by the model's own class names.
     if names is None:
-        raise ValueError(f"{eval_model_dir!r} labels its examples by name but predicts no "
+        raise ValueError(f"{source!r} labels its examples by name but predicts no "
                          "`all_classes`: the evaluator cannot tell the class ids.")
     ids = {name: index for index, name in enumerate(names)}
     texts = [v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v) for v in labels]
@@ -81,7 +83,7 @@ def score_eval_model(eval_model_dir: str, serialized: Sequence[bytes], *,
         unseen[text] = unseen.get(text, 0) + 1
     class_ids = np.array([ids[t] for t in texts if t in ids], dtype=np.int64)
     kept_outputs = {k: np.asarray(v)[kept] for k, v in outputs.items()}
-    return Scored(to_model_outputs(kept_outputs, class_ids, source=eval_model_dir), names,
+    return Scored(to_model_outputs(kept_outputs, class_ids, source=source), names,
                   kept=None if kept.all() else kept, unseen_labels=unseen)
 
 
@@ -96,7 +98,9 @@ def score_serving_model(saved_model_dir: str, serialized: Sequence[bytes], *,
     """
     loaded = tf.saved_model.load(saved_model_dir)
     signature, input_name = _serving_signature(loaded, saved_model_dir)
-    outputs = _run(signature, input_name, serialized, batch_size)
+    outputs = _run(lambda batch: {key: value.numpy() for key, value
+                                  in signature(**{input_name: batch}).items()},
+                   serialized, batch_size)
     return Scored(to_model_outputs(outputs, labels, kind=kind, source=saved_model_dir),
                   _class_names(outputs))
 
@@ -145,12 +149,12 @@ def to_model_outputs(outputs: Mapping[str, np.ndarray], labels: np.ndarray, *,
     return ModelOutputs(inferred, np.asarray(labels), predictions)
 
 
-def _run(signature, input_name: str, serialized: Sequence[bytes],
+def _run(score: Callable[[tf.Tensor], Mapping[str, np.ndarray]], serialized: Sequence[bytes],
          batch_size: int) -> dict[str, np.ndarray]:
     parts: dict[str, list[np.ndarray]] = {}
     for batch in batches(serialized, batch_size):
-        for key, value in signature(**{input_name: batch}).items():
-            parts.setdefault(key, []).append(value.numpy())
+        for key, value in score(batch).items():
+            parts.setdefault(key, []).append(value)
     if not parts:
         raise ValueError("No examples to score.")
     return {key: np.concatenate(values) for key, values in parts.items()}
@@ -159,8 +163,8 @@ def _run(signature, input_name: str, serialized: Sequence[bytes],
 def _serving_signature(loaded, path: str):
     signatures = loaded.signatures
     predict = signatures.get("predict")
-    if predict is not None and _EXAMPLES in predict.structured_input_signature[1]:
-        return predict, _EXAMPLES
+    if predict is not None and EXAMPLES_KEY in predict.structured_input_signature[1]:
+        return predict, EXAMPLES_KEY
     default = signatures.get("serving_default")
     if default is not None:
         inputs = default.structured_input_signature[1]

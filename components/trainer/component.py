@@ -6,8 +6,8 @@ source, so the compiled IR YAML carries everything), and sets the step's resourc
 memory requests, and an accelerator type and count, so the same step lands on a CPU, GPU or
 TPU node pool. `train_steps` stays a parameter of its own: a pipeline run may override it.
 
-Outputs: `model` (a Model artifact: `serving_model/`, `eval_model/`, `trainer_result.json`,
-and `model_dir/` unless `model_dir` is given) and `metrics` (the final evaluation).
+Outputs: `model` (a Model artifact: `serving_model/`, `trainer_result.json`, and
+`model_dir/` unless `model_dir` is given) and `metrics` (the final evaluation).
 
 Example:
     >>> task = trainer(examples=transform_task.outputs["transformed_examples"],

@@ -11,8 +11,8 @@
    restarted step resumes from the latest checkpoint); the chief marks training done there
    (`el.TRAINING_DONE_FILENAME`), then evaluates the final checkpoint on the eval split;
 4. on the chief, exports `serving_model/` (raw tf.Example in, the transform graph inside)
-   and `eval_model/` into the model artifact, and writes `trainer_result.json` last. Other
-   tasks write nothing into the model artifact.
+   into the model artifact, and writes `trainer_result.json` last. Other tasks write
+   nothing into the model artifact.
 
 It imports no KFP. `python -m components.trainer` (see `components.trainer.cli`) runs it
 from command-line flags, as every replica of a TFJob does.
@@ -40,7 +40,7 @@ import estimator_lib as el
 from components.artifacts import model
 from components.artifacts.model import TrainerResult, write_trainer_result
 from components.common.phases import phase
-from components.model.export import export_models
+from components.model.export import export_serving_model
 from components.trainer.config import TrainerConfig, TrainerSettings
 
 __all__ = ["TrainerConfig", "TrainerResult", "TrainerSettings", "run", "strategy_kind"]
@@ -111,16 +111,16 @@ def run(config: TrainerConfig) -> TrainerResult:
     metrics = {k: float(v) for k, v in (metrics or {}).items()}
     _LOGGER.info("Step %d: %s", final_step, _format(metrics))
 
-    serving_dir = eval_dir = None
+    serving_dir = None
     if run_config.is_chief:
         with phase("export"):
-            exported = export_models(estimator, config.transform_graph_uri, config.model_uri,
-                                     label_key=label_key, checkpoint_path=final_checkpoint)
-        serving_dir, eval_dir = exported.serving_dir, exported.eval_dir
+            serving_dir = export_serving_model(
+                estimator, config.transform_graph_uri, config.model_uri, label_key=label_key,
+                checkpoint_path=final_checkpoint)
         _LOGGER.info("Exported the serving model to %s", serving_dir)
     result = TrainerResult(
         model_dir=model_dir, final_step=final_step, final_checkpoint=final_checkpoint,
-        metrics=metrics, serving_model_dir=serving_dir, eval_model_dir=eval_dir,
+        metrics=metrics, serving_model_dir=serving_dir,
         label_key=label_key, task=recipe.task(), train_seconds=round(train_seconds, 3),
         seconds=round(time.time() - start, 3), cluster_task=_task_name(cluster))
     if run_config.is_chief:

@@ -45,14 +45,13 @@ def good_run(trained, taxi_data, worse_run, tmp_path_factory):
     """The trained model's four checkpoints, judged against a worse served model: v3, the
     step-0 export (the highest version, though v2 is better).
 
-    To save a minute of the default run, its output starts with the trainer's exports of
+    To save a minute of the default run, its output starts with the trainer's export of
     step 300 as `candidate/`, as a retried evaluator finds its own export; `worse_run`
     exercises the export itself.
     """
     root = tmp_path_factory.mktemp("good")
     candidate = root / "evaluation" / "candidate"
-    for name in ("serving_model", "eval_model"):
-        shutil.copytree(os.path.join(trained.model_uri, name), candidate / name)
+    shutil.copytree(trained.serving_model_dir, candidate / "serving_model")
     (candidate / "export.json").write_text(json.dumps({"step": 300}))
     serving_base = str(root / "serving")
     _serve(serving_base, 2, trained.serving_model_dir)
@@ -88,8 +87,9 @@ def test_a_better_candidate_is_blessed_with_every_check_passed(good_run):
 
 
 def test_final_metrics_agree_with_the_estimators_evaluation(good_run):
-    """The same model scored two ways: the exported eval model over RAW examples with the
-    numpy metrics, and the Estimator over the transformed ones with its streaming metrics."""
+    """The same model scored two ways: the exported serving model plus the transform
+    graph's label (the eval model) over RAW examples with the numpy metrics, and the
+    Estimator over the transformed ones with its streaming metrics."""
     _, result = good_run
     estimator = result.evaluations[-1].metrics
     assert result.metrics["example_count"] == 600
@@ -134,7 +134,8 @@ def test_files_stream_and_summarize_the_evaluation(good_run):
     assert written["baseline"]["version"] == 3
     assert len(written["analysis"]["roc"]["fpr"]) <= 201
     assert [c["outcome"] for c in written["validation"]["checks"]] == ["PASSED"] * 5
-    assert os.path.isdir(os.path.join(config.evaluation_uri, "candidate", "eval_model"))
+    assert sorted(os.listdir(os.path.join(config.evaluation_uri, "candidate"))) == \
+        ["export.json", "serving_model"]
     with open(os.path.join(config.blessing_uri, "blessing.json")) as f:
         blessing = json.load(f)
     assert set(blessing) == {"blessed", "reasons", "metrics"}
@@ -193,7 +194,7 @@ def test_a_worse_candidate_is_not_blessed_and_every_failure_is_a_reason(worse_ru
         assert "NOT_BLESSED" in f.read()
 
 
-def test_a_restart_resumes_and_no_baseline_or_no_thresholds_say_so(good_run, tmp_path,
+def test_a_restart_resumes_and_no_baseline_or_no_thresholds_say_so(good_run, trained, tmp_path,
                                                                    caplog):
     config, result = good_run
     shutil.copytree(config.evaluation_uri, tmp_path / "evaluation")  # a retried step's output
@@ -221,14 +222,24 @@ def test_a_restart_resumes_and_no_baseline_or_no_thresholds_say_so(good_run, tmp
     with open(unchecked.paths["report"]) as f:
         assert "nothing was validated" in f.read()
 
-    # A baseline that cannot score raw examples fails the change thresholds, with the reason.
+    # A baseline that cannot score raw examples (the transform graph's SavedModel) fails the
+    # change thresholds, with the reason.
     broken = run(make_config(
         _data(config), tmp_path, config.model_dir, thresholds=THRESHOLDS,
-        baseline_model_uri=os.path.join(config.evaluation_uri, "candidate", "eval_model")))
+        baseline_model_uri=os.path.join(config.transform_graph_uri, "transform_fn")))
     assert not broken.blessed and "no signature over serialized tf.Example" in \
         broken.baseline["error"]
     assert broken.reasons[0].startswith("FAILED auc max_decrease: the baseline could not be "
                                         "evaluated (ValueError")
+
+    # After the trainer: its export of the judged step is scored; none is made.
+    caplog.clear()
+    shutil.rmtree(tmp_path / "evaluation" / "candidate")
+    after = run(make_config(_data(config), tmp_path, config.model_dir,
+                            model_uri=trained.model_uri))
+    assert "Using the trainer's export of step 300" in caplog.text
+    assert not os.path.exists(tmp_path / "evaluation" / "candidate")
+    assert after.metrics == result.metrics
 
 
 def test_inputs_that_cannot_work_fail_before_any_waiting(good_run, tmp_path):

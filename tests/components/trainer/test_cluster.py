@@ -71,11 +71,11 @@ def test_two_worker_tfjob_trains_to_max_steps_and_only_the_chief_writes_outputs(
         assert json.load(f) == chief
     assert chief["metrics"]["global_step"] == STEPS and 0 < chief["metrics"]["auc"] <= 1
     assert tf.saved_model.load(chief["serving_model_dir"]).signatures["classification"]
-    assert os.path.isdir(chief["eval_model_dir"])
+    assert sorted(os.listdir(model_uri)) == ["serving_model", RESULT_FILE]  # no model_dir/
     assert checkpoints_are_whole(config.model_dir, SAVE_STEPS, STEPS)[-1] == STEPS
     assert el.training_status.read_training_done(config.model_dir)["global_step"] == STEPS
     # The worker trained (in sync with the chief) and wrote no trainer output.
     assert worker["cluster_task"] == "worker:1"
-    assert worker["serving_model_dir"] is None and worker["eval_model_dir"] is None
+    assert worker["serving_model_dir"] is None
     assert worker["metrics"] == {}
     assert not os.path.exists(other_uri)

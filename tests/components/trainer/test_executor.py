@@ -11,6 +11,7 @@ import estimator_lib as el
 from components import artifacts
 from components.artifacts.model import MODULE_FILE, RECIPE_FILE
 from components.artifacts.model import TRAINER_RESULT_FILE as RESULT_FILE
+from components.model.eval_model import load_eval_model
 from components.model.inputs import make_input_fn
 from components.model.recipe import ModelRecipe, read_training_done
 from components.trainer.config import TrainerConfig
@@ -54,6 +55,10 @@ def test_canned_estimator_trains_evaluates_and_writes_the_model_artifact(canned_
     assert written["final_step"] == STEPS and written["metrics"]["auc"] == result.metrics["auc"]
     model_dir = result.model_dir
     assert model_dir == os.path.join(model_uri, "model_dir")
+    # One export: the serving model (the evaluator adds the label to it in memory).
+    assert sorted(os.listdir(model_uri)) == ["model_dir", "serving_model", RESULT_FILE]
+    assert result.serving_model_dir == os.path.join(model_uri, "serving_model")
+    assert "eval_model_dir" not in written
     assert tf.train.latest_checkpoint(model_dir).endswith(f"ckpt-{STEPS}")
     for name in (RECIPE_FILE, el.TRAINING_DONE_FILENAME):
         assert os.path.isfile(os.path.join(model_dir, name))
@@ -81,13 +86,14 @@ def test_serving_model_classifies_raw_examples_with_tf_serving_signatures(canned
 
 
 def test_eval_model_on_raw_examples_matches_the_estimators_evaluation(canned_run, taxi_data):
-    """No training/serving skew: the export over raw examples scores the eval split as the
-    Estimator did over the transformed one."""
+    """No training/serving skew: the export over raw examples, with the label the transform
+    graph computes, scores the eval split as the Estimator did over the transformed one."""
     result, _ = canned_run
-    evaluate = tf.saved_model.load(result.eval_model_dir).signatures["evaluate"]
-    outputs = evaluate(examples=tf.constant(_raw_eval(taxi_data)))
-    labels = outputs["label"].numpy().reshape(-1)
-    probabilities = outputs["logistic"].numpy().reshape(-1)
+    evaluate = load_eval_model(result.serving_model_dir, taxi_data.transform_graph_uri,
+                               label_key=result.label_key)
+    outputs = evaluate(_raw_eval(taxi_data))
+    labels = outputs["label"].reshape(-1)
+    probabilities = outputs["logistic"].reshape(-1)
     assert set(np.unique(labels)) == {0, 1}
     accuracy = float(np.mean((probabilities > 0.5) == labels))
     assert accuracy == pytest.approx(result.metrics["accuracy"], abs=1e-6)
