@@ -31,6 +31,7 @@ import dataclasses  # noqa: I001 - after the clock starts
 import os
 import platform
 import subprocess
+import sys
 import tempfile
 
 from console import quiet_tensorflow
@@ -120,7 +121,8 @@ def main(argv=None) -> int:
     print(report)
     if not args.no_record:
         variant = ("-rows" if args.rows else "") + ("-isolated" if args.isolate_steps else "")
-        _record(report, " ".join(["python -m bench.pipeline_overhead", *(argv or [])]),
+        given = sys.argv[1:] if argv is None else argv
+        _record(report, " ".join(["python -m bench.pipeline_overhead", *given]),
                 MARKER + variant)
     return 0
 
