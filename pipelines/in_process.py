@@ -101,7 +101,8 @@ def run_step_command(step: StepCommand, env_vars: Mapping[str, str] | None = Non
             # What a failed subprocess prints: kfp.local's log reader finds the cause in it.
             for line in traceback.format_exc().splitlines():
                 print(line)  # one line at a time: kfp.local indents each print
-            return error.code if isinstance(error, SystemExit) and error.code else 1
+            code = error.code if isinstance(error, SystemExit) else 1
+            return code if isinstance(code, int) and code else 1
     return 0
 
 

@@ -104,7 +104,8 @@ def run_local(config: PipelineConfig, *, pipeline_root: str | None = None,
 
     root = os.path.abspath(pipeline_root or config.root)
     config = dataclasses.replace(config, root=root)
-    echo = _to_the_terminal(echo or (lambda line: print(line, file=sys.stderr, flush=True)))
+    terminal = sys.stderr  # bound now: a step running in this process redirects sys.stderr
+    echo = _to_the_terminal(echo or (lambda line: print(line, file=terminal, flush=True)))
     pattern = (arguments or {}).get("input_pattern", config.data.input_pattern)
     span = (arguments or {}).get("span", config.data.span)
     check_input(config, input_pattern=pattern, span=span)

@@ -210,7 +210,7 @@ def test_a_step_that_fails_ends_with_its_own_error_then_the_log(taxi_config, tmp
     lines = (tmp_path / "data.csv").read_text().splitlines()
     rows = [line.rsplit(",", 1)[0] + "," if i % 2 else line for i, line in enumerate(lines[1:])]
     (tmp_path / "data.csv").write_text("\n".join([lines[0], *rows]) + "\n")
-    monkeypatch.setattr(local_run, "HEARTBEAT_SECONDS", 1.0)
+    monkeypatch.setattr(local_run, "HEARTBEAT_SECONDS", 0.1)  # in process, ingest fails fast
 
     assert cli.main(["run", taxi_config(), "--no-cache"]) == 1
     err = capsys.readouterr().err.splitlines()
@@ -225,9 +225,10 @@ def test_a_step_that_fails_ends_with_its_own_error_then_the_log(taxi_config, tmp
     assert err[cause - 1].startswith("[1] ingest FAILURE in ")
     text = "\n".join(err)
     assert "Inner task failed" not in text and "Traceback" not in text
-    # The heartbeat counts from the step's start: 1 s, 2 s, ... (the step takes seconds).
+    # The heartbeat counts from the step's start: 0.1 s, 0.2 s, ... (the step takes longer).
     beats = [line.strip() for line in err if "still running" in line]
-    assert beats and beats == [f"ingest still running ({n}s)" for n in range(1, len(beats) + 1)]
+    assert beats and beats == [f"ingest still running ({n * 0.1:g}s)"
+                               for n in range(1, len(beats) + 1)]
     log = logs[0].read_text()
     assert "\x1b[" not in log  # no colour codes
     assert "Task 'ingest-component' finished with status FAILURE" in log
