@@ -2,8 +2,9 @@
 bottom with the outcomes it shows.
 
 Running it takes a minute or two on 2 cores, nearly all of it the local pipeline run (every
-step in the kernel's process), and is part of the default suite, as are the checks of the
-outputs committed with it (`make notebook-outputs` writes them).
+step in the kernel's process): CI runs it with the slow tests (.ci/run), keeping the default
+suite under 15 minutes; the default suite checks the outputs committed with it
+(`make notebook-outputs` writes them).
 """
 
 import json
@@ -64,6 +65,7 @@ def test_committed_walkthrough_holds_its_outputs():
     _check_outputs(notebook)
 
 
+@pytest.mark.slow
 def test_walkthrough_runs_top_to_bottom(tmp_path, monkeypatch):
     monkeypatch.setenv("TMPDIR", str(tmp_path))  # the notebook's temporary folder
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(  # the kernel imports this checkout
