@@ -16,6 +16,9 @@ kernel (as its own process would not); and its exception becomes the traceback a
 subprocess would print and exit status 1.
 
 The compiled pipeline does not change: on a cluster each step is still its own container.
+The hook is kfp.local's `subprocess_task_handler.run_local_subprocess` (kfp 2.17, pinned);
+tests/pipelines/test_in_process.py fails if a kfp release moves it (the step would run in
+another process).
 
 Example:
     >>> with steps_in_process():
