@@ -3,6 +3,7 @@
     python -m bench.pipeline_overhead                  # the bundled taxi config, no cache
     python -m bench.pipeline_overhead --rows 300 --train-steps 200
     python -m bench.pipeline_overhead --rows 300 --train-steps 200 --isolate-steps
+    python -m bench.pipeline_overhead --rows 300 --train-steps 200 --compare-isolated
 
 1. Runs the taxi pipeline as `estpipe run --no-cache` does (every step in this process, the
    default; `--isolate-steps`: each in its own process, as kfp.local's SubprocessRunner
@@ -73,6 +74,9 @@ def main(argv=None) -> int:
                         help="run on the first ROWS rows of the data (default: all)")
     parser.add_argument("--isolate-steps", action="store_true",
                         help="each step in its own process (kfp.local's SubprocessRunner)")
+    parser.add_argument("--compare-isolated", action="store_true",
+                        help="then run it again with each step in its own process, and print "
+                             "the two side by side")
     parser.add_argument("--no-record", action="store_true", help="do not update RESULTS.md")
     args = parser.parse_args(argv)
     config = load_config(args.config)
@@ -117,10 +121,25 @@ def main(argv=None) -> int:
         f"- AUC on the eval split: {trainer['metrics'].get('auc', float('nan')):.4f}; blessed: "
         f"{(outcome['blessing'] or {}).get('blessed')}; pushed: {(outcome['push'] or {}).get('pushed')}",
     ]
+    if args.compare_isolated and not args.isolate_steps:
+        isolated = run_local(
+            dataclasses.replace(config, root=os.path.join(root, "isolated", "runs"),
+                                serving=dataclasses.replace(
+                                    config.serving, base_dir=os.path.join(root, "isolated",
+                                                                          "serving"))),
+            enable_caching=False, arguments=arguments, isolate_steps=True)
+        auc = (read_outcome(isolated)["trainer"] or {}).get("metrics", {}).get("auc", float("nan"))
+        lines += [
+            f"- the same run, each step in its own process (--isolate-steps), right after: "
+            f"{isolated.seconds:.1f}s; in process / isolated: "
+            f"**{result.seconds / isolated.seconds:.2f}x** the time; AUC {auc:.4f}",
+            "  " + ", ".join(f"{s.name} {s.seconds:.1f}" for s in isolated.steps),
+        ]
     report = "\n".join(lines)
     print(report)
     if not args.no_record:
-        variant = ("-rows" if args.rows else "") + ("-isolated" if args.isolate_steps else "")
+        variant = (("-rows" if args.rows else "") + ("-isolated" if args.isolate_steps else "")
+                   + ("-compared" if args.compare_isolated else ""))
         given = sys.argv[1:] if argv is None else argv
         _record(report, " ".join(["python -m bench.pipeline_overhead", *given]),
                 MARKER + variant)
