@@ -2,7 +2,8 @@
 
 Two moments: when the pipeline is built, a component reads the module's source (to embed it
 in the pipeline) and checks it defines what the step calls, without importing it; when the
-step runs, it imports the file (a local path or a URI TensorFlow can read).
+step runs, it writes the embedded source back to a file (`write_source`) and imports the file
+(a local path or a URI TensorFlow can read).
 
 Example:
     >>> source = read_source("my_model.py", "module_file")
@@ -21,7 +22,7 @@ import sys
 import tempfile
 from types import ModuleType
 
-__all__ = ["check_defines", "import_file", "read_source"]
+__all__ = ["check_defines", "import_file", "read_source", "write_source"]
 
 
 def read_source(path: str, argument: str) -> str:
@@ -35,6 +36,22 @@ def read_source(path: str, argument: str) -> str:
                                 "pipeline is built and embedded in it.")
     with open(path) as f:
         return f.read()
+
+
+def write_source(folder: str, name: str, source: str) -> str | None:
+    """Writes a source embedded in the pipeline to `<folder>/<name>`, when the step runs;
+    its path, or None for an empty source (none was given).
+
+    Example:
+        >>> write_source(workdir, "trainer_module.py", module_source)
+        '/tmp/trainer_x1y2/trainer_module.py'
+    """
+    if not source:
+        return None
+    path = os.path.join(folder, name)
+    with open(path, "w") as f:
+        f.write(source)
+    return path
 
 
 def check_defines(source: str, path: str, name: str, contract: str) -> None:

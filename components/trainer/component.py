@@ -49,7 +49,6 @@ def trainer_op(
     base_model: Optional[Input[Model]] = None,
 ):
     """Runs the trainer; call it through `trainer(...)`, which checks arguments."""
-    import os
     import tempfile
 
     from components.common import phases
@@ -58,16 +57,13 @@ def trainer_op(
     from console import quiet_tensorflow
 
     quiet_tensorflow()  # the step's log starts with its own lines
+    from components.common.user_modules import write_source
     from components.trainer.executor import TrainerConfig, TrainerSettings, run
     phases.lap("imports")
 
     # The module as a file (the trainer copies it into the model_dir); removed at the end.
     with tempfile.TemporaryDirectory(prefix="trainer_") as workdir:
-        module_file = None
-        if module_source:
-            module_file = os.path.join(workdir, "trainer_module.py")
-            with open(module_file, "w") as f:
-                f.write(module_source)
+        module_file = write_source(workdir, "trainer_module.py", module_source)
         chosen = TrainerSettings.from_json(dict(settings, train_steps=train_steps,
                                                 module_file=module_file))
         result = run(TrainerConfig(

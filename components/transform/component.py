@@ -45,7 +45,6 @@ def transform_op(
     module_source: str = "",
 ):
     """Runs the transform step; call it through `transform(...)`, which checks arguments."""
-    import os
     import tempfile
 
     from components.common import phases
@@ -54,21 +53,15 @@ def transform_op(
     from console import quiet_tensorflow
 
     quiet_tensorflow()  # the step's log starts with its own lines
+    from components.common.user_modules import write_source
     from components.transform.config import TransformConfig, TransformSettings
     from components.transform.executor import run
     phases.lap("imports")
 
     # The spec and module as files the executor reads; removed when the step ends.
     with tempfile.TemporaryDirectory(prefix="transform_") as workdir:
-        spec_file = module_file = None
-        if spec_yaml:
-            spec_file = os.path.join(workdir, "transform_spec.yaml")
-            with open(spec_file, "w") as f:
-                f.write(spec_yaml)
-        if module_source:
-            module_file = os.path.join(workdir, "preprocessing_module.py")
-            with open(module_file, "w") as f:
-                f.write(module_source)
+        spec_file = write_source(workdir, "transform_spec.yaml", spec_yaml)
+        module_file = write_source(workdir, "preprocessing_module.py", module_source)
         chosen = TransformSettings.from_json(dict(settings, spec_file=spec_file,
                                                   module_file=module_file))
         result = run(TransformConfig(
