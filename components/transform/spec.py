@@ -446,6 +446,19 @@ def parse_spec(text: str, *, origin: str | None = None) -> TransformSpec:
     return spec_from_dict(data, origin=origin)
 
 
+def _parse_each(entries: list, parse, problems: list[str]) -> list:
+    """`parse(entry, index)` of each entry; the problems of those that do not parse are
+    added to `problems`, so that every problem of the spec is told at once."""
+    parsed = []
+    for index, entry in enumerate(entries):
+        try:
+            parsed.append(parse(entry, index))
+        except SpecError as e:
+            problems.extend(e.problems)
+    return parsed
+
+
+
 def spec_from_dict(data: Any, *, origin: str | None = None) -> TransformSpec:
     """Builds a `TransformSpec` from plain data (the parsed YAML).
 
@@ -472,23 +485,13 @@ def spec_from_dict(data: Any, *, origin: str | None = None) -> TransformSpec:
     if label is not None and not isinstance(label, str):
         problems.append(f"`label` must be a feature name, got {label!r}.")
         label = None
-    features = []
-    for index, entry in enumerate(raw_features):
-        try:
-            features.append(_feature_from_dict(entry, index))
-        except SpecError as e:
-            problems.extend(e.problems)
+    features = _parse_each(raw_features, _feature_from_dict, problems)
     raw_groups = data.get("shared_embeddings") or []
     if not isinstance(raw_groups, list):
         problems.append("`shared_embeddings` must be a list of groups ({features: [a, b], "
                         f"dimension: N}}), got {raw_groups!r}.")
         raw_groups = []
-    groups = []
-    for index, entry in enumerate(raw_groups):
-        try:
-            groups.append(_shared_embedding_from_dict(entry, index))
-        except SpecError as e:
-            problems.extend(e.problems)
+    groups = _parse_each(raw_groups, _shared_embedding_from_dict, problems)
     if problems:
         raise SpecError(problems, origin=origin)
     try:
