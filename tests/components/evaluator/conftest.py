@@ -1,44 +1,20 @@
-"""Fixtures for the evaluator tests: a model trained once, and checkpoints copied in as the
-trainer writes them (files first, then the checkpoint state file that lists them)."""
+"""Fixtures for the evaluator tests: checkpoints of the model trained once
+(tests/components/conftest.py `trained`) copied in as the trainer writes them (files first,
+then the checkpoint state file that lists them)."""
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import shutil
 
-import pytest
 import tensorflow as tf
 
 from components.artifacts.model import RECIPE_FILE
 from components.evaluator.config import EvaluatorConfig
-from components.trainer.config import TrainerConfig
-from components.trainer.executor import run as train
 from estimator_lib import training_status
+from tests.components.conftest import Trained
 
-STEPS = 300
 CHECKPOINT_NAME = "model.ckpt"
-
-
-@dataclasses.dataclass(frozen=True)
-class Trained:
-    """The trainer's outputs on the taxi sample: checkpoints at 0, 100, 200 and 300."""
-
-    model_uri: str
-    model_dir: str
-    serving_model_dir: str
-    metrics: dict
-
-
-@pytest.fixture(scope="session")
-def trained(taxi_data, tmp_path_factory) -> Trained:
-    model_uri = str(tmp_path_factory.mktemp("trained") / "model")
-    result = train(TrainerConfig(
-        examples_uri=taxi_data.transformed_examples_uri,
-        transform_graph_uri=taxi_data.transform_graph_uri, model_uri=model_uri,
-        estimator="DNNLinearCombinedClassifier", params={"dnn_hidden_units": [16, 8]},
-        train_steps=STEPS, batch_size=128, save_checkpoints_steps=100))
-    return Trained(model_uri, result.model_dir, result.serving_model_dir, result.metrics)
 
 
 def copy_recipe(source_dir: str, model_dir: str) -> None:

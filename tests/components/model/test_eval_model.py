@@ -9,20 +9,12 @@ import tensorflow as tf
 from components import artifacts
 from components.model.eval_model import LABEL_OUTPUT, load_eval_model
 from components.model.export import EXAMPLES_KEY
-from components.trainer.config import TrainerConfig
-from components.trainer.executor import run as train
 
 
 @pytest.fixture(scope="module")
-def serving_dir(taxi_data, tmp_path_factory) -> str:
-    """A briefly trained taxi model's serving export, as the trainer writes it."""
-    model_uri = str(tmp_path_factory.mktemp("eval_model") / "model")
-    result = train(TrainerConfig(
-        examples_uri=taxi_data.transformed_examples_uri,
-        transform_graph_uri=taxi_data.transform_graph_uri, model_uri=model_uri,
-        estimator="DNNLinearCombinedClassifier", params={"dnn_hidden_units": [8]},
-        train_steps=50, batch_size=128, save_checkpoints_steps=50))
-    return result.serving_model_dir
+def serving_dir(trained) -> str:
+    """The taxi model's serving export, as the trainer writes it (trained once a session)."""
+    return trained.serving_model_dir
 
 
 @pytest.fixture(scope="module")
