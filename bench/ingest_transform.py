@@ -37,12 +37,13 @@ import tempfile
 import threading
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from bench._results import ROOT, write_block
+from bench._results import commit as results_commit
+
 TAXI_CSV = os.path.join(ROOT, "examples", "chicago_taxi", "data", "data.csv")
 TAXI_SCHEMA = os.path.join(ROOT, "examples", "chicago_taxi", "testdata", "schema.pbtxt")
 TRANSFORM_SPEC = os.path.join(ROOT, "examples", "chicago_taxi", "transform_spec.yaml")
-RESULTS = os.path.join(ROOT, "bench", "RESULTS.md")
-BEGIN, END = "<!-- ingest_transform:begin -->", "<!-- ingest_transform:end -->"
+MARKER = "ingest_transform"
 TWO_WORKERS = ("--direct_running_mode=multi_processing", "--direct_num_workers=2")
 
 
@@ -257,27 +258,6 @@ def _render(results: list[dict], rows: str, files: int, load: float,
             f"rows.\n\n{_table(results)}\n\n{_notes(results)}\n")
 
 
-def _commit() -> str:
-    try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, check=True,
-                              capture_output=True, text=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-
-
-def _write_results(text: str) -> None:
-    section = f"{BEGIN}\n{text}\n{END}\n"
-    current = open(RESULTS).read() if os.path.exists(RESULTS) else "# Benchmark results\n\n"
-    if BEGIN in current and END in current:
-        head, rest = current.split(BEGIN, 1)
-        after = rest.split(END, 1)[1].lstrip("\n")
-        current = head + section + ("\n" + after if after else "")
-    else:
-        current = current.rstrip("\n") + "\n\n" + section
-    with open(RESULTS, "w") as f:
-        f.write(current)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.ingest_transform",
                                      description=__doc__.split("\n\n")[0])
@@ -304,11 +284,11 @@ def main(argv: list[str] | None = None) -> int:
                        saved.get("when", ""), saved.get("commit", ""))
         print(text)
         if not args.no_write:
-            _write_results(text)
+            write_block(MARKER, text)
         return 0
     workdir = args.workdir or tempfile.mkdtemp(prefix="bench-ingest-")
     when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
-    commit = _commit()
+    commit = results_commit()
     sizes = [int(s) for s in args.rows.split(",")]
     workers = [int(w) for w in args.workers.split(",")]
     results = []
@@ -340,7 +320,7 @@ def main(argv: list[str] | None = None) -> int:
     text = _render(results, args.rows, args.files, os.getloadavg()[0], when, commit)
     print("\n" + text)
     if not args.no_write:
-        _write_results(text)
+        write_block(MARKER, text)
     return 0
 
 

@@ -31,7 +31,6 @@ PROCESS_START = time.time()  # before any import: "end to end" includes this pro
 import dataclasses  # noqa: I001 - after the clock starts
 import os
 import platform
-import subprocess
 import sys
 import tempfile
 
@@ -40,15 +39,14 @@ from console import quiet_tensorflow
 quiet_tensorflow()  # an entry point: TensorFlow's start-up lines stay out of the output
 
 import estimator_lib as el
+from bench._results import ROOT, commit, write_block
 from components.model.inputs import make_input_fn
 from components.model.recipe import ModelRecipe
 from pipelines.config import load_config
 from pipelines.local_run import run_local
 from pipelines.summary import read_outcome
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONFIG = os.path.join(ROOT, "examples", "chicago_taxi", "pipeline.yaml")
-RESULTS = os.path.join(ROOT, "bench", "RESULTS.md")
 MARKER = "pipeline_overhead"
 
 
@@ -105,7 +103,7 @@ def main(argv=None) -> int:
     lines = [
         f"Machine: {platform.machine()}, {os.cpu_count()} CPUs, load average "
         f"{os.getloadavg()[0]:.1f} at the end; {data}, {config.trainer.train_steps} steps of "
-        f"{config.trainer.estimator}; {how}; commit {_commit()}",
+        f"{config.trainer.estimator}; {how}; commit {commit()}",
         "",
         "| step | seconds | start-up | where the rest went |",
         "|---|---:|---:|---|",
@@ -141,8 +139,10 @@ def main(argv=None) -> int:
         variant = (("-rows" if args.rows else "") + ("-isolated" if args.isolate_steps else "")
                    + ("-compared" if args.compare_isolated else ""))
         given = sys.argv[1:] if argv is None else argv
-        _record(report, " ".join(["python -m bench.pipeline_overhead", *given]),
-                MARKER + variant)
+        command = " ".join(["python -m bench.pipeline_overhead", *given])
+        write_block(MARKER + variant, "## Pipeline overhead (`estpipe run` vs training alone)"
+                    f"\n\nCommand: `{command}` ({time.strftime('%Y-%m-%d %H:%M %Z')})\n\n"
+                    f"{report}")
     return 0
 
 
@@ -163,27 +163,6 @@ def _phases(phases: dict[str, float]) -> str:
     rest = sorted(((v, k) for k, v in phases.items() if k != "start-up" and v >= 0.05),
                   reverse=True)
     return ", ".join(f"{name} {seconds:.1f}" for seconds, name in rest)
-
-
-def _commit() -> str:
-    try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, text=True,
-                              capture_output=True, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-
-
-def _record(report: str, command: str, marker: str) -> None:
-    begin, end = f"<!-- {marker}:begin -->", f"<!-- {marker}:end -->"
-    text = open(RESULTS).read() if os.path.exists(RESULTS) else "# Benchmark results\n"
-    block = (f"{begin}\n## Pipeline overhead (`estpipe run` vs training alone)\n\n"
-             f"Command: `{command}` ({time.strftime('%Y-%m-%d %H:%M %Z')})\n\n{report}\n{end}")
-    if begin in text and end in text:
-        text = text[:text.index(begin)] + block + text[text.index(end) + len(end):]
-    else:
-        text = text.rstrip("\n") + "\n\n" + block + "\n"
-    with open(RESULTS, "w") as f:
-        f.write(text)
 
 
 if __name__ == "__main__":
