@@ -207,7 +207,8 @@ def parse_config(raw: Any, *, base_dir: str = ".", origin: str = "<dict>") -> Pi
         TrainerSettings, {"model": model, "training": _without(training, _TRAINING_EXTRAS)},
         rename={"module": "module_file"})
     if trainer is not None and trainer.module_file is not None:
-        module = checker.path(model, "model.module")
+        key = "module" if "module" in model else "module_file"  # either name, as written
+        module = checker.path(model, f"model.{key}")
         trainer = dataclasses.replace(trainer, module_file=module) if module else None
     config = PipelineConfig(
         name=checker.string(pipeline, "pipeline.name", required=True, pattern=_NAME,
@@ -247,14 +248,15 @@ def _data(checker: _Checker, data: Mapping) -> DataConfig:
 
 def _transform(checker: _Checker, transform: Mapping) -> TransformSettings | None:
     """`transform:`: the transform step's settings, and its spec's own problems."""
-    paths = {key: checker.path(transform, f"transform.{key}") for key in ("spec", "module")
+    paths = {key: checker.path(transform, f"transform.{key}")
+             for key in ("spec", "spec_file", "module", "module_file")
              if isinstance(transform, Mapping) and key in transform}
     given = dict(transform) if isinstance(transform, Mapping) else transform
     if isinstance(given, dict):
         given.update({k: v for k, v in paths.items() if v is not None})
     settings = checker.settings(TransformSettings, {"transform": _without(given, ("resources",))},
                                 rename={"spec": "spec_file", "module": "module_file"})
-    spec = paths.get("spec")
+    spec = paths.get("spec") or paths.get("spec_file")
     if settings is not None and spec is not None and os.path.isfile(spec):
         from components.transform.spec import SpecError
         from components.transform.spec_loading import load_spec

@@ -39,6 +39,19 @@ def test_the_bundled_taxi_config_loads_with_paths_resolved_against_its_folder():
     assert config.root.endswith(os.path.join("runs", "chicago-taxi"))
 
 
+@pytest.mark.parametrize("module_key, spec_key", [("module", "spec"),
+                                                    ("module_file", "spec_file")])
+def test_module_and_spec_paths_resolve_against_the_config_under_either_name(module_key,
+                                                                             spec_key):
+    raw = _raw()
+    raw["model"] = {module_key: "trainer_module.py"}
+    raw["transform"] = {spec_key: "transform_spec.py"}
+    config = _parse(raw)
+    example_dir = os.path.dirname(os.path.abspath(TAXI_CONFIG))
+    assert config.trainer.module_file == os.path.join(example_dir, "trainer_module.py")
+    assert config.transform.spec_file == os.path.join(example_dir, "transform_spec.py")
+
+
 def test_every_problem_is_reported_at_once_with_its_place():
     raw = _raw()
     raw["pipeline"]["name"] = "Chicago Taxi"
