@@ -1,7 +1,8 @@
 """`estpipe`: the project's command line.
 
-    estpipe run [CONFIG] [--root DIR] [--no-cache] [--isolate-steps]
+    estpipe run [CONFIG] [--root DIR] [--no-cache] [--isolate-steps] [--warm]
                                                      the pipeline end to end, here (kfp.local)
+    estpipe warm [status|stop]                       the warm workers of `run --warm`
     estpipe compile [CONFIG] -o pipeline.yaml --root gs://... --serving-base gs://...
                                                      Kubeflow IR YAML for a cluster
     estpipe submit [CONFIG] --host URL --root gs://...   a run on a Kubeflow Pipelines endpoint
@@ -40,7 +41,7 @@ from pipelines.cli_arguments import (
 def _configure_logging(verbose: bool) -> None:
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(message)s", datefmt="%H:%M:%S",
-                        stream=sys.stderr)
+                        stream=sys.stderr, force=True)  # force: a warm worker's next command
 
 
 def _estimator_demo(args) -> int:
@@ -68,6 +69,32 @@ def _run(args) -> int:
                        arguments=run_arguments(args), verbose=args.verbose)
     print(summarize(result))
     return 0
+
+
+def _warm(args) -> int:
+    from pipelines.warm_worker import list_workers, runtime_dir, stop_workers
+
+    if args.action == "stop":
+        print(f"Stopped {stop_workers()} warm worker(s).")
+        return 0
+    workers = list_workers()
+    if not workers:
+        print(f"No warm worker in {runtime_dir()}.")
+    for w in workers:
+        print(f"{w['socket']}: busy with a run" if w.get("busy") else
+              f"worker {w['pid']} (key {w['key']}): {w['runs']} run(s), idle "
+              f"{w['idle_seconds']:.0f} s; log {w['log']}")
+    return 0
+
+
+def _wants_warm_worker(argv: list[str]) -> bool:
+    """`estpipe [-v] run ... --warm`: the run goes to a warm worker, which parses it."""
+    command = next((a for a in argv if not a.startswith("-")), None)
+    return command == "run" and "--warm" in argv
+
+
+def _without_warm(argv: list[str]) -> list[str]:
+    return [a for a in argv if a != "--warm"]
 
 
 def _compile(args) -> int:
@@ -140,6 +167,12 @@ def _cell(value) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of `estpipe`."""
+    given = sys.argv[1:] if argv is None else list(argv)
+    if _wants_warm_worker(given):  # before anything heavy: the worker has it all imported
+        from pipelines.warm_worker import run_in_worker
+
+        return run_command("estpipe run", lambda: run_in_worker(_without_warm(given)),
+                           verbose=bool({"-v", "--verbose"} & set(given)))
     quiet_tensorflow()  # first: the serving and pusher commands import TensorFlow
     # kfp.Client warns on every construction that it needs KFP >= 2.0.0-beta.2 (true of every
     # endpoint this project targets): noise at the terminal of `submit` and `schedule`.
@@ -159,8 +192,17 @@ def main(argv: list[str] | None = None) -> int:
                      help="run each step in a fresh process, as kfp.local's SubprocessRunner "
                           "and a cluster do (slower: every step imports TensorFlow again); "
                           "by default every step runs in this process")
+    run.add_argument("--warm", action="store_true",
+                     help="run in a warm worker process that keeps TensorFlow, Beam and kfp "
+                          "imported between runs (started by the first --warm run; see "
+                          "`estpipe warm`)")
     add_overrides(run)
     run.set_defaults(handler=_run)
+
+    warm = commands.add_parser("warm", help="the warm workers of `estpipe run --warm`")
+    warm.add_argument("action", choices=("status", "stop"), nargs="?", default="status",
+                      help="list them (default) or stop them")
+    warm.set_defaults(handler=_warm)
 
     compile_ = commands.add_parser("compile", help="write the pipeline as Kubeflow IR YAML")
     add_config(compile_)
@@ -210,7 +252,7 @@ def main(argv: list[str] | None = None) -> int:
     for command in commands.choices.values():  # `estpipe run -v` as well as `estpipe -v run`
         command.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
                              help="debug logging; `run` also streams every step's log")
-    args = parser.parse_args(argv)
+    args = parser.parse_args(given)
     _configure_logging(args.verbose)
     command = commands.choices[args.command]
     for name in ("steps", "train_steps"):
