@@ -10,6 +10,7 @@ from kfp.dsl import Artifact, Dataset, Model, Output
 
 from components.evaluator.component import evaluator
 from components.evaluator.config import EvaluatorSettings
+from components.evaluator.report import IMAGE_PREFIX
 
 
 @dsl.component(base_image="python:3.11")
@@ -56,7 +57,7 @@ def test_kfp_local_runs_the_component(trained, taxi_data, tmp_path):
     task_root = os.path.dirname(blessing_artifact.path)
     with open(os.path.join(task_root, "report")) as f:
         page = f.read()
-    assert "BLESSED" in page and page.count("data:image/png;base64,") >= 4  # steps, ROC, ...
+    assert "BLESSED" in page and page.count(IMAGE_PREFIX) >= 4  # steps, ROC, ...
     with open(os.path.join(task_root, "blessing", "blessing.json")) as f:
         blessing = json.load(f)
     assert blessing["blessed"] is True and blessing["metrics"]["auc"] > 0.7

@@ -5,6 +5,8 @@ import logging
 import os
 import re
 import shutil
+import xml.etree.ElementTree as ElementTree
+from base64 import b64decode
 from collections import Counter
 
 import numpy as np
@@ -16,6 +18,7 @@ from components import artifacts
 from components.artifacts.blessing import read_blessing
 from components.evaluator.executor import run
 from components.evaluator.kfp_outputs import log_classification_metrics, log_metrics
+from components.evaluator.report import IMAGE_PREFIX
 from components.evaluator.validation import NO_THRESHOLDS
 from tests.components.evaluator.conftest import make_config, model_dir_with, tensorboard_steps
 
@@ -149,12 +152,17 @@ def test_the_html_report_shows_verdict_plots_and_tables(good_run):
     assert result.paths["report"] == os.path.join(config.evaluation_uri, "report.html")
     with open(result.paths["report"]) as f:
         page = f.read()
-    images = re.findall(r"src='data:image/png;base64,([A-Za-z0-9+/=]+)'", page)
-    # One plot per metric that changes over the steps, then ROC and calibration.
+    images = re.findall(rf"src='{re.escape(IMAGE_PREFIX)}([A-Za-z0-9+/=]+)'", page)
+    # One plot per metric that changes over the steps, then ROC and calibration, each a
+    # well-formed SVG with its line.
     changing = {n for n in result.evaluations[0].metrics if n != "global_step"
                 and len({e.metrics.get(n) for e in result.evaluations}) > 1}
-    assert len(images) == min(len(changing), 9) + 2 and "loss" in changing
-    assert all(len(image) > 3000 for image in images)
+    assert len(images) == page.count("<img ") == min(len(changing), 9) + 2
+    assert "loss" in changing
+    for image in images:
+        svg = ElementTree.fromstring(b64decode(image))
+        assert any(p.get("stroke-width") == "1.6" and "L" in p.get("d")
+                   for p in svg.iter("{http://www.w3.org/2000/svg}path"))
     for text in ("Metrics over training steps", "ROC curve and calibration", "BLESSED",
                  "baseline (v3)", "Slices by payment_type", "Slices by trip_start_hour",
                  "Confusion matrix", "Credit Card"):

@@ -9,7 +9,7 @@ import pytest
 import components.evaluator as evaluator
 
 MODULES = ["components.evaluator", "components.evaluator.analysis",
-           "components.evaluator.baseline",
+           "components.evaluator.baseline", "components.evaluator.charts",
            "components.evaluator.checkpoints", "components.evaluator.component",
            "components.evaluator.config", "components.evaluator.executor",
            "components.evaluator.kfp_outputs", "components.evaluator.metrics",

@@ -7,8 +7,8 @@ an untrained step-0 loss several times the trained ones.
 
 import html.parser
 import re
-import struct
 import types
+import xml.etree.ElementTree as ElementTree
 from base64 import b64decode
 
 import numpy as np
@@ -21,6 +21,7 @@ from components.evaluator.metrics import ModelOutputs, TaskKind
 from components.evaluator.metrics_log import CheckpointEvaluation
 from components.evaluator.predictions import Scored
 from components.evaluator.report import (
+    IMAGE_PREFIX,
     SMALL_SAMPLE,
     STREAMING_AUC_THRESHOLDS,
     _steps_figures,
@@ -81,8 +82,13 @@ class _Page(html.parser.HTMLParser):
         assert self.open and self.open.pop()[0] == tag, f"unbalanced </{tag}>"
 
 
-def _png_width(encoded: str) -> int:
-    return struct.unpack(">I", b64decode(encoded)[16:20])[0]
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+def _svgs(page: str) -> list[ElementTree.Element]:
+    """Every plot of the page, parsed (each must be a well-formed SVG document)."""
+    return [ElementTree.fromstring(b64decode(encoded)) for encoded in
+            re.findall(rf"src='{re.escape(IMAGE_PREFIX)}([A-Za-z0-9+/=]+)'", page)]
 
 
 def test_nothing_is_wider_than_the_side_panel(page):
@@ -98,8 +104,28 @@ def test_nothing_is_wider_than_the_side_panel(page):
     assert parser.tables and all(ancestors[-1] == ("div", "scroll")
                                  for ancestors in parser.tables)
     # Even unscaled, no plot is wider than the panel less the page's margins.
-    widths = [_png_width(i) for i in re.findall(r"base64,([A-Za-z0-9+/=]+)'", page)]
-    assert max(widths) <= PANEL_WIDTH - 2 * 16, widths
+    widths = [int(svg.get("width")) for svg in _svgs(page)]
+    assert len(widths) == 4 and max(widths) <= PANEL_WIDTH - 2 * 16, widths
+
+
+def test_every_plot_is_an_inline_svg_with_its_lines_titles_and_legend(page, analysis):
+    # Self-contained: the page loads nothing (no scripts, links or other files).
+    assert page.count("<img ") == page.count(f"src='{IMAGE_PREFIX}") == 4
+    assert not re.search(r"<script|<link|src='(?!data:)|href=", page)
+    loss, auc, roc, calibration = _svgs(page)
+    titles = [[t.text for t in svg.iter(f"{SVG}text")] for svg in (loss, auc, roc, calibration)]
+    assert titles[0][-3:] == ["loss", "step", "step 0: 5.1 (off scale)"]
+    assert f"auc (streaming, {STREAMING_AUC_THRESHOLDS} thresholds)" in titles[1]
+    assert f"candidate (AUC {analysis.metrics['auc']:.3f})" in titles[2]
+    assert {"ROC curve", "false positive rate", "true positive rate"} <= set(titles[2])
+    assert {"Calibration", "mean prediction", "candidate", "perfectly calibrated"} <= set(
+        titles[3])
+    # The loss line goes through its 5 steps (a dot each); the ROC curve through every point.
+    lines = [p.get("d") for p in loss.iter(f"{SVG}path") if p.get("stroke-width") == "1.6"]
+    assert len(lines) == 1 and lines[0].count("L") == 4
+    assert len(list(loss.iter(f"{SVG}circle"))) == 5
+    curve = next(p.get("d") for p in roc.iter(f"{SVG}path") if p.get("stroke-width") == "1.6")
+    assert curve.count("L") == len(analysis.roc.fpr) - 1
 
 
 def test_the_two_aucs_are_labelled_apart(page, analysis):
@@ -128,12 +154,12 @@ def test_a_slice_with_one_positive_is_marked_small(page, analysis):
 
 def test_the_step_0_point_does_not_flatten_the_loss_axis(evaluations):
     loss, auc = _steps_figures(evaluations)
-    low, high = loss.axes[0].get_ylim()
+    low, high = loss.ylimits
     trained = [v for s, v in LOSSES.items() if s]
     assert low < min(trained) and max(trained) < high < 0.33  # the rise after 1000 shows
-    notes = [t.get_text() for t in loss.axes[0].texts]
-    assert notes == ["step 0: 5.1 (off scale)"]
-    assert auc.axes[0].get_title() == f"auc (streaming, {STREAMING_AUC_THRESHOLDS} thresholds)"
+    assert [(n.x, n.text, n.above) for n in loss.notes] == [(0, "step 0: 5.1 (off scale)", True)]
+    assert auc.title == f"auc (streaming, {STREAMING_AUC_THRESHOLDS} thresholds)"
+    assert [(n.text, n.above) for n in auc.notes] == [("step 0: 0.5 (off scale)", False)]
 
 
 def test_the_confusion_matrix_uses_the_label_class_names(page, analysis, tmp_path):
