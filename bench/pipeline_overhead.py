@@ -4,6 +4,7 @@
     python -m bench.pipeline_overhead --rows 300 --train-steps 200
     python -m bench.pipeline_overhead --rows 300 --train-steps 200 --isolate-steps
     python -m bench.pipeline_overhead --rows 300 --train-steps 200 --compare-isolated
+    python -m bench.pipeline_overhead --rows 300 --train-steps 200 --warm
 
 1. Runs the taxi pipeline as `estpipe run --no-cache` does (every step in this process, the
    default; `--isolate-steps`: each in its own process, as kfp.local's SubprocessRunner
@@ -14,6 +15,10 @@
    pipeline's end.
 2. In this process, trains the same Estimator (the same recipe, data, steps and seed) on the
    pipeline's transformed examples with `Estimator.train` alone: the floor.
+
+`--warm` runs `estpipe run --warm` as a user does, twice, each as its own command: the first
+starts the warm worker (`pipelines.warm_worker`, in a fresh runtime folder, so it pays the
+imports), the second finds it warm; "end to end" is each command's wall time.
 
 It prints the run's time over the training-alone time (the pipeline's overhead as a ratio).
 `--rows N` runs on the first N rows of the data. Results go to bench/RESULTS.md between this
@@ -75,8 +80,13 @@ def main(argv=None) -> int:
     parser.add_argument("--compare-isolated", action="store_true",
                         help="then run it again with each step in its own process, and print "
                              "the two side by side")
+    parser.add_argument("--warm", action="store_true",
+                        help="run `estpipe run --warm` twice as commands: the worker's start, "
+                             "then a warm run")
     parser.add_argument("--no-record", action="store_true", help="do not update RESULTS.md")
     args = parser.parse_args(argv)
+    if args.warm:
+        return _warm_runs(args, argv)
     config = load_config(args.config)
     if args.train_steps:
         config = dataclasses.replace(config, trainer=dataclasses.replace(
@@ -143,6 +153,77 @@ def main(argv=None) -> int:
         write_block(MARKER + variant, "## Pipeline overhead (`estpipe run` vs training alone)"
                     f"\n\nCommand: `{command}` ({time.strftime('%Y-%m-%d %H:%M %Z')})\n\n"
                     f"{report}")
+    return 0
+
+
+def _warm_runs(args, argv) -> int:
+    """`estpipe run --warm` twice, as commands; the warm run's overhead over training alone."""
+    import re
+    import subprocess
+
+    from components.artifacts.model import read_trainer_result
+    from pipelines.records import list_runs
+
+    config = load_config(args.config)
+    folder = tempfile.mkdtemp(prefix="bench-warm-")
+    env = dict(os.environ, ESTPIPE_WARM_DIR=os.path.join(folder, "workers"),
+               PYTHONPATH=os.pathsep.join(filter(None, [ROOT, os.environ.get("PYTHONPATH")])))
+    common = ["run", args.config, "--no-cache", "--warm"]
+    if args.train_steps:
+        common += ["--train-steps", str(args.train_steps)]
+    if args.rows:
+        common += ["--input-pattern", _sample(config.data.input_pattern, args.rows, folder)]
+    runs = []
+    try:
+        for name in ("first (starts the worker)", "warm"):
+            root = os.path.join(folder, f"run{len(runs)}")
+            command = [sys.executable, "-m", "pipelines.cli", *common, "--root",
+                       os.path.join(root, "runs"), "--serving-base", os.path.join(root, "serving")]
+            start = time.time()
+            done = subprocess.run(command, env=env, capture_output=True, text=True)
+            wall = time.time() - start
+            if done.returncode:
+                raise SystemExit(f"{' '.join(command)} failed:\n{done.stderr[-3000:]}")
+            pipeline = float(re.search(r"finished in ([0-9.]+)s", done.stdout).group(1))
+            steps = re.findall(r"^  (\S+)\s+SUCCESS\s+([0-9.]+)", done.stdout, re.MULTILINE)
+            runs.append((name, wall, pipeline, steps, list_runs(os.path.join(root, "runs"))[-1]))
+    finally:
+        subprocess.run([sys.executable, "-m", "pipelines.cli", "warm", "stop"], env=env,
+                       capture_output=True)
+    record = runs[-1][-1]
+    trainer = read_trainer_result(record["model_uri"]).to_json()
+    transform_graph = ModelRecipe.read(trainer["model_dir"]).transform_graph_uri
+    transformed = os.path.join(os.path.dirname(transform_graph), "transformed_examples")
+    steps_config = dataclasses.replace(config, trainer=dataclasses.replace(
+        config.trainer, train_steps=args.train_steps or config.trainer.train_steps))
+    alone = _train_alone(trainer, transform_graph, transformed, steps_config)
+    data = f"the first {args.rows} rows of the taxi data" if args.rows else "taxi data"
+    lines = [
+        f"Machine: {platform.machine()}, {os.cpu_count()} CPUs, load average "
+        f"{os.getloadavg()[0]:.1f} at the end; {data}, "
+        f"{steps_config.trainer.train_steps} steps of {config.trainer.estimator}; "
+        f"`estpipe run --warm` as two commands; commit {commit()}",
+        "",
+        "| command | end to end (its wall time) | pipeline | steps |",
+        "|---|---:|---:|---|",
+        *[f"| {name} | {wall:.1f} | {pipeline:.1f} | "
+          f"{', '.join(f'{s} {float(t):.1f}' for s, t in steps)} |"
+          for name, wall, pipeline, steps, _ in runs],
+        "",
+        f"- training alone (Estimator.train, same data/steps, in process): {alone:.1f}s",
+        f"- warm run end to end / training alone: **{runs[-1][1] / alone:.2f}x**",
+        f"- AUC on the eval split (warm run): "
+        f"{record.get('metrics', {}).get('auc', float('nan')):.4f}; blessed: "
+        f"{record.get('blessed')}",
+    ]
+    report = "\n".join(lines)
+    print(report)
+    if not args.no_record:
+        given = sys.argv[1:] if argv is None else argv
+        command = " ".join(["python -m bench.pipeline_overhead", *given])
+        write_block(MARKER + ("-rows" if args.rows else "") + "-warm",
+                    "## Pipeline overhead, `estpipe run --warm` (two commands)\n\n"
+                    f"Command: `{command}` ({time.strftime('%Y-%m-%d %H:%M %Z')})\n\n{report}")
     return 0
 
 
