@@ -120,7 +120,8 @@ def run_in_worker(argv: Sequence[str], *, echo=None) -> int:
         header = {"run": list(argv), "cwd": os.getcwd(), "env": dict(os.environ)}
         for stream in (sys.stdout, sys.stderr):
             stream.flush()
-        socket.send_fds(connection, [json.dumps(header).encode() + b"\n"], [0, 1, 2])
+        with _standard_fds() as fds:
+            socket.send_fds(connection, [json.dumps(header).encode() + b"\n"], fds)
         connection.settimeout(_BUSY_NOTE_SECONDS)
         try:
             started = _read_line(connection)
@@ -132,6 +133,25 @@ def run_in_worker(argv: Sequence[str], *, echo=None) -> int:
         if not started:
             raise WarmWorkerError(f"the warm worker refused the run; its log: {path}.log")
         return _wait_for_exit(connection, int(json.loads(started)["pid"]), path)
+
+
+@contextlib.contextmanager
+def _standard_fds() -> Iterator[list[int]]:
+    """This process's stdin, stdout and stderr; /dev/null for one that is closed (cron)."""
+    opened = []
+    fds = []
+    for fd in (0, 1, 2):
+        try:
+            os.fstat(fd)
+            fds.append(fd)
+        except OSError:
+            opened.append(os.open(os.devnull, os.O_RDWR))
+            fds.append(opened[-1])
+    try:
+        yield fds
+    finally:
+        for fd in opened:
+            os.close(fd)
 
 
 def list_workers() -> list[dict[str, Any]]:
@@ -206,10 +226,14 @@ def _start_worker(path: str, echo) -> socket.socket:
              "runs start at once).")
         log_path = path + ".log"
         with open(log_path, "ab") as log:
+            # In its own folder (the caller's may go away) and session (the caller's Ctrl-C
+            # reaches it only as a forwarded interrupt), finding this project wherever it is.
+            python_path = os.pathsep.join(filter(None, [_PROJECT, os.environ.get("PYTHONPATH")]))
             process = subprocess.Popen(
                 [sys.executable, "-m", "pipelines.warm_worker", "--socket", path],
                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                start_new_session=True)  # not in the caller's process group: no Ctrl-C
+                cwd=os.path.dirname(path), env=dict(os.environ, PYTHONPATH=python_path),
+                start_new_session=True)
         deadline = time.monotonic() + START_TIMEOUT_SECONDS
         while time.monotonic() < deadline:
             connection = _connect(path)
@@ -454,7 +478,8 @@ def _as_caller(request: dict[str, Any], fds: Sequence[int]) -> Iterator[None]:
             os.close(fd)
         os.environ.clear()
         os.environ.update(saved_environ)
-        os.chdir(saved_cwd)
+        with contextlib.suppress(OSError):
+            os.chdir(saved_cwd)
         sys.argv = saved_argv
 
 
