@@ -4,9 +4,10 @@ The pusher runs this file as a script (`python _serving_check.py`), so the model
 the way TF Serving will load it: by a process that has never seen its Python code. It
 imports nothing from the project. It imports TensorFlow first, then reads JSON lines on
 stdin, so it can be started before the model exists (a standby process). Any number of
-optional preload lines may come first; each loads that model at once (replacing the last):
+optional preload lines may come first; each loads that model at once (replacing the last)
+and, when done, says so on stdout (one line; `error` is why it did not load, or null):
 
-    {"preload": model_dir}
+    {"preload": model_dir}           ->   {"preloaded": model_dir, "error": null | str}
 
 then one request (the last line; stdin may end without a newline after it):
 
@@ -185,6 +186,8 @@ def main() -> int:
         # A failed preload decides nothing: the request loads the model again.
         loaded = preload(message["preload"])
         preloaded = {} if isinstance(loaded, str) else {message["preload"]: loaded}
+        print(json.dumps({"preloaded": message["preload"],
+                          "error": loaded if isinstance(loaded, str) else None}), flush=True)
     if request is None:
         print("No request on stdin: the caller went away.", file=sys.stderr)
         return 2

@@ -196,8 +196,9 @@ def preload_model(saved_model_dir: str) -> bool:
 
 
 def _start_check_process() -> subprocess.Popen:
+    # stdout: a line per preload, done (read by tests; what is left is read and dropped).
     return subprocess.Popen([sys.executable, _CHECK_SCRIPT], stdin=subprocess.PIPE,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
 
 
