@@ -4,8 +4,9 @@ The pusher runs this file as a script (`python _serving_check.py`), so the model
 the way TF Serving will load it: by a process that has never seen its Python code. It
 imports nothing from the project. It imports TensorFlow first, then reads JSON lines on
 stdin, so it can be started before the model exists (a standby process). Any number of
-optional preload lines may come first; each loads that model at once (replacing the last)
-and, when done, says so on stdout (one line; `error` is why it did not load, or null):
+optional preload lines may come first; each loads that model at once (replacing the last),
+at a lower priority (`PRELOAD_NICENESS`), and, when done, says so on stdout (one line;
+`error` is why it did not load, or null):
 
     {"preload": model_dir}           ->   {"preloaded": model_dir, "error": null | str}
 
@@ -171,11 +172,16 @@ def check_model(model_dir: str, examples: list[bytes],
     return {"error": None, "signatures": signatures}
 
 
+# A preload's niceness above the caller's: it overlaps the caller's own work (the steps
+# before the pusher) on the CPU they leave idle, and slows them little.
+PRELOAD_NICENESS = 10
+
+
 def main() -> int:
     import tensorflow  # noqa: F401 - before the request: a standby process is ready for it
 
     preloaded: dict[str, tuple[dict[str, str], object]] = {}
-    request = None
+    request, preloaded_any = None, False
     for line in sys.stdin:
         if not line.strip():
             continue
@@ -183,6 +189,11 @@ def main() -> int:
         if "preload" not in message:
             request = message
             break
+        if not preloaded_any and hasattr(os, "nice"):
+            # For good: a process may not raise its priority again (the request then has the
+            # machine to itself, the caller waiting for it).
+            os.nice(PRELOAD_NICENESS)
+        preloaded_any = True
         # A failed preload decides nothing: the request loads the model again.
         loaded = preload(message["preload"])
         preloaded = {} if isinstance(loaded, str) else {message["preload"]: loaded}

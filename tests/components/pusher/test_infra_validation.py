@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from components.pusher import infra_validation
-from components.pusher._serving_check import check_outputs
+from components.pusher._serving_check import PRELOAD_NICENESS, check_outputs
 from components.pusher.infra_validation import (
     load_samples,
     preload_model,
@@ -97,6 +97,9 @@ def test_a_preloaded_model_is_validated_as_loaded_then(exports, tmp_path):
     with standby_check_process():
         assert preload_model(model_dir)
         assert _preload_done() == {"preloaded": model_dir, "error": None}
+        # It loaded on the CPU this process leaves idle.
+        assert os.getpriority(os.PRIO_PROCESS, infra_validation._standby.pid) == min(
+            19, os.getpriority(os.PRIO_PROCESS, 0) + PRELOAD_NICENESS)
         shutil.rmtree(model_dir)  # only the model loaded ahead can answer now
         result = validate_model(model_dir, toy.serialized_examples(3), timeout_seconds=300)
         assert not preload_model(model_dir)  # the standby was used
