@@ -35,7 +35,7 @@ import os
 import sys
 import tempfile
 import traceback
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import NamedTuple
 
 __all__ = ["StepCommand", "parse_step_command", "run_step_command", "steps_in_process"]
@@ -110,9 +110,23 @@ def run_step_command(step: StepCommand, env_vars: Mapping[str, str] | None = Non
 
 
 @contextlib.contextmanager
-def steps_in_process() -> Iterator[None]:
+def steps_in_process(after_step: Callable[[str, dict], None] | None = None) -> Iterator[None]:
     """While open, kfp.local's `SubprocessRunner` runs lightweight-component steps in this
-    process (`run_step_command`) and any other command as a subprocess, as before."""
+    process (`run_step_command`) and any other command as a subprocess, as before.
+
+    Args:
+        after_step: Called after each step that ran here and succeeded, with the step's
+            function name (e.g. "trainer_op") and its executor input (its output artifacts'
+            URIs are under `["outputs"]["artifacts"]`), before kfp.local goes on. It runs
+            outside the step's isolation, and what it raises propagates out of the
+            pipeline's call.
+
+    Example:
+        >>> def after_step(function_name, executor_input):
+        ...     print(function_name)
+        >>> with steps_in_process(after_step):
+        ...     pipeline_fn(**arguments)
+    """
     from kfp.local import subprocess_task_handler
 
     as_subprocess = subprocess_task_handler.run_local_subprocess
@@ -121,7 +135,10 @@ def steps_in_process() -> Iterator[None]:
         step = parse_step_command(full_command)
         if step is None:
             return as_subprocess(full_command=full_command, env_vars=env_vars)
-        return run_step_command(step, env_vars)
+        status = run_step_command(step, env_vars)
+        if status == 0 and after_step is not None:
+            after_step(step.function_name, step.executor_input)
+        return status
 
     subprocess_task_handler.run_local_subprocess = run
     try:

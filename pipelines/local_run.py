@@ -390,12 +390,30 @@ def _step_name(task: str) -> str:
 @contextlib.contextmanager
 def _in_this_process() -> Iterator[None]:
     """Every step in this process; the pusher's fresh model-check process started ahead, so
-    its TensorFlow import overlaps the steps before it."""
+    its TensorFlow import overlaps the steps before it, and told the trainer's export as soon
+    as it exists (`_preload_trained_model`), so the model's load overlaps the evaluator."""
     from components.pusher.infra_validation import standby_check_process
     from pipelines.in_process import steps_in_process
 
-    with steps_in_process(), standby_check_process():
+    with steps_in_process(after_step=_preload_trained_model), standby_check_process():
         yield
+
+
+def _preload_trained_model(function_name: str, executor_input: dict) -> None:
+    """After the trainer step: the standby check process loads the serving model the pusher
+    will validate (the folder the pusher resolves from the same model artifact)."""
+    from components.pusher.executor import resolve_serving_model
+    from components.pusher.infra_validation import preload_model
+    from components.trainer.component import trainer_op
+
+    if function_name != trainer_op.python_func.__name__:
+        return
+    model = executor_input["outputs"]["artifacts"]["model"]["artifacts"][0]  # `model: Output`
+    try:
+        serving_model = resolve_serving_model(model["uri"])
+    except FileNotFoundError:  # no export (a non-chief task): the pusher will say so
+        return
+    preload_model(serving_model)
 
 
 @contextlib.contextmanager

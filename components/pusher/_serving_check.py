@@ -2,12 +2,24 @@
 
 The pusher runs this file as a script (`python _serving_check.py`), so the model is loaded
 the way TF Serving will load it: by a process that has never seen its Python code. It
-imports nothing from the project. It imports TensorFlow first, then waits for one request
-as JSON on stdin, so it can be started before the model exists (a standby process):
+imports nothing from the project. It imports TensorFlow first, then reads JSON lines on
+stdin, so it can be started before the model exists (a standby process). Any number of
+optional preload lines may come first; each loads that model at once (replacing the last),
+at a lower priority (`PRELOAD_NICENESS`), and, when done, says so on stdout (one line;
+`error` is why it did not load, or null):
+
+    {"preload": model_dir}           ->   {"preloaded": model_dir, "error": null | str}
+
+then one request (the last line; stdin may end without a newline after it):
 
     {"model_dir": str, "result_file": str, "examples": [hex, ...]}
 
-and writes a JSON result to `result_file`:
+A preload also calls each signature once on an empty batch (its first call is slow). A
+request for the preloaded model_dir only runs the signatures (after waiting for the preload
+to end, if the request came while it was loading); a request for another folder, or
+one whose preload failed, loads its model then, as if there had been no preload, so a model
+that does not load is reported by the request, with the same error. It writes a JSON result
+to `result_file`:
 
     {"error": null | str,                       # the model could not be loaded
      "signatures": {name: {"method": str, "inputs": [...], "outputs": {key: shape},
@@ -115,25 +127,83 @@ def _run_signature(function, method: str | None, examples: list[bytes]) -> dict:
     return entry
 
 
-def check_model(model_dir: str, examples: list[bytes]) -> dict:
-    """Loads the model and runs every signature on `examples`; the JSON result."""
+def load_model(model_dir: str) -> tuple[dict[str, str], object] | str:
+    """The model's signature method names and the loaded model, or why it does not load."""
     import tensorflow as tf
 
     try:
         methods = _method_names(model_dir)
         model = tf.saved_model.load(model_dir, tags=["serve"])
     except Exception as error:  # The model is broken, whatever the exception says.
-        return {"error": f"{type(error).__name__}: {_summary(error)}", "signatures": {}}
+        return f"{type(error).__name__}: {_summary(error)}"
+    return methods, model
+
+
+def preload(model_dir: str) -> tuple[dict[str, str], object] | str:
+    """`load_model`, then each signature the request would run is called once on an empty
+    batch: its first call builds its runtime (a few seconds on a taxi model), which the
+    request then skips. What the warm-up raises is ignored; the request decides."""
+    import tensorflow as tf
+
+    loaded = load_model(model_dir)
+    if isinstance(loaded, str):
+        return loaded
+    for function in loaded[1].signatures.values():
+        inputs = function.structured_input_signature[1]
+        if len(inputs) == 1 and next(iter(inputs.values())).dtype == tf.string:
+            try:
+                function(**{next(iter(inputs)): tf.constant([], tf.string)})
+            except Exception:  # The request runs it again and reports what it raises.
+                pass
+    return loaded
+
+
+def check_model(model_dir: str, examples: list[bytes],
+                loaded: tuple[dict[str, str], object] | None = None) -> dict:
+    """Runs every signature of the model on `examples` (loading it, unless `loaded` is
+    `load_model(model_dir)`'s model); the JSON result."""
+    if loaded is None:
+        loaded = load_model(model_dir)
+    if isinstance(loaded, str):
+        return {"error": loaded, "signatures": {}}
+    methods, model = loaded
     signatures = {name: _run_signature(function, methods.get(name), examples)
                   for name, function in sorted(model.signatures.items())}
     return {"error": None, "signatures": signatures}
 
 
+# A preload's niceness above the caller's: it overlaps the caller's own work (the steps
+# before the pusher) on the CPU they leave idle, and slows them little.
+PRELOAD_NICENESS = 10
+
+
 def main() -> int:
     import tensorflow  # noqa: F401 - before the request: a standby process is ready for it
 
-    request = json.load(sys.stdin)
-    result = check_model(request["model_dir"], [bytes.fromhex(h) for h in request["examples"]])
+    preloaded: dict[str, tuple[dict[str, str], object]] = {}
+    request, preloaded_any = None, False
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        message = json.loads(line)
+        if "preload" not in message:
+            request = message
+            break
+        if not preloaded_any and hasattr(os, "nice"):
+            # For good: a process may not raise its priority again (the request then has the
+            # machine to itself, the caller waiting for it).
+            os.nice(PRELOAD_NICENESS)
+        preloaded_any = True
+        # A failed preload decides nothing: the request loads the model again.
+        loaded = preload(message["preload"])
+        preloaded = {} if isinstance(loaded, str) else {message["preload"]: loaded}
+        print(json.dumps({"preloaded": message["preload"],
+                          "error": loaded if isinstance(loaded, str) else None}), flush=True)
+    if request is None:
+        print("No request on stdin: the caller went away.", file=sys.stderr)
+        return 2
+    result = check_model(request["model_dir"], [bytes.fromhex(h) for h in request["examples"]],
+                         preloaded.get(request["model_dir"]))
     with open(request["result_file"], "w") as f:
         json.dump(result, f)
     return 0
@@ -141,4 +211,9 @@ def main() -> int:
 
 if __name__ == "__main__":
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    sys.exit(main())
+    status = main()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # The result is written and closed: skip the interpreter's teardown, which takes
+    # seconds once TensorFlow holds a loaded model, and which the caller waits for.
+    os._exit(status)

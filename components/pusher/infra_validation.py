@@ -11,7 +11,11 @@ limit.
 The fresh process imports TensorFlow, then waits for its request. A long-lived caller (a
 local run with every step in one process) starts one ahead, `standby_check_process()`, so
 that import overlaps the steps before the pusher; that process has still never seen the
-trainer's code.
+trainer's code. Once the model exists, `preload_model(saved_model_dir)` has the standby load
+it at once, so the load overlaps the steps in between too; `validate_model` for that same
+folder then only runs the signatures. Nothing is decided by a preload: a model that does not
+load is reported by `validate_model`, as without one, and a request for another folder
+loads that one.
 
 Example:
     >>> samples = load_samples("/pipeline/ingest/examples", split="eval", num_examples=16)
@@ -38,7 +42,8 @@ import tensorflow as tf
 
 from components import artifacts
 
-__all__ = ["InfraValidationResult", "load_samples", "standby_check_process", "validate_model"]
+__all__ = ["InfraValidationResult", "load_samples", "preload_model", "standby_check_process",
+           "validate_model"]
 
 _CHECK_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_serving_check.py")
 _STDERR_TAIL = 2000
@@ -156,9 +161,44 @@ def standby_check_process() -> Iterator[None]:
             process.communicate()
 
 
+def preload_model(saved_model_dir: str) -> bool:
+    """Has the standby check process, if one waits, load `saved_model_dir` now.
+
+    The load (at a lower priority, on the CPU this process leaves idle) then overlaps what
+    this process does until `validate_model(saved_model_dir, ...)`, which finds the model
+    loaded (or waits for the load to end) and only runs the signatures. A model that fails to load is not reported here: the request loads it again
+    and reports the failure as without a preload. The folder is matched as given (the same
+    string), and a later preload replaces an earlier one.
+
+    Args:
+        saved_model_dir: The SavedModel folder `validate_model` will be given.
+
+    Returns:
+        True if a standby process took the preload; False if none waits (none was started,
+        it was used, or it died).
+
+    Example:
+        >>> with standby_check_process():
+        ...     train_and_export()                  # writes /runs/1/model/serving_model
+        ...     preload_model("/runs/1/model/serving_model")
+        ...     evaluate()                          # the model loads meanwhile
+        ...     validate_model("/runs/1/model/serving_model", samples, timeout_seconds=300)
+    """
+    process = _standby
+    if process is None or process.poll() is not None:
+        return False
+    try:
+        process.stdin.write(json.dumps({"preload": saved_model_dir}) + "\n")
+        process.stdin.flush()
+    except OSError:  # it died since (a broken pipe): validate_model starts a fresh one
+        return False
+    return True
+
+
 def _start_check_process() -> subprocess.Popen:
+    # stdout: a line per preload, done (read by tests; what is left is read and dropped).
     return subprocess.Popen([sys.executable, _CHECK_SCRIPT], stdin=subprocess.PIPE,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
 
 

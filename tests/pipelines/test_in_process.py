@@ -6,13 +6,19 @@ log, and a failure reported as a subprocess would report it. The taxi pipeline's
 are compared in test_local_paths.py.
 """
 
+import json
 import os
 
 import pytest
 from kfp import dsl, local
 from kfp.dsl import Artifact, Input, Output
 
+from components.artifacts.model import SERVING_MODEL_DIR
+from components.pusher import infra_validation
+from components.pusher.infra_validation import standby_check_process
 from pipelines.in_process import parse_step_command, steps_in_process
+from pipelines.local_run import _preload_trained_model
+from tests.components.pusher.conftest import exports, make_model_artifact  # noqa: F401
 
 
 @dsl.component(base_image="python:3.11", install_kfp_package=False)
@@ -101,6 +107,33 @@ def test_a_step_in_a_notebooks_process_sees_no_ipython_kernel(tmp_path, monkeypa
     with steps_in_process():
         assert _run(tmp_path, sees_ipython).output is False
     assert IPython.get_ipython() is kernel
+
+
+def test_after_each_step_that_succeeded_the_callback_gets_its_outputs(tmp_path):
+    seen = []
+
+    def after_step(function_name, executor_input):
+        artifacts = executor_input["outputs"].get("artifacts", {})  # none: count
+        uris = {name: entry["artifacts"][0]["uri"] for name, entry in artifacts.items()}
+        seen.append((function_name, {k: open(v).read() for k, v in uris.items()}))
+
+    with steps_in_process(after_step):
+        assert _run(tmp_path / "ok", shout_and_count, text="tf").output == 2
+        with pytest.raises(RuntimeError, match="finished with status"):
+            _run(tmp_path / "failed", refuse, text="tip")
+    assert seen == [("shout", {"shouted": "TF"}), ("count", {})]  # not the failed step
+
+
+def test_the_local_run_preloads_the_trainers_model_for_the_pusher(exports, tmp_path):  # noqa: F811
+    model_uri = make_model_artifact(tmp_path, exports["good"])
+    executor_input = {"outputs": {"artifacts": {"model": {"artifacts": [{"uri": model_uri}]}}}}
+    with standby_check_process():
+        _preload_trained_model("evaluator_op", executor_input)  # another step: nothing
+        _preload_trained_model("trainer_op", {"outputs": {"artifacts": {"model": {
+            "artifacts": [{"uri": str(tmp_path / "no_export")}]}}}})  # no export: nothing
+        _preload_trained_model("trainer_op", executor_input)
+        done = json.loads(infra_validation._standby.stdout.readline())
+    assert done == {"preloaded": os.path.join(model_uri, SERVING_MODEL_DIR), "error": None}
 
 
 def test_only_a_lightweight_components_command_runs_here():

@@ -4,13 +4,18 @@ Whole models are validated through the executor (test_executor.py), which runs t
 process on a good, a corrupt and a skewed SavedModel.
 """
 
+import json
+import os
+import shutil
+
 import numpy as np
 import pytest
 
 from components.pusher import infra_validation
-from components.pusher._serving_check import check_outputs
+from components.pusher._serving_check import PRELOAD_NICENESS, check_outputs
 from components.pusher.infra_validation import (
     load_samples,
+    preload_model,
     standby_check_process,
     validate_model,
 )
@@ -78,3 +83,66 @@ def test_a_standby_that_died_is_replaced_and_one_left_unused_is_stopped(exports)
     with standby_check_process():
         unused = infra_validation._standby
     assert unused.returncode is not None and infra_validation._standby is None
+
+
+def _preload_done() -> dict:
+    """The standby's line saying its preload ended (it waits for the load)."""
+    return json.loads(infra_validation._standby.stdout.readline())
+
+
+def test_a_preloaded_model_is_validated_as_loaded_then(exports, tmp_path):
+    model_dir = str(tmp_path / "serving_model")
+    shutil.copytree(exports["good"], model_dir)
+    fresh = validate_model(model_dir, toy.serialized_examples(3), timeout_seconds=300)
+    with standby_check_process():
+        assert preload_model(model_dir)
+        assert _preload_done() == {"preloaded": model_dir, "error": None}
+        # It loaded on the CPU this process leaves idle.
+        assert os.getpriority(os.PRIO_PROCESS, infra_validation._standby.pid) == min(
+            19, os.getpriority(os.PRIO_PROCESS, 0) + PRELOAD_NICENESS)
+        shutil.rmtree(model_dir)  # only the model loaded ahead can answer now
+        result = validate_model(model_dir, toy.serialized_examples(3), timeout_seconds=300)
+        assert not preload_model(model_dir)  # the standby was used
+    assert fresh.passed and result.passed and result.reason is None
+    assert result.signatures == fresh.signatures
+    assert result.signatures["serving_default"]["outputs"] == \
+        fresh.signatures["serving_default"]["outputs"]
+
+
+def test_a_request_for_another_model_loads_that_one(exports):
+    fresh = validate_model(exports["needs_y"], toy.serialized_examples(3), timeout_seconds=300)
+    with standby_check_process():
+        assert preload_model(exports["good"])
+        result = validate_model(exports["needs_y"], toy.serialized_examples(3),
+                                timeout_seconds=300)
+    assert not result.passed and "signature 'serving_default'" in result.reason
+    assert result.reason == fresh.reason and result.signatures == fresh.signatures
+
+
+def test_a_failed_preload_decides_nothing(exports, tmp_path):
+    later = str(tmp_path / "not_yet")
+    corrupt = str(tmp_path / "corrupt")
+    shutil.copytree(exports["good"], corrupt)
+    with open(os.path.join(corrupt, "saved_model.pb"), "wb") as f:
+        f.write(b"\x08\x01 this is not a SavedModel proto")
+    fresh = validate_model(corrupt, toy.serialized_examples(2), timeout_seconds=300)
+    assert fresh.reason.startswith("the SavedModel does not load: ")
+
+    with standby_check_process():  # the folder appears after the preload: it is loaded again
+        preload_model(later)
+        assert _preload_done()["error"] is not None
+        shutil.copytree(exports["good"], later)
+        assert validate_model(later, toy.serialized_examples(2), timeout_seconds=300).passed
+    with standby_check_process():  # a model that does not load is refused by the request
+        preload_model(corrupt)
+        assert _preload_done()["error"] is not None
+        result = validate_model(corrupt, toy.serialized_examples(2), timeout_seconds=300)
+    assert not result.passed and result.reason == fresh.reason
+
+
+def test_there_is_nothing_to_preload_without_a_standby(exports):
+    assert not preload_model(exports["good"])
+    with standby_check_process():
+        infra_validation._standby.kill()
+        infra_validation._standby.wait()
+        assert not preload_model(exports["good"])
