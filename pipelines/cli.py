@@ -72,7 +72,7 @@ def _run(args) -> int:
 
 
 def _warm(args) -> int:
-    from pipelines.warm_worker import list_workers, runtime_dir, stop_workers
+    from pipelines.warm_client import list_workers, runtime_dir, stop_workers
 
     if args.action == "stop":
         print(f"Stopped {stop_workers()} warm worker(s).")
@@ -169,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of `estpipe`."""
     given = sys.argv[1:] if argv is None else list(argv)
     if _wants_warm_worker(given):  # before anything heavy: the worker has it all imported
-        from pipelines.warm_worker import run_in_worker
+        from pipelines.warm_client import run_in_worker
 
         return run_command("estpipe run", lambda: run_in_worker(_without_warm(given)),
                            verbose=bool({"-v", "--verbose"} & set(given)))

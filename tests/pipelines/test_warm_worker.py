@@ -17,7 +17,7 @@ import time
 import pytest
 import yaml
 
-from pipelines import warm_worker
+from pipelines import warm_client, warm_worker
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 STARTING = "Starting a warm worker"
@@ -30,7 +30,7 @@ def _estpipe(runtime_dir, *argv, timeout=240):
 
 
 def _env(runtime_dir):
-    return dict(os.environ, PYTHONPATH=ROOT, **{warm_worker.RUNTIME_DIR_ENV: str(runtime_dir)})
+    return dict(os.environ, PYTHONPATH=ROOT, **{warm_client.RUNTIME_DIR_ENV: str(runtime_dir)})
 
 
 def _sockets(runtime_dir):
@@ -39,9 +39,9 @@ def _sockets(runtime_dir):
 
 def test_key_follows_what_is_read_at_import_time():
     base = {"HOME": "/home/a", "PATH": "/usr/bin"}
-    assert warm_worker.worker_key(base) == warm_worker.worker_key(dict(base, HOME="/home/b"))
+    assert warm_client.worker_key(base) == warm_client.worker_key(dict(base, HOME="/home/b"))
     for name in ("TF_CPP_MIN_LOG_LEVEL", "CUDA_VISIBLE_DEVICES", "PYTHONPATH", "OMP_NUM_THREADS"):
-        assert warm_worker.worker_key(base) != warm_worker.worker_key(dict(base, **{name: "1"}))
+        assert warm_client.worker_key(base) != warm_client.worker_key(dict(base, **{name: "1"}))
 
 
 def test_idle_worker_leaves_and_removes_its_socket(tmp_path):
@@ -72,7 +72,7 @@ def test_commands_reach_the_worker_and_answer_on_the_callers_terminal(tmp_path):
             "estpipe: unrecognized arguments: --no-such-flag (see `estpipe --help`)")
         assert outdated.wait(timeout=30) == 0  # stopped: nobody can use it again
         assert [os.path.basename(p) for p in _sockets(runtime)] == [
-            f"{warm_worker.worker_key(_env(runtime))}.sock"]
+            f"{warm_client.worker_key(_env(runtime))}.sock"]
 
         missing = tmp_path / "missing.yaml"
         second = _estpipe(runtime, "-v", "run", str(missing), "--warm")
