@@ -156,12 +156,15 @@ def _with_split_column(element: tuple[str, pa.RecordBatch]) -> pa.RecordBatch:
 def _split_and_batch(element: tuple[pa.RecordBatch, dict]) -> tuple[str, pa.RecordBatch]:
     """A transformed `(batch, unary passthrough)` -> `(split, batch without SPLIT_COLUMN)`.
 
-    A transformed batch holds the rows of one read batch, hence of one split.
+    A transformed batch holds the rows of one read batch, hence of one split. A
+    preprocessing_fn that changes the number of rows gets the split back from TFT as a unary
+    passthrough value instead (and the run then fails its row counts, naming the split).
     """
-    batch = element[0]
+    batch, unary = element
     index = batch.schema.get_field_index(SPLIT_COLUMN)
-    splits = pc.unique(batch.column(index).flatten())
+    column = unary[SPLIT_COLUMN] if index < 0 else batch.column(index)
+    splits = pc.unique(column.flatten())
     if len(splits) != 1:
         raise RuntimeError(f"A transformed batch holds the rows of splits {splits.to_pylist()}; "
                            "each must hold one split's.")
-    return splits[0].as_py().decode(), batch.remove_column(index)
+    return splits[0].as_py().decode(), batch if index < 0 else batch.remove_column(index)

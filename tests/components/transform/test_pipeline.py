@@ -98,6 +98,9 @@ def test_a_transformed_batch_is_keyed_by_its_split_without_the_split_column():
     assert tagged.column(1).to_pylist() == [[b"eval"], [b"eval"]]
     split, untagged = transform_pipeline._split_and_batch((tagged, {}))
     assert split == "eval" and untagged.equals(batch)
+    # A preprocessing_fn that changed the row count: TFT gives the split as a unary value.
+    unary = {SPLIT_COLUMN: pa.array([[b"train"]], pa.list_(pa.binary()))}
+    assert transform_pipeline._split_and_batch((batch, unary)) == ("train", batch)
     mixed = pa.RecordBatch.from_arrays(
         [pa.array([1.0, 2.0]), pa.array([[b"eval"], [b"train"]], pa.list_(pa.binary()))],
         ["fare", SPLIT_COLUMN])
