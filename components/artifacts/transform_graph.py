@@ -48,9 +48,10 @@ SPEC_COPY_FILE = "transform_spec.yaml"
 MODULE_COPY_FILE = "preprocessing_module.py"
 TEMP_DIR = ".tft_temp"
 # Transformed shards are written under <transformed_examples_uri>/.staging-<id>/<split>/ with
-# a manifest per split (<split>.manifest.json), and renamed into Split-<name>/ once counted.
+# one manifest of every split's files (shards.manifest.json), and renamed into Split-<name>/
+# once counted.
 STAGING_PREFIX = ".staging-"
-MANIFEST_SUFFIX = ".manifest.json"
+MANIFEST_FILE = "shards.manifest.json"
 
 # Everything the step writes under its output URIs; cleared before a run so a retry into the
 # same URIs leaves no stale shards behind.

@@ -36,44 +36,10 @@ def label_counter_name(split: str, value: str) -> str:
     return f"{split}/{LABELS}/{value}"
 
 
-def _rows_in(element) -> int:
-    """The rows of a RecordBatch, a `(RecordBatch, ...)` tuple or a `(key, [row, ...])` pair."""
-    if isinstance(element, tuple):
-        first = element[0]
-        if isinstance(first, str) and isinstance(element[1], list):
-            return len(element[1])
-        element = first
-    return element.num_rows
-
-
-class CountRows(beam.DoFn):
-    """Passes elements through, adding their row count to the `<split>/<stage>` counter.
-
-    Args:
-        split: The split name.
-        stage: One of `STAGES`.
-        batched: True when elements are Arrow RecordBatches (or `(RecordBatch, ...)` tuples,
-            as TransformDataset emits them, or `(key, [row, ...])` pairs); False when each
-            element is one row.
-    """
-
-    def __init__(self, split: str, stage: str, *, batched: bool):
-        if stage not in STAGES:
-            raise ValueError(f"`stage` ({stage!r}) must be one of {STAGES}.")
-        self._name = counter_name(split, stage)
-        self._batched = batched
-        self._counter = None
-
-    def setup(self):
-        self._counter = Metrics.counter(NAMESPACE, self._name)
-
-    def process(self, element):
-        self._counter.inc(_rows_in(element) if self._batched else 1)
-        yield element
-
-
 class CountSplitRows(beam.DoFn):
-    """Counts `(split, RecordBatch)` pairs under `<split>/<stage>`; passes the RecordBatch on.
+    """Counts the rows of `(split, rows)` pairs under `<split>/<stage>`; passes them on.
+
+    `rows` is a RecordBatch or a list of records (one per row).
 
     Args:
         stage: One of `STAGES`.
@@ -85,28 +51,30 @@ class CountSplitRows(beam.DoFn):
         self._stage = stage
 
     def process(self, element):
-        split, batch = element
-        Metrics.counter(NAMESPACE, counter_name(split, self._stage)).inc(batch.num_rows)
-        yield batch
+        split, rows = element
+        Metrics.counter(NAMESPACE, counter_name(split, self._stage)).inc(
+            len(rows) if isinstance(rows, list) else rows.num_rows)
+        yield element
 
 
 class CountLabels(beam.DoFn):
-    """Passes transformed RecordBatches (or `(RecordBatch, ...)` tuples) through, counting
-    each value of the label column under `<split>/labels/<value>`.
+    """Passes `(split, RecordBatch)` pairs through, counting each value of the label column
+    of the `splits` named under `<split>/labels/<value>`.
 
     Args:
-        split: The split name.
         label_key: The label column: class names, one per row.
+        splits: The splits whose labels are counted.
     """
 
-    def __init__(self, split: str, label_key: str):
-        self._split = split
+    def __init__(self, label_key: str, splits: Iterable[str]):
         self._label_key = label_key
+        self._splits = frozenset(splits)
 
     def process(self, element):
-        batch = element[0] if isinstance(element, tuple) else element
-        for value, rows in label_values(batch, self._label_key).items():
-            Metrics.counter(NAMESPACE, label_counter_name(self._split, value)).inc(rows)
+        split, batch = element
+        if split in self._splits:
+            for value, rows in label_values(batch, self._label_key).items():
+                Metrics.counter(NAMESPACE, label_counter_name(split, value)).inc(rows)
         yield element
 
 

@@ -152,8 +152,7 @@ def run(config: TransformConfig) -> TransformResult:
     temp_dir = os.path.join(config.transform_graph_uri, transform_graph.TEMP_DIR)
     staging = io.join(config.transformed_examples_uri,
                       f"{transform_graph.STAGING_PREFIX}{uuid.uuid4().hex}")
-    manifests = {s: io.join(staging, f"{s}{transform_graph.MANIFEST_SUFFIX}")
-                 for s in plan.transform_splits}
+    manifest = io.join(staging, transform_graph.MANIFEST_FILE)
     try:
         with tft_beam.Context(temp_dir=temp_dir):
             # The common runner: DirectRunner (or none) is the FnApiRunner, never Prism.
@@ -167,14 +166,15 @@ def run(config: TransformConfig) -> TransformResult:
                     pipeline, schema=schema, preprocessing_fn=plan.preprocessing_fn,
                     columns=plan.columns_to_read, split_files=plan.split_files,
                     analyze_splits=plan.analyze_splits, transform_splits=plan.transform_splits,
-                    staging_dir=staging, manifest_paths=manifests,
+                    staging_dir=staging, manifest_path=manifest,
                     transform_graph_uri=config.transform_graph_uri,
                     class_label=plan.class_label, label_splits=plan.label_splits)
             with phase("analysis and transform"):
                 beam_result = pipeline.run()
                 beam_result.wait_until_finish()
 
-        shard_files = {s: read_manifest(manifests[s]) for s in plan.transform_splits}
+        staged = read_manifest(manifest)  # every split's files, each with its split as key
+        shard_files = {s: [f for f in staged if f.key == s] for s in plan.transform_splits}
         split_counts = counts.query_counts(beam_result, tuple(plan.split_files))
         label_counts = counts.query_label_counts(beam_result, plan.label_splits)
         if split_counts is None:  # A runner that reports no metrics: count the files instead.
@@ -188,12 +188,12 @@ def run(config: TransformConfig) -> TransformResult:
         counts.check_counts({s: split_counts[s] for s in plan.transform_splits},
                             {s: len(shard_files[s]) for s in plan.transform_splits})
         _check_against_ingest(config.examples_uri, split_counts)
-        written_files = {
-            s: publish_shards(shard_files[s], {s: transform_graph.split_dir(config.transformed_examples_uri,
-                                                                   s)},
-                              expected={s: split_counts[s].written}, prefix=transform_graph.SHARD_PREFIX,
-                              shard_format=ShardFormat.TFRECORD_GZIP)[s]
-            for s in plan.transform_splits}
+        written_files = publish_shards(
+            staged,
+            {s: transform_graph.split_dir(config.transformed_examples_uri, s)
+             for s in plan.transform_splits},
+            expected={s: split_counts[s].written for s in plan.transform_splits},
+            prefix=transform_graph.SHARD_PREFIX, shard_format=ShardFormat.TFRECORD_GZIP)
     finally:
         io.delete([staging])
 

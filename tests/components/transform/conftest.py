@@ -94,7 +94,8 @@ USER_MODULE = textwrap.dedent('''
 @pytest.fixture(scope="session")
 def module_run(taxi_inputs, tmp_path_factory) -> TransformRun:
     """A user preprocessing module, analyzing train + eval together (AnalyzeDataset, then
-    TransformDataset per split), run with `--runner=DirectRunner` (mapped to FnApiRunner)."""
+    one TransformDataset for both splits), run with `--runner=DirectRunner` (mapped to
+    FnApiRunner)."""
     root = str(tmp_path_factory.mktemp("module_run"))
     module_file = os.path.join(root, "user_preprocessing.py")
     with open(module_file, "w") as f:

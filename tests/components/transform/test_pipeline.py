@@ -8,12 +8,17 @@ split was read as TFXIO's per-file reads joined by a Flatten (FnApiRunner materi
 Flatten) and kept for the second pass. The loss needs chunks, so at test sizes it cannot be
 reproduced; what can be checked at any size is that no row crosses a stage boundary: each
 read is fused with its consumer, from the file to the written shard.
+
+All the transform splits go through one read and one TransformDataset, each row carrying its
+split in a passthrough column; the serving-skew tests check that every split's shards hold
+exactly that split's rows, transformed.
 """
 
 import os
 
 import apache_beam as beam
 import numpy as np
+import pyarrow as pa
 import pytest
 import tensorflow_transform.beam as tft_beam
 from apache_beam.runners.portability.fn_api_runner import fn_runner
@@ -21,7 +26,8 @@ from apache_beam.runners.worker import bundle_processor
 
 from components.artifacts import transform_graph
 from components.common.runner import create_pipeline
-from components.transform.pipeline import build_pipeline
+from components.transform import pipeline as transform_pipeline
+from components.transform.pipeline import SPLIT_COLUMN, build_pipeline
 from components.transform.preprocessing import build_preprocessing_fn
 from components.transform.schema import columns_of, load_schema
 from components.transform.spec_loading import load_spec
@@ -29,7 +35,13 @@ from tests.components.transform.conftest import TEST_SPEC, _run
 
 TWO_WORKERS = ["--direct_running_mode=multi_processing", "--direct_num_workers=2"]
 # The transforms whose outputs are rows (RecordBatches or encoded examples).
-_ROW_TRANSFORMS = ("/ReadAndDecode", "Count[", "Encode[")
+_ROW_TRANSFORMS = {"DropSplit", "TagSplit", "Transform/Transform",
+                   "Transform/ConvertToRecordBatch", "KeyBySplit", "CountLabels", "Encode"}
+
+
+def _outputs_rows(name: str) -> bool:
+    return (name.endswith("/ReadAndDecode") or name.startswith("Count[")
+            or name in _ROW_TRANSFORMS or name.split("/")[0] in _ROW_TRANSFORMS)
 
 
 def _stages(taxi_inputs, tmp_path, analyze_splits):
@@ -46,7 +58,7 @@ def _stages(taxi_inputs, tmp_path, analyze_splits):
                          for s in splits},
             analyze_splits=analyze_splits, transform_splits=splits,
             staging_dir=str(tmp_path / "staging"),
-            manifest_paths={s: str(tmp_path / f"{s}.json") for s in splits},
+            manifest_path=str(tmp_path / "manifest.json"),
             transform_graph_uri=str(tmp_path / "graph"))
         proto = pipeline.to_runner_api()
     _, stages = fn_runner.FnApiRunner().create_stages(proto)
@@ -59,10 +71,10 @@ def test_no_row_crosses_a_stage_boundary(taxi_inputs, tmp_path, analyze_splits):
     transforms = proto.components.transforms
     row_pcolls = {pcoll: transforms[t].unique_name
                   for t in proto.components.transforms
-                  if any(marker in transforms[t].unique_name for marker in _ROW_TRANSFORMS)
-                  and not transforms[t].subtransforms
+                  if _outputs_rows(transforms[t].unique_name) and not transforms[t].subtransforms
                   for pcoll in transforms[t].outputs.values()}
-    assert len({name for name in row_pcolls.values() if "ReadAndDecode" in name}) == 3
+    # One read for the analyzers, one for every transform split.
+    assert len({name for name in row_pcolls.values() if "ReadAndDecode" in name}) == 2
     materialized = {pcoll for stage in stages for t in stage.transforms
                     if t.spec.urn == bundle_processor.DATA_OUTPUT_URN
                     for pcoll in t.inputs.values()}
@@ -70,15 +82,30 @@ def test_no_row_crosses_a_stage_boundary(taxi_inputs, tmp_path, analyze_splits):
     assert not crossing, f"rows cross a stage boundary after {crossing}"
 
 
-def test_a_split_is_read_transformed_and_written_in_one_stage(taxi_inputs, tmp_path):
+def test_the_splits_are_read_transformed_and_written_in_one_stage(taxi_inputs, tmp_path):
     _, stages = _stages(taxi_inputs, tmp_path, ("train",))
-    for split in ("train", "eval"):
-        holding = [stage for stage in stages
-                   if any(t.unique_name == f"Read[{split}/read]/ReadAndDecode"
-                          for t in stage.transforms)]
-        assert len(holding) == 1
-        names = {t.unique_name for t in holding[0].transforms}
-        assert f"Write[{split}]/WriteFiles" in names, sorted(names)
+    holding = [stage for stage in stages
+               if any(t.unique_name == "Read[train+eval/read]/ReadAndDecode"
+                      for t in stage.transforms)]
+    assert len(holding) == 1
+    names = {t.unique_name for t in holding[0].transforms}
+    assert {"Transform/Transform", "KeyBySplit", "Write/WriteFiles"} <= names, sorted(names)
+
+
+def test_a_transformed_batch_is_keyed_by_its_split_without_the_split_column():
+    batch = pa.RecordBatch.from_arrays([pa.array([1.0, 2.0])], ["fare"])
+    tagged = transform_pipeline._with_split_column(("eval", batch))
+    assert tagged.column(1).to_pylist() == [[b"eval"], [b"eval"]]
+    split, untagged = transform_pipeline._split_and_batch((tagged, {}))
+    assert split == "eval" and untagged.equals(batch)
+    # A preprocessing_fn that changed the row count: TFT gives the split as a unary value.
+    unary = {SPLIT_COLUMN: pa.array([[b"train"]], pa.list_(pa.binary()))}
+    assert transform_pipeline._split_and_batch((batch, unary)) == ("train", batch)
+    mixed = pa.RecordBatch.from_arrays(
+        [pa.array([1.0, 2.0]), pa.array([[b"eval"], [b"train"]], pa.list_(pa.binary()))],
+        ["fare", SPLIT_COLUMN])
+    with pytest.raises(RuntimeError, match="holds the rows of splits"):
+        transform_pipeline._split_and_batch((mixed, {}))
 
 
 @pytest.fixture(scope="module")
