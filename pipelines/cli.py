@@ -41,7 +41,7 @@ from pipelines.cli_arguments import (
 def _configure_logging(verbose: bool) -> None:
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(message)s", datefmt="%H:%M:%S",
-                        stream=sys.stderr, force=True)  # force: a warm worker's next command
+                        stream=sys.stderr)
 
 
 def _estimator_demo(args) -> int:

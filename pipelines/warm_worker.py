@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import logging
 import os
 import signal
 import socket
@@ -175,6 +176,8 @@ def _run_for_caller(connection: socket.socket, request: dict[str, Any],
 def _as_caller(request: dict[str, Any], fds: Sequence[int]) -> Iterator[None]:
     saved_fds = [os.dup(fd) for fd in (0, 1, 2)]
     saved_environ, saved_cwd, saved_argv = dict(os.environ), os.getcwd(), sys.argv
+    root = logging.getLogger()
+    saved_handlers, saved_level = root.handlers[:], root.level
     for stream in (sys.stdout, sys.stderr):
         stream.flush()
     try:
@@ -184,6 +187,7 @@ def _as_caller(request: dict[str, Any], fds: Sequence[int]) -> Iterator[None]:
         os.environ.update(request["env"])
         os.chdir(request["cwd"])
         sys.argv = ["estpipe", *request["run"]]
+        root.handlers = []  # the command configures logging as in a fresh process
         yield
     finally:
         with contextlib.suppress(Exception):
@@ -197,6 +201,8 @@ def _as_caller(request: dict[str, Any], fds: Sequence[int]) -> Iterator[None]:
         with contextlib.suppress(OSError):
             os.chdir(saved_cwd)
         sys.argv = saved_argv
+        root.handlers[:] = saved_handlers
+        root.setLevel(saved_level)
 
 
 def _note(text: str) -> None:

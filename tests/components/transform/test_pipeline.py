@@ -119,10 +119,13 @@ def test_two_worker_processes_write_every_row(two_worker_run, taxi_inputs):
     assert dict(result.rows) == {"train": len(taxi_inputs.train),
                                  "eval": len(taxi_inputs.eval)}
     assert result.analyzed_rows == len(taxi_inputs.train)
-    # The train split has two raw files: each worker process reads one.
-    assert len(two_worker_run.split_files("train")) == 2
-    assert sorted(os.path.basename(f) for f in two_worker_run.split_files("train")) == [
-        "data-00000-of-00002.tfrecord.gz", "data-00001-of-00002.tfrecord.gz"]
+    # One read spreads the three raw files (train has two) over the two workers; each
+    # worker writes its own shard of every split it got rows of, named as one set.
+    for split in ("train", "eval"):
+        files = sorted(os.path.basename(f) for f in two_worker_run.split_files(split))
+        assert files == [f"data-{i:05d}-of-{len(files):05d}.tfrecord.gz"
+                         for i in range(len(files))]
+        assert 1 <= len(files) <= 2
 
 
 def test_two_worker_processes_give_the_one_worker_output(two_worker_run, spec_run):
