@@ -212,7 +212,7 @@ def _warm_runs(args, argv) -> int:
         "",
         f"- training alone (Estimator.train, same data/steps, in process): {alone:.1f}s",
         f"- warm run end to end / training alone: **{runs[-1][1] / alone:.2f}x**",
-        f"- AUC on the eval split (warm run): "
+        f"- AUC on the eval split (warm run; the evaluator's exact AUC, from the run record): "
         f"{record.get('metrics', {}).get('auc', float('nan')):.4f}; blessed: "
         f"{record.get('blessed')}",
     ]
