@@ -23,7 +23,7 @@ import glob
 import hashlib
 import os
 
-__all__ = ["CODE_VERSION_ENV", "DATA_FINGERPRINT_ENV", "cache_environment", "code_version",
+__all__ = ["CODE_VERSION_ENV", "DATA_FINGERPRINT_ENV", "PROJECT_ROOT", "cache_environment", "code_version",
            "data_fingerprint"]
 
 CODE_VERSION_ENV = "ESTPIPE_CODE_VERSION"
@@ -31,7 +31,8 @@ DATA_FINGERPRINT_ENV = "ESTPIPE_DATA_FINGERPRINT"
 # The packages whose code the steps run (examples/ holds user modules, which the components
 # embed in their arguments already).
 _CODE_PACKAGES = ("estimator_lib", "components", "model_names", "pipelines", "serving")
-_PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# The checkout (or installed tree) the steps' code comes from.
+PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def data_fingerprint(input_pattern: str) -> str | None:
@@ -66,9 +67,9 @@ def code_version() -> str:
     """
     digest = hashlib.sha256()
     for package in _CODE_PACKAGES:
-        for path in sorted(glob.glob(os.path.join(_PROJECT_ROOT, package, "**", "*.py"),
+        for path in sorted(glob.glob(os.path.join(PROJECT_ROOT, package, "**", "*.py"),
                                      recursive=True)):
-            digest.update(os.path.relpath(path, _PROJECT_ROOT).encode() + b"\0")
+            digest.update(os.path.relpath(path, PROJECT_ROOT).encode() + b"\0")
             with open(path, "rb") as f:
                 digest.update(hashlib.sha256(f.read()).digest())
     return digest.hexdigest()[:16]

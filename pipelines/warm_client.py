@@ -16,8 +16,9 @@ project's code (`pipelines.caching.code_version`) and the environment variables 
 import time (`IMPORT_TIME_ENV`). Change any of them and the next `--warm` run starts a new
 worker. A worker runs one command at a time (a second caller waits for it), leaves after
 `warm_worker.IDLE_SECONDS` without a run or after `warm_worker.MAX_RUNS` runs, and is
-listed and stopped by `estpipe warm status|stop`. Its own log (start, runs, exit) is `<socket>.log` beside its
-socket in `runtime_dir()`. The worker's side is `pipelines.warm_worker`.
+listed and stopped by `estpipe warm status|stop`. Its own log (start, runs, exit) is
+`<socket>.log` beside its socket in `runtime_dir()`. The worker's side is
+`pipelines.warm_worker`; the two speak JSON lines (`send_message`, `read_line`).
 
 Example:
     >>> exit_status = run_in_worker(["run", "examples/penguins/pipeline.yaml", "--no-cache"])
@@ -44,8 +45,11 @@ import time
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-__all__ = ["IMPORT_TIME_ENV", "PROJECT", "RUNTIME_DIR_ENV", "SOCKET_SUFFIX", "WarmWorkerError",
-           "list_workers", "run_in_worker", "runtime_dir", "stop_workers", "worker_key"]
+from pipelines.caching import PROJECT_ROOT, code_version
+
+__all__ = ["IMPORT_TIME_ENV", "RUNTIME_DIR_ENV", "SOCKET_SUFFIX", "WarmWorkerError",
+           "list_workers", "read_line", "run_in_worker", "runtime_dir", "send_message",
+           "stop_workers", "worker_key"]
 
 RUNTIME_DIR_ENV = "ESTPIPE_WARM_DIR"
 # Read when TensorFlow, Beam or Python start: a worker started without them would not see
@@ -57,7 +61,6 @@ _INTERRUPT_GRACE_SECONDS = 30.0
 _BUSY_NOTE_SECONDS = 2.0
 _STATUS_TIMEOUT_SECONDS = 2.0
 SOCKET_SUFFIX = ".sock"
-PROJECT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 class WarmWorkerError(RuntimeError):
@@ -72,8 +75,6 @@ def worker_key(environ: dict[str, str] | None = None) -> str:
         >>> worker_key() == worker_key(dict(os.environ, TF_CPP_MIN_LOG_LEVEL="0"))
         False
     """
-    from pipelines.caching import code_version
-
     environ = dict(os.environ if environ is None else environ)
     packages = sysconfig.get_paths()["purelib"]
     digest = hashlib.sha256()
@@ -114,14 +115,14 @@ def run_in_worker(argv: Sequence[str], *, echo=None) -> int:
         for stream in (sys.stdout, sys.stderr):
             stream.flush()
         with _standard_fds() as fds:
-            socket.send_fds(connection, [json.dumps(header).encode() + b"\n"], fds)
+            send_message(connection, header, fds=fds)
         connection.settimeout(_BUSY_NOTE_SECONDS)
         try:
-            started = _read_line(connection)
+            started = read_line(connection)
         except TimeoutError:  # the worker is running another caller's command
             echo("The warm worker is busy with another run; this one starts when it ends.")
             connection.settimeout(None)
-            started = _read_line(connection)
+            started = read_line(connection)
         connection.settimeout(None)
         if not started:
             raise WarmWorkerError(f"the warm worker refused the run; its log: {path}.log")
@@ -202,8 +203,8 @@ def _ask(path: str, request: dict[str, Any], *, timeout: float | None = None
         return None
     with connection:
         connection.settimeout(timeout)
-        connection.sendall(json.dumps(request).encode() + b"\n")
-        line = _read_line(connection)
+        send_message(connection, request)
+        line = read_line(connection)
     return json.loads(line) if line else None
 
 
@@ -221,7 +222,7 @@ def _start_worker(path: str, echo) -> socket.socket:
         with open(log_path, "ab") as log:
             # In its own folder (the caller's may go away) and session (the caller's Ctrl-C
             # reaches it only as a forwarded interrupt), finding this project wherever it is.
-            python_path = os.pathsep.join(filter(None, [PROJECT, os.environ.get("PYTHONPATH")]))
+            python_path = os.pathsep.join(filter(None, [PROJECT_ROOT, os.environ.get("PYTHONPATH")]))
             process = subprocess.Popen(
                 [sys.executable, "-m", "pipelines.warm_worker", "--socket", path],
                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
@@ -252,26 +253,26 @@ def _stop_outdated_workers(path: str) -> None:
         except (TimeoutError, OSError, ValueError):
             continue
         if reply and reply.get("executable") == sys.executable and reply.get(
-                "project") == PROJECT:
+                "project") == PROJECT_ROOT:
             _ask(other, {"stop": True}, timeout=_STATUS_TIMEOUT_SECONDS)
 
 
 def _wait_for_exit(connection: socket.socket, pid: int, path: str) -> int:
     """Waits for the run's exit status; forwards Ctrl-C (and SIGTERM) to the worker."""
-    interrupted_at = None
+    interrupted = False
     saved = signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         while True:
             try:
-                line = _read_line(connection)
+                line = read_line(connection)
                 break
             except KeyboardInterrupt:
-                if interrupted_at is not None:  # a second Ctrl-C: stop the worker itself
+                if interrupted:  # a second Ctrl-C: stop the worker itself
                     _kill_worker(pid, path)
                     raise
-                interrupted_at = time.monotonic()
+                interrupted = True
                 with contextlib.suppress(OSError):
-                    connection.sendall(b'{"interrupt": true}\n')
+                    send_message(connection, {"interrupt": True})
                 connection.settimeout(_INTERRUPT_GRACE_SECONDS)
             except TimeoutError:  # interrupted, and the run did not end in the grace time
                 _kill_worker(pid, path)
@@ -290,8 +291,20 @@ def _kill_worker(pid: int, path: str) -> None:
         os.unlink(path)
 
 
-def _read_line(connection: socket.socket) -> bytes:
-    """Bytes up to a newline (or the end of the stream), without the newline."""
+def send_message(connection: socket.socket, message: dict[str, Any], *,
+                 fds: Sequence[int] = ()) -> None:
+    """One message of the caller-worker protocol: a JSON object on a line (with `fds`, file
+    descriptors passed along with it)."""
+    line = json.dumps(message).encode() + b"\n"
+    if fds:
+        socket.send_fds(connection, [line], list(fds))
+    else:
+        connection.sendall(line)
+
+
+def read_line(connection: socket.socket) -> bytes:
+    """Bytes up to a newline (or the end of the stream), without the newline: a message
+    (`send_message`), or b"" when the other side went away."""
     chunks = []
     while True:
         chunk = connection.recv(65536)

@@ -26,7 +26,8 @@ import time
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from pipelines.warm_client import PROJECT, SOCKET_SUFFIX
+from pipelines.caching import PROJECT_ROOT
+from pipelines.warm_client import SOCKET_SUFFIX, send_message
 
 __all__ = ["IDLE_SECONDS", "MAX_RUNS", "main", "serve"]
 
@@ -47,8 +48,9 @@ def serve(path: str, *, idle_seconds: float = IDLE_SECONDS, max_runs: int = MAX_
     listener.listen(8)
     os.replace(staging, path)  # callers connect only once it listens
     inode = os.stat(path).st_ino
-    state = {"pid": os.getpid(), "executable": sys.executable, "project": PROJECT, "key": os.path.basename(path)[: -len(SOCKET_SUFFIX)],
-             "started": time.time(), "runs": 0, "last": time.time(), "log": path + ".log"}
+    state = {"pid": os.getpid(), "executable": sys.executable, "project": PROJECT_ROOT,
+             "key": os.path.basename(path)[: -len(SOCKET_SUFFIX)], "started": time.time(),
+             "runs": 0, "last": time.time(), "log": path + ".log"}
     _note(f"ready on {path}")
     try:
         while state["runs"] < max_runs:
@@ -104,18 +106,16 @@ def _serve_one(connection: socket.socket, state: dict[str, Any]) -> bool:
             message += more
         request = json.loads(message)
         if request.get("status"):
-            connection.sendall(json.dumps(
-                {**state, "idle_seconds": round(time.time() - state["last"], 1)}).encode()
-                + b"\n")
+            send_message(connection,
+                         {**state, "idle_seconds": round(time.time() - state["last"], 1)})
             return True
         if request.get("stop"):
-            connection.sendall(json.dumps({"pid": state["pid"], "stopped": True}).encode()
-                               + b"\n")
+            send_message(connection, {"pid": state["pid"], "stopped": True})
             _note("stopped on request")
             return False
         if len(fds) != 3:
             return True
-        connection.sendall(json.dumps({"pid": state["pid"]}).encode() + b"\n")
+        send_message(connection, {"pid": state["pid"]})
         state["runs"] += 1
         _note(f"run {state['runs']}: estpipe {' '.join(request['run'])} (in {request['cwd']})")
         start = time.monotonic()
@@ -124,7 +124,7 @@ def _serve_one(connection: socket.socket, state: dict[str, Any]) -> bool:
         _note(f"run {state['runs']} ended with status {status} in "
               f"{time.monotonic() - start:.1f} s")
         with contextlib.suppress(OSError):
-            connection.sendall(json.dumps({"exit": status}).encode() + b"\n")
+            send_message(connection, {"exit": status})
         return True
     finally:
         for fd in fds:

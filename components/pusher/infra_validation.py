@@ -166,8 +166,9 @@ def preload_model(saved_model_dir: str) -> bool:
 
     The load (at a lower priority, on the CPU this process leaves idle) then overlaps what
     this process does until `validate_model(saved_model_dir, ...)`, which finds the model
-    loaded (or waits for the load to end) and only runs the signatures. A model that fails to load is not reported here: the request loads it again
-    and reports the failure as without a preload. The folder is matched as given (the same
+    loaded (or waits for the load to end) and only runs the signatures. A model that fails
+    to load is not reported here: the request loads it again and reports the failure as
+    without a preload. The folder is matched as given (the same
     string), and a later preload replaces an earlier one.
 
     Args:
