@@ -55,7 +55,12 @@ CONFIG = os.path.join(ROOT, "examples", "chicago_taxi", "pipeline.yaml")
 MARKER = "pipeline_overhead"
 
 
-def _train_alone(trainer: dict, transform_graph: str, transformed: str, config) -> float:
+def _train_alone(trainer: dict, config) -> float:
+    """`Estimator.train` alone on the run's transformed examples: the same recipe, steps and
+    seed as the trainer step; its seconds."""
+    # The transform step's outputs (siblings under its task folder), from the trainer's recipe.
+    transform_graph = ModelRecipe.read(trainer["model_dir"]).transform_graph_uri
+    transformed = os.path.join(os.path.dirname(transform_graph), "transformed_examples")
     model_dir = tempfile.mkdtemp(prefix="train-alone-")
     recipe = ModelRecipe.read(trainer["model_dir"])
     estimator = recipe.build_estimator(model_dir, el.RunConfig(
@@ -85,12 +90,12 @@ def main(argv=None) -> int:
                              "then a warm run")
     parser.add_argument("--no-record", action="store_true", help="do not update RESULTS.md")
     args = parser.parse_args(argv)
-    if args.warm:
-        return _warm_runs(args, argv)
     config = load_config(args.config)
     if args.train_steps:
         config = dataclasses.replace(config, trainer=dataclasses.replace(
             config.trainer, train_steps=args.train_steps))
+    if args.warm:
+        return _warm_runs(args, argv, config)
     root = tempfile.mkdtemp(prefix="bench-pipeline-")
     arguments = {}
     if args.rows:
@@ -103,17 +108,11 @@ def main(argv=None) -> int:
     end_to_end = time.time() - PROCESS_START
     outcome = read_outcome(result)
     trainer = outcome["trainer"]
-    # The transform step's outputs (siblings under its task folder), from the trainer's recipe.
-    transform_graph = ModelRecipe.read(trainer["model_dir"]).transform_graph_uri
-    transformed = os.path.join(os.path.dirname(transform_graph), "transformed_examples")
-    alone = _train_alone(trainer, transform_graph, transformed, config)
-    data = f"the first {args.rows} rows of the taxi data" if args.rows else "taxi data"
+    alone = _train_alone(trainer, config)
     how = ("each step in its own process (--isolate-steps)" if args.isolate_steps
            else "every step in one process (the default)")
     lines = [
-        f"Machine: {platform.machine()}, {os.cpu_count()} CPUs, load average "
-        f"{os.getloadavg()[0]:.1f} at the end; {data}, {config.trainer.train_steps} steps of "
-        f"{config.trainer.estimator}; {how}; commit {commit()}",
+        _machine_line(config, args.rows, how),
         "",
         "| step | seconds | start-up | where the rest went |",
         "|---|---:|---:|---|",
@@ -148,15 +147,26 @@ def main(argv=None) -> int:
     if not args.no_record:
         variant = (("-rows" if args.rows else "") + ("-isolated" if args.isolate_steps else "")
                    + ("-compared" if args.compare_isolated else ""))
-        given = sys.argv[1:] if argv is None else argv
-        command = " ".join(["python -m bench.pipeline_overhead", *given])
-        write_block(MARKER + variant, "## Pipeline overhead (`estpipe run` vs training alone)"
-                    f"\n\nCommand: `{command}` ({time.strftime('%Y-%m-%d %H:%M %Z')})\n\n"
-                    f"{report}")
+        _record(variant, "Pipeline overhead (`estpipe run` vs training alone)", report, argv)
     return 0
 
 
-def _warm_runs(args, argv) -> int:
+def _machine_line(config, rows: int | None, how: str) -> str:
+    data = f"the first {rows} rows of the taxi data" if rows else "taxi data"
+    return (f"Machine: {platform.machine()}, {os.cpu_count()} CPUs, load average "
+            f"{os.getloadavg()[0]:.1f} at the end; {data}, {config.trainer.train_steps} steps "
+            f"of {config.trainer.estimator}; {how}; commit {commit()}")
+
+
+def _record(variant: str, title: str, report: str, argv) -> None:
+    """The report in RESULTS.md under this benchmark's marker for `variant`, with the command."""
+    given = sys.argv[1:] if argv is None else argv
+    command = " ".join(["python -m bench.pipeline_overhead", *given])
+    write_block(MARKER + variant, f"## {title}\n\nCommand: `{command}` "
+                f"({time.strftime('%Y-%m-%d %H:%M %Z')})\n\n{report}")
+
+
+def _warm_runs(args, argv, config) -> int:
     """`estpipe run --warm` twice, as commands; the warm run's overhead over training alone."""
     import re
     import subprocess
@@ -164,7 +174,6 @@ def _warm_runs(args, argv) -> int:
     from components.artifacts.model import read_trainer_result
     from pipelines.records import list_runs
 
-    config = load_config(args.config)
     folder = tempfile.mkdtemp(prefix="bench-warm-")
     env = dict(os.environ, ESTPIPE_WARM_DIR=os.path.join(folder, "workers"),
                PYTHONPATH=os.pathsep.join(filter(None, [ROOT, os.environ.get("PYTHONPATH")])))
@@ -191,18 +200,9 @@ def _warm_runs(args, argv) -> int:
         subprocess.run([sys.executable, "-m", "pipelines.cli", "warm", "stop"], env=env,
                        capture_output=True)
     record = runs[-1][-1]
-    trainer = read_trainer_result(record["model_uri"]).to_json()
-    transform_graph = ModelRecipe.read(trainer["model_dir"]).transform_graph_uri
-    transformed = os.path.join(os.path.dirname(transform_graph), "transformed_examples")
-    steps_config = dataclasses.replace(config, trainer=dataclasses.replace(
-        config.trainer, train_steps=args.train_steps or config.trainer.train_steps))
-    alone = _train_alone(trainer, transform_graph, transformed, steps_config)
-    data = f"the first {args.rows} rows of the taxi data" if args.rows else "taxi data"
+    alone = _train_alone(read_trainer_result(record["model_uri"]).to_json(), config)
     lines = [
-        f"Machine: {platform.machine()}, {os.cpu_count()} CPUs, load average "
-        f"{os.getloadavg()[0]:.1f} at the end; {data}, "
-        f"{steps_config.trainer.train_steps} steps of {config.trainer.estimator}; "
-        f"`estpipe run --warm` as two commands; commit {commit()}",
+        _machine_line(config, args.rows, "`estpipe run --warm` as two commands"),
         "",
         "| command | end to end (its wall time) | pipeline | steps |",
         "|---|---:|---:|---|",
@@ -219,11 +219,8 @@ def _warm_runs(args, argv) -> int:
     report = "\n".join(lines)
     print(report)
     if not args.no_record:
-        given = sys.argv[1:] if argv is None else argv
-        command = " ".join(["python -m bench.pipeline_overhead", *given])
-        write_block(MARKER + ("-rows" if args.rows else "") + "-warm",
-                    "## Pipeline overhead, `estpipe run --warm` (two commands)\n\n"
-                    f"Command: `{command}` ({time.strftime('%Y-%m-%d %H:%M %Z')})\n\n{report}")
+        _record(("-rows" if args.rows else "") + "-warm",
+                "Pipeline overhead, `estpipe run --warm` (two commands)", report, argv)
     return 0
 
 
