@@ -5,7 +5,8 @@ import os
 import pytest
 import yaml
 
-EXAMPLE_DIR = os.path.join(os.path.dirname(__file__), "..", "..", "examples", "chicago_taxi")
+EXAMPLES = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "examples"))
+EXAMPLE_DIR = os.path.join(EXAMPLES, "chicago_taxi")
 SAMPLE_ROWS = 3000
 TRAIN_STEPS = 300
 
@@ -29,3 +30,18 @@ def sample_config(tmp_path_factory):
     path = root / "pipeline.yaml"
     path.write_text(yaml.safe_dump(raw))
     return str(path), root
+
+
+def write_example_config(example: str, folder) -> tuple[str, dict]:
+    """A bundled example's config as a new user runs it, with its data and spec where they
+    ship and its pipeline root and serving base under `folder`: (the config's path, its dict)."""
+    source = os.path.join(EXAMPLES, example)
+    with open(os.path.join(source, "pipeline.yaml")) as f:
+        raw = yaml.safe_load(f)
+    raw["pipeline"]["root"] = str(folder / "runs")
+    raw["serving"]["base_dir"] = str(folder / "serving")
+    raw["data"]["input_pattern"] = os.path.join(source, raw["data"]["input_pattern"])
+    raw["transform"]["spec"] = os.path.join(source, raw["transform"]["spec"])
+    path = folder / "pipeline.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    return str(path), raw

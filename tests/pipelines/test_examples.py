@@ -12,27 +12,18 @@ import os
 import urllib.request
 
 import pytest
-import yaml
 
 from components.ingest import DEFAULT_MISSING_VALUES
 from pipelines import cli
 from serving import ModelConfig, ModelServer, ServerOptions, ServingClient, csv_examples
+from tests.pipelines.conftest import EXAMPLES, write_example_config
 
-EXAMPLES = os.path.join(os.path.dirname(__file__), "..", "..", "examples")
 SPECIES = {"Adelie", "Chinstrap", "Gentoo"}
 
 
 def _run(example: str, tmp_path, capsys) -> tuple[str, str]:
-    folder = os.path.abspath(os.path.join(EXAMPLES, example))
-    with open(os.path.join(folder, "pipeline.yaml")) as f:
-        raw = yaml.safe_load(f)
-    raw["pipeline"]["root"] = str(tmp_path / "runs")
-    raw["serving"]["base_dir"] = str(tmp_path / "serving")
-    raw["data"]["input_pattern"] = os.path.join(folder, raw["data"]["input_pattern"])
-    raw["transform"]["spec"] = os.path.join(folder, raw["transform"]["spec"])
-    path = tmp_path / "pipeline.yaml"
-    path.write_text(yaml.safe_dump(raw))
-    assert cli.main(["run", str(path)]) == 0
+    path, raw = write_example_config(example, tmp_path)
+    assert cli.main(["run", path]) == 0
     report = capsys.readouterr().out
     assert "Evaluator: BLESSED" in report, report
     schema = glob.glob(str(tmp_path / "runs" / "*" / "ingest-component" / "schema" /

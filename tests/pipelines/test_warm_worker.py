@@ -15,9 +15,9 @@ import sys
 import time
 
 import pytest
-import yaml
 
 from pipelines import warm_client, warm_worker
+from tests.pipelines.conftest import write_example_config
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 STARTING = "Starting a warm worker"
@@ -106,19 +106,6 @@ def test_commands_reach_the_worker_and_answer_on_the_callers_terminal(tmp_path):
                        env=warm_worker_env, capture_output=True, timeout=60)
 
 
-def _penguins_config(tmp_path):
-    folder = os.path.join(ROOT, "examples", "penguins")
-    with open(os.path.join(folder, "pipeline.yaml")) as f:
-        raw = yaml.safe_load(f)
-    raw["pipeline"]["root"] = str(tmp_path / "runs")
-    raw["serving"]["base_dir"] = str(tmp_path / "serving")
-    raw["data"]["input_pattern"] = os.path.join(folder, raw["data"]["input_pattern"])
-    raw["transform"]["spec"] = os.path.join(folder, raw["transform"]["spec"])
-    path = tmp_path / "pipeline.yaml"
-    path.write_text(yaml.safe_dump(raw))
-    return str(path)
-
-
 def _accuracy(stdout):
     return float(re.search(r"eval split: .*?accuracy ([0-9.]+)", stdout).group(1))
 
@@ -127,7 +114,7 @@ def _accuracy(stdout):
 def test_warm_runs_match_and_a_ctrl_c_stops_only_the_run(tmp_path):
     runtime = tmp_path / "rt"
     runtime.mkdir()
-    config = _penguins_config(tmp_path)
+    config, _ = write_example_config("penguins", tmp_path)
     try:
         caller = subprocess.Popen(
             [sys.executable, "-m", "pipelines.cli", "run", config, "--no-cache", "--warm"],
