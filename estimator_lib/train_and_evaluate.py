@@ -2,7 +2,8 @@
 
 Locally (no TF_CONFIG) it trains and, at each new checkpoint (at most once every
 `EvalSpec.throttle_secs`), evaluates and runs the exporters; the final checkpoint is
-always evaluated. On a cluster every task calls the same function, and it runs the
+always evaluated (without an EvalSpec, where an evaluation worker watches the model_dir, it
+only trains). On a cluster every task calls the same function, and it runs the
 task's role from TF_CONFIG (read once, by `RunConfig`):
 
 | role | what it does | when it ends |
@@ -148,14 +149,16 @@ class EvalSpec:
         object.__setattr__(self, "exporters", exporters)
 
 
-def train_and_evaluate(estimator, train_spec: TrainSpec, eval_spec: EvalSpec
+def train_and_evaluate(estimator, train_spec: TrainSpec, eval_spec: EvalSpec | None
                        ) -> tuple[dict[str, Any] | None, list[str] | None]:
     """Trains, evaluates and exports; on a cluster, runs this task's role.
 
     Args:
         estimator: An `el.Estimator`; its `config` says where it runs (TF_CONFIG).
         train_spec: A `TrainSpec`.
-        eval_spec: An `EvalSpec`.
+        eval_spec: An `EvalSpec`; or None where evaluation happens elsewhere (an evaluation
+            worker watching the model_dir, e.g. a pipeline's evaluator step): a local run
+            then trains and marks training done, as a chief beside an evaluator task does.
 
     Returns:
         `(metrics, export_paths)` of the final evaluation where this task evaluates
@@ -179,12 +182,18 @@ def train_and_evaluate(estimator, train_spec: TrainSpec, eval_spec: EvalSpec
         raise TypeError(f"`estimator` must be an el.Estimator; received {type(estimator).__name__}.")
     if not isinstance(train_spec, TrainSpec):
         raise TypeError(f"`train_spec` must be an el.TrainSpec; received {type(train_spec).__name__}.")
-    if not isinstance(eval_spec, EvalSpec):
-        raise TypeError(f"`eval_spec` must be an el.EvalSpec; received {type(eval_spec).__name__}.")
+    if eval_spec is not None and not isinstance(eval_spec, EvalSpec):
+        raise TypeError(f"`eval_spec` must be an el.EvalSpec or None; received "
+                        f"{type(eval_spec).__name__}.")
     config = estimator.config
     role = distribute.task_role(config.cluster, config.train_distribute)
     logger.info("train_and_evaluate: task %s:%d runs as %s.", config.task_type, config.task_id,
                 role.value)
+    if eval_spec is None and role == distribute.Role.EVALUATOR:
+        raise ValueError("An evaluator task needs an EvalSpec; `eval_spec` is None.")
+    if eval_spec is None and role == distribute.Role.LOCAL:
+        _run_trainer(estimator, train_spec, is_chief=True)
+        return None, None
     if role == distribute.Role.LOCAL:
         return _run_local(estimator, train_spec, eval_spec)
     if role == distribute.Role.EVALUATOR:

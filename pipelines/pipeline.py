@@ -150,7 +150,8 @@ def _build_pipeline(config: PipelineConfig, concurrent_evaluation: bool,
             examples=transformed.outputs["transformed_examples"],
             transform_graph=transformed.outputs["transform_graph"],
             settings=config.trainer, train_steps=train_steps, model_dir=model_dir,
-            warm_start_from=base_model, resources=config.resources["trainer"])
+            warm_start_from=base_model, resources=config.resources["trainer"],
+            evaluate=False)  # the evaluator step evaluates every checkpoint, the final one too
         trained.set_display_name("trainer")
         # Beside the trainer, the evaluator finds the model_dir by the planned URI; after it,
         # by the trainer's model artifact (which also orders the two steps).

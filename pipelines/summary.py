@@ -90,7 +90,7 @@ def summarize(result: LocalRunResult) -> str:
                      f"{_phases(step.phases)}".rstrip())
     trainer, blessing, push = outcome["trainer"], outcome["blessing"], outcome["push"]
     if trainer:
-        metrics = trainer.get("metrics", {})
+        metrics = (blessing or {}).get("metrics") or trainer.get("metrics") or {}
         shown = ", ".join(f"{k} {metrics[k]:.4f}" for k in _SHOWN_METRICS if k in metrics)
         lines += ["", f"Model: trained to step {trainer['final_step']} "
                       f"({trainer['train_seconds']:.1f}s of training); eval split: {shown}"]

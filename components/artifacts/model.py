@@ -51,7 +51,8 @@ class TrainerResult:
         model_dir: Where the checkpoints are.
         final_step: The global step training ended at.
         final_checkpoint: The checkpoint exported.
-        metrics: The final checkpoint's evaluation on the eval split.
+        metrics: The final checkpoint's evaluation on the eval split; empty where the
+            trainer did not evaluate (`TrainerConfig.evaluate`: the evaluator step did).
         serving_model_dir: The export (None on a non-chief task).
         label_key: The label feature.
         task: "classification" or "regression".

@@ -7,7 +7,8 @@ memory requests, and an accelerator type and count, so the same step lands on a 
 TPU node pool. `train_steps` stays a parameter of its own: a pipeline run may override it.
 
 Outputs: `model` (a Model artifact: `serving_model/`, `trainer_result.json`, and
-`model_dir/` unless `model_dir` is given) and `metrics` (the final evaluation).
+`model_dir/` unless `model_dir` is given) and `metrics` (the final evaluation; empty with
+`evaluate=False`, where the evaluator step evaluates every checkpoint).
 
 Example:
     >>> task = trainer(examples=transform_task.outputs["transformed_examples"],
@@ -47,6 +48,7 @@ def trainer_op(
     model_dir: str = "",
     warm_start_from: str = "",
     base_model: Optional[Input[Model]] = None,
+    evaluate: bool = True,
 ):
     """Runs the trainer; call it through `trainer(...)`, which checks arguments."""
     import tempfile
@@ -69,7 +71,7 @@ def trainer_op(
         result = run(TrainerConfig(
             **chosen.to_json(), examples_uri=examples.path,
             transform_graph_uri=transform_graph.path, model_uri=model.path,
-            model_dir=model_dir or None,
+            model_dir=model_dir or None, evaluate=evaluate,
             warm_start_from=base_model.path if base_model is not None else (warm_start_from or None)))
     for key, value in result.metrics.items():
         metrics.log_metric(key, value)
@@ -90,6 +92,7 @@ def trainer(
     model_dir: Any = None,
     base_model: PipelineChannel | None = None,
     warm_start_from: Any = None,
+    evaluate: bool = True,
     resources: Resources | None = None,
 ) -> dsl.PipelineTask:
     """Adds the trainer step to the pipeline being built.
@@ -105,6 +108,8 @@ def trainer(
         base_model: A previous trainer's `model` output to warm-start from.
         warm_start_from: Or a model URI to warm-start from, e.g. the output of a step that
             resolves the latest blessed model ("" starts from scratch).
+        evaluate: Evaluate the final checkpoint in the trainer (its `metrics` output).
+            False where an evaluator step evaluates every checkpoint anyway.
         resources: The step's Kubernetes requests and accelerators (none by default).
 
     Returns:
@@ -135,7 +140,7 @@ def trainer(
     arguments: dict[str, Any] = dict(
         examples=examples, transform_graph=transform_graph, settings=embedded,
         train_steps=settings.train_steps if train_steps is None else train_steps,
-        module_source=module_source, model_dir=model_dir or "")
+        module_source=module_source, model_dir=model_dir or "", evaluate=evaluate)
     if base_model is not None:
         arguments["base_model"] = base_model
     if warm_start_from is not None:

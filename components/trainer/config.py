@@ -147,6 +147,10 @@ class TrainerConfig(TrainerSettings):
             trainer's model artifact (its `model_dir/`). A canned model keeps the learned rows
             of every token its vocabularies still hold, where they grew or reordered; other
             variables whose shape changed start fresh. Defaults to None.
+        evaluate: Evaluate the final checkpoint here (and others at most every
+            `eval_throttle_secs`), giving `TrainerResult.metrics`. False where an evaluation
+            worker evaluates every checkpoint, e.g. a pipeline's evaluator step: the trainer
+            then only trains, as a chief beside an evaluator task does. Defaults to True.
         **settings: `TrainerSettings`.
 
     Example:
@@ -159,8 +163,11 @@ class TrainerConfig(TrainerSettings):
     model_uri: str
     model_dir: str | None = None
     warm_start_from: str | None = None
+    evaluate: bool = True
 
     def __post_init__(self):
+        if not isinstance(self.evaluate, bool):
+            raise TypeError(f"`evaluate` must be True or False; received {self.evaluate!r}.")
         for name in ("examples_uri", "transform_graph_uri", "model_uri"):
             value = getattr(self, name)
             if not isinstance(value, str) or not value:

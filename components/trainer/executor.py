@@ -9,7 +9,9 @@
    the strategy and TF_CONFIG (on a cluster, this task's role: chief, worker, ps or
    evaluator), writing checkpoints and TensorBoard summaries into the model_dir (a
    restarted step resumes from the latest checkpoint); the chief marks training done there
-   (`el.TRAINING_DONE_FILENAME`), then evaluates the final checkpoint on the eval split;
+   (`el.TRAINING_DONE_FILENAME`), then evaluates the final checkpoint on the eval split
+   (unless `config.evaluate` is False: an evaluation worker, such as the pipeline's
+   evaluator step, evaluates every checkpoint);
 4. on the chief, exports `serving_model/` (raw tf.Example in, the transform graph inside)
    into the model artifact, and writes `trainer_result.json` last. Other tasks write
    nothing into the model artifact.
@@ -94,22 +96,25 @@ def run(config: TrainerConfig) -> TrainerResult:
                  config.estimator or "the module's model_fn", config.train_steps, model_dir,
                  _task_name(cluster), kind, type(strategy).__name__ if strategy else None)
     train_start = time.time()
-    # Locally: train, evaluating at most every `eval_throttle_secs`; on a cluster, this
-    # task's role from TF_CONFIG. The chief marks training done in the model_dir.
+    # Locally: train, evaluating at most every `eval_throttle_secs` (not at all where an
+    # evaluation worker evaluates); on a cluster, this task's role from TF_CONFIG. The chief
+    # marks training done in the model_dir.
+    eval_spec = el.EvalSpec(eval_fn, steps=config.eval_steps,
+                            throttle_secs=config.eval_throttle_secs) if config.evaluate else None
     with phase("training"):
         metrics, _ = el.train_and_evaluate(
-            estimator, el.TrainSpec(train_fn, max_steps=config.train_steps),
-            el.EvalSpec(eval_fn, steps=config.eval_steps, throttle_secs=config.eval_throttle_secs))
+            estimator, el.TrainSpec(train_fn, max_steps=config.train_steps), eval_spec)
     train_seconds = time.time() - train_start
     # A worker may end before the chief has saved the final checkpoint: it reports the
     # latest one it sees (its result is not written anywhere).
     final_checkpoint = estimator.latest_checkpoint()
     final_step = el.training_status.checkpoint_step(final_checkpoint) if final_checkpoint else 0
-    if metrics is None and run_config.is_chief:  # an evaluator task evaluated; the chief too
+    if metrics is None and run_config.is_chief and config.evaluate:  # as an evaluator task did
         metrics = estimator.evaluate(eval_fn, steps=config.eval_steps,
                                      checkpoint_path=final_checkpoint)
     metrics = {k: float(v) for k, v in (metrics or {}).items()}
-    _LOGGER.info("Step %d: %s", final_step, _format(metrics))
+    if metrics:
+        _LOGGER.info("Step %d: %s", final_step, _format(metrics))
 
     serving_dir = None
     if run_config.is_chief:

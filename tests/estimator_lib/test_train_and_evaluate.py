@@ -96,7 +96,7 @@ def test_train_and_evaluate_checks_argument_types(tmp_path):
         el.train_and_evaluate("estimator", train, evaluation)
     with pytest.raises(TypeError, match="`train_spec` must be an el.TrainSpec"):
         el.train_and_evaluate(estimator, evaluation, evaluation)
-    with pytest.raises(TypeError, match="`eval_spec` must be an el.EvalSpec"):
+    with pytest.raises(TypeError, match="`eval_spec` must be an el.EvalSpec or None"):
         el.train_and_evaluate(estimator, train, train)
 
 
@@ -177,6 +177,26 @@ def test_local_input_end_is_the_final_evaluation(tmp_path):
         el.EvalSpec(toy.eval_input_fn, throttle_secs=0, exporters=[exporter]))
     assert metrics["global_step"] == 4
     assert len(exports) == 1 and exports[0].startswith(os.path.join(estimator.model_dir, "export"))
+
+
+def test_local_without_eval_spec_trains_and_marks_done_for_an_evaluation_worker(tmp_path):
+    estimator = make_estimator(tmp_path / "model", save_checkpoints_steps=20)
+    evaluated = []
+    estimator.evaluate = lambda *a, **k: evaluated.append(k)  # would record any evaluation
+    assert el.train_and_evaluate(
+        estimator, el.TrainSpec(toy.train_input_fn, max_steps=40), None) == (None, None)
+    assert evaluated == [] and checkpoint_steps(estimator.model_dir) == [0, 20, 40]
+    done = el.training_status.read_training_done(estimator.model_dir)
+    assert done["global_step"] == 40 and done["checkpoint"].endswith("model.ckpt-40")
+
+
+def test_an_evaluator_task_needs_an_eval_spec(tmp_path, monkeypatch):
+    monkeypatch.setenv("TF_CONFIG", json.dumps({
+        "cluster": {"chief": ["127.0.0.1:1"], "worker": ["127.0.0.1:2"]},
+        "task": {"type": "evaluator", "index": 0}}))
+    estimator = make_estimator(tmp_path / "model")
+    with pytest.raises(ValueError, match="An evaluator task needs an EvalSpec"):
+        el.train_and_evaluate(estimator, el.TrainSpec(toy.train_input_fn, max_steps=2), None)
 
 
 # -- the evaluator role ---------------------------------------------------------------------------

@@ -115,6 +115,25 @@ def test_the_recipe_rebuilds_the_estimator_that_reads_the_checkpoints(canned_run
     assert float(metrics["auc"]) == pytest.approx(result.metrics["auc"], abs=1e-6)
 
 
+def test_without_evaluation_it_trains_marks_done_and_exports_for_the_evaluator(taxi_data,
+                                                                               tmp_path):
+    model_uri = str(tmp_path / "model")
+    result = run(_config(taxi_data, model_uri, train_steps=100, evaluate=False,
+                         params={"dnn_hidden_units": [8]}))
+    assert result.final_step == 100 and result.metrics == {}
+    assert json.loads(open(os.path.join(model_uri, RESULT_FILE)).read())["metrics"] == {}
+    # What the evaluator step needs: every checkpoint, the done mark and the serving model.
+    assert read_training_done(result.model_dir)["final_step"] == 100
+    assert result.final_checkpoint.endswith("model.ckpt-100")
+    assert not os.path.exists(os.path.join(result.model_dir, "eval"))  # no evaluation ran
+    assert tf.saved_model.load(result.serving_model_dir).signatures["serving_default"]
+
+
+def test_evaluate_must_be_a_bool(taxi_data, tmp_path):
+    with pytest.raises(TypeError, match="`evaluate` must be True or False; received 'no'"):
+        _config(taxi_data, str(tmp_path / "model"), evaluate="no")
+
+
 def test_user_module_trains_and_travels_with_the_model_dir(taxi_data, tmp_path):
     model_uri = str(tmp_path / "model")
     result = run(_config(taxi_data, model_uri, module_file=TRAINER_MODULE,
