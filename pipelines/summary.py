@@ -24,8 +24,8 @@ from pipelines.run_summary import stale_verdict
 
 __all__ = ["read_outcome", "summarize"]
 
-_SHOWN_METRICS = ("auc", "accuracy", "precision", "recall", "average_loss", "log_loss", "loss",
-                  "mse", "rmse", "mae")
+_SHOWN_METRICS = ("auc", "accuracy", "precision", "recall", "mse", "rmse", "mae")
+_LOSSES = ("log_loss", "average_loss", "loss")  # one shown: the first there (the same number)
 
 
 def _path(artifact: Any) -> str | None:
@@ -91,7 +91,9 @@ def summarize(result: LocalRunResult) -> str:
     trainer, blessing, push = outcome["trainer"], outcome["blessing"], outcome["push"]
     if trainer:
         metrics = (blessing or {}).get("metrics") or trainer.get("metrics") or {}
-        shown = ", ".join(f"{k} {metrics[k]:.4f}" for k in _SHOWN_METRICS if k in metrics)
+        names = [k for k in _SHOWN_METRICS if k in metrics]
+        names += [k for k in _LOSSES if k in metrics][:1]
+        shown = ", ".join(f"{k} {metrics[k]:.4f}" for k in names)
         lines += ["", f"Model: trained to step {trainer['final_step']} "
                       f"({trainer['train_seconds']:.1f}s of training); eval split: {shown}"]
         if trained := _trained_this_run(result, trainer):
