@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
 import json
 import logging
 import os
@@ -40,6 +41,7 @@ def serve(path: str, *, idle_seconds: float = IDLE_SECONDS, max_runs: int = MAX_
     """Imports what runs need, listens on `path`, and runs callers' commands one at a time;
     returns after `idle_seconds` without a caller, `max_runs` runs, or a stop request."""
     _preload()
+    _settle()
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     staging = f"{path}.{os.getpid()}"
     with contextlib.suppress(FileNotFoundError):
@@ -73,6 +75,15 @@ def serve(path: str, *, idle_seconds: float = IDLE_SECONDS, max_runs: int = MAX_
         with contextlib.suppress(OSError):
             if os.stat(path).st_ino == inode:  # not a newer worker's socket
                 os.unlink(path)
+
+
+def _settle() -> None:
+    """Frees a finished run's garbage, then exempts what is left (modules, caches) from later
+    collections: a full collection over the ~600,000 objects TensorFlow, Beam and tf.Transform
+    keep costs 0.5-0.7 s, and a run triggers several (measured: 1.5 s of collections per
+    run, 0.8 s once frozen)."""
+    gc.collect()
+    gc.freeze()
 
 
 def _preload() -> None:
@@ -125,6 +136,7 @@ def _serve_one(connection: socket.socket, state: dict[str, Any]) -> bool:
               f"{time.monotonic() - start:.1f} s")
         with contextlib.suppress(OSError):
             send_message(connection, {"exit": status})
+        _settle()  # the caller has its exit status: off the next run's clock
         return True
     finally:
         for fd in fds:
