@@ -17,6 +17,7 @@ import tensorflow as tf
 
 from estimator_lib import checkpoint as ckpt
 from estimator_lib import export as export_lib
+from estimator_lib._variables import NotLiftable
 from estimator_lib.spec import ModeKeys
 from estimator_lib.training import TracedModel
 
@@ -45,13 +46,31 @@ class _ServingModel:
         self.keys = list(receiver.receiver_tensors)
         self.specs = [tf.TensorSpec(s.shape, s.dtype, name=k)
                       for k, s in receiver.receiver_tensors.items()]
-        self.model = TracedModel(estimator.model_fn, ModeKeys.PREDICT, has_labels=False)
-        self.model.build_from_specs(lambda *t: self._spec_for(*t).loss, *self.specs)
+        self.model_fn = estimator.model_fn
+        self.all_outputs = self._build()
         variables = self.model.saveable_variables()
         self.checkpoint = ckpt.make_checkpoint(self.model.global_step, variables)
         ckpt.restore(self.checkpoint, checkpoint_path, variables)
         self.export_outputs = export_lib.normalize_export_outputs(
             self.model.spec.export_outputs, self.model.spec.predictions)
+
+    def _build(self):
+        """Builds `self.model`; returns `all_outputs`, the model traced for every signature.
+
+        Without a strategy the variables are created while `all_outputs` is traced, so
+        model_fn (with the receiver's transform graph and lookups) is traced once, as
+        training and evaluation build their loops (`TracedModel.build_in_trace`).
+        """
+        self.model = TracedModel(self.model_fn, ModeKeys.PREDICT, has_labels=False)
+        if not tf.distribute.has_strategy():
+            all_outputs = self._all_outputs_function()
+            try:
+                self.model.build_in_trace(all_outputs.get_concrete_function)
+                return all_outputs
+            except NotLiftable:  # an initial value computed in the trace: build apart
+                self.model = TracedModel(self.model_fn, ModeKeys.PREDICT, has_labels=False)
+        self.model.build_from_specs(lambda *t: self._spec_for(*t).loss, *self.specs)
+        return self._all_outputs_function()
 
     def _spec_for(self, *tensors):
         features = self.receiver.build_features(dict(zip(self.keys, tensors, strict=True)))
@@ -60,7 +79,7 @@ class _ServingModel:
     def signature_function(self, key: str, all_outputs=None):
         """A tf.function for signature `key`, with its input signature.
 
-        `all_outputs` (from `all_outputs_function`) is the model traced once for every
+        `all_outputs` (`self.all_outputs`) is the model traced once for every
         signature: given, the signature calls it instead of tracing model_fn again.
         """
         output = self.export_outputs[key]
@@ -81,7 +100,7 @@ class _ServingModel:
 
         return serve
 
-    def all_outputs_function(self):
+    def _all_outputs_function(self):
         """One tf.function, on the receiver's tensors, giving every signature's outputs by
         key: model_fn is traced once for all signatures (a classifier's four would each
         trace it, the transform graph and every vocabulary lookup again)."""
@@ -100,7 +119,7 @@ def export(estimator, export_dir_base: str, serving_input_receiver_fn: Callable,
     """Writes `<export_dir_base>/<timestamp>/` atomically; returns its path."""
     serving = _ServingModel(estimator, _receiver(serving_input_receiver_fn), checkpoint_path)
     signatures, methods = {}, {}
-    all_outputs = serving.all_outputs_function()
+    all_outputs = serving.all_outputs
     for key, output in serving.export_outputs.items():
         function = serving.signature_function(key, all_outputs)
         if function is None:
@@ -174,7 +193,8 @@ class Predictor:
         self._estimator = estimator
         self._serving = _ServingModel(estimator, _receiver(serving_input_receiver_fn),
                                       checkpoint_path)
-        self._function = self._serving.signature_function(export_lib.DEFAULT_SERVING_SIGNATURE_DEF_KEY)
+        self._function = self._serving.signature_function(
+            export_lib.DEFAULT_SERVING_SIGNATURE_DEF_KEY, self._serving.all_outputs)
         self.checkpoint_path = checkpoint_path
 
     def __call__(self, inputs: Mapping[str, object]) -> dict[str, np.ndarray]:
