@@ -125,7 +125,7 @@ def main(argv=None) -> int:
         f"- the trainer step's training (train_and_evaluate): {trainer['train_seconds']:.1f}s",
         f"- pipeline / training alone: **{result.seconds / alone:.2f}x**; end to end / "
         f"training alone: {end_to_end / alone:.2f}x",
-        f"- AUC on the eval split: {trainer['metrics'].get('auc', float('nan')):.4f}; blessed: "
+        f"- AUC on the eval split (the evaluator's exact AUC): {_auc(outcome):.4f}; blessed: "
         f"{(outcome['blessing'] or {}).get('blessed')}; pushed: {(outcome['push'] or {}).get('pushed')}",
     ]
     if args.compare_isolated and not args.isolate_steps:
@@ -135,7 +135,7 @@ def main(argv=None) -> int:
                                     config.serving, base_dir=os.path.join(root, "isolated",
                                                                           "serving"))),
             enable_caching=False, arguments=arguments, isolate_steps=True)
-        auc = (read_outcome(isolated)["trainer"] or {}).get("metrics", {}).get("auc", float("nan"))
+        auc = _auc(read_outcome(isolated))
         lines += [
             f"- the same run, each step in its own process (--isolate-steps), right after: "
             f"{isolated.seconds:.1f}s; in process / isolated: "
@@ -149,6 +149,11 @@ def main(argv=None) -> int:
                    + ("-compared" if args.compare_isolated else ""))
         _record(variant, "Pipeline overhead (`estpipe run` vs training alone)", report, argv)
     return 0
+
+
+def _auc(outcome: dict) -> float:
+    """The evaluator's AUC of a run's final model (the pipeline's trainer does not evaluate)."""
+    return (outcome["blessing"] or {}).get("metrics", {}).get("auc", float("nan"))
 
 
 def _machine_line(config, rows: int | None, how: str) -> str:
