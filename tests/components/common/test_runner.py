@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import apache_beam as beam
 import pytest
-from apache_beam.options.pipeline_options import DirectOptions, StandardOptions
+from apache_beam.options.pipeline_options import DirectOptions, StandardOptions, TypeOptions
 from apache_beam.runners.portability.fn_api_runner import FnApiRunner
 from apache_beam.testing.util import assert_that, equal_to
 
@@ -26,9 +26,16 @@ def test_explicit_workers_choose_multi_processing():
     assert options.view_as(DirectOptions).direct_running_mode == "multi_threading"
 
 
+def test_local_runs_skip_construction_type_checks_unless_asked():
+    assert pipeline_options([]).view_as(TypeOptions).pipeline_type_check is False
+    asked = pipeline_options(["--pipeline_type_check"])
+    assert asked.view_as(TypeOptions).pipeline_type_check is True
+
+
 def test_other_runners_are_left_alone():
     options = pipeline_options(["--runner=FlinkRunner"], temp_location="gs://b/tmp")
     assert options.view_as(StandardOptions).runner == "FlinkRunner"
+    assert options.view_as(TypeOptions).pipeline_type_check is True
     assert "--direct_num_workers=1" not in options.get_all_options(retain_unknown_options=True)
     assert options.get_all_options()["temp_location"] == "gs://b/tmp"
 
