@@ -150,7 +150,8 @@ class TrainerConfig(TrainerSettings):
         evaluate: Evaluate the final checkpoint here (and others at most every
             `eval_throttle_secs`), giving `TrainerResult.metrics`. False where an evaluation
             worker evaluates every checkpoint, e.g. a pipeline's evaluator step: the trainer
-            then only trains, as a chief beside an evaluator task does. Defaults to True.
+            then only trains, as a chief beside an evaluator task does (a TF_CONFIG
+            evaluator task still evaluates). Defaults to True.
         **settings: `TrainerSettings`.
 
     Example:

@@ -97,10 +97,11 @@ def run(config: TrainerConfig) -> TrainerResult:
                  _task_name(cluster), kind, type(strategy).__name__ if strategy else None)
     train_start = time.time()
     # Locally: train, evaluating at most every `eval_throttle_secs` (not at all where an
-    # evaluation worker evaluates); on a cluster, this task's role from TF_CONFIG. The chief
-    # marks training done in the model_dir.
+    # evaluation worker evaluates); on a cluster, this task's role from TF_CONFIG (an
+    # evaluator task evaluates whatever `evaluate` says). The chief marks training done.
+    evaluates = config.evaluate or cluster.task_type == "evaluator"
     eval_spec = el.EvalSpec(eval_fn, steps=config.eval_steps,
-                            throttle_secs=config.eval_throttle_secs) if config.evaluate else None
+                            throttle_secs=config.eval_throttle_secs) if evaluates else None
     with phase("training"):
         metrics, _ = el.train_and_evaluate(
             estimator, el.TrainSpec(train_fn, max_steps=config.train_steps), eval_spec)
