@@ -110,7 +110,7 @@ def run(config: TrainerConfig) -> TrainerResult:
     # latest one it sees (its result is not written anywhere).
     final_checkpoint = estimator.latest_checkpoint()
     final_step = el.training_status.checkpoint_step(final_checkpoint) if final_checkpoint else 0
-    if metrics is None and run_config.is_chief and config.evaluate:  # as an evaluator task did
+    if metrics is None and run_config.is_chief and config.evaluate:  # an evaluator task did; here too
         metrics = estimator.evaluate(eval_fn, steps=config.eval_steps,
                                      checkpoint_path=final_checkpoint)
     metrics = {k: float(v) for k, v in (metrics or {}).items()}

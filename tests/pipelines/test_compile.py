@@ -206,3 +206,21 @@ def test_the_new_span_check_reads_the_records(tmp_path):
     (tmp_path / "data" / "span-2").mkdir()
     (tmp_path / "data" / "span-2" / "a.csv").write_text("x\n1\n")
     assert check(input_pattern=pattern, span=-1, pipeline_root=root) == "new"
+
+
+def test_the_trainer_leaves_evaluation_to_the_evaluator_step(compiled):
+    spec, _ = compiled
+    trainer = _tasks(spec)["trainer-op"]["inputs"]["parameters"]
+    assert trainer["evaluate"]["runtimeValue"]["constant"] is False
+    assert "model_dir" in _tasks(spec)["evaluator-op"]["inputs"]["parameters"]  # beside it
+
+
+def test_an_error_while_the_pipeline_is_built_reaches_the_caller(tmp_path):
+    # The definition runs on a thread of its own (pipelines.pipeline.build_pipeline).
+    module = tmp_path / "no_model_fn.py"
+    module.write_text("def input_fn():\n    pass\n")
+    config = load_config(TAXI_CONFIG)
+    config = dataclasses.replace(config, trainer=dataclasses.replace(
+        config.trainer, estimator=None, module_file=str(module)))
+    with pytest.raises(ValueError, match="model_fn"):
+        compile_pipeline(config, str(tmp_path / "p.yaml"), image=IMAGE)
