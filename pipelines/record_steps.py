@@ -79,7 +79,7 @@ def record_run(
     verdict = read(blessing.path, BLESSING_FILE)
     push = read(pushed_model.path, PUSH_RECORD_FILE)
     ingest = read(examples.path, INGEST_RESULT_FILE)
-    from pipelines.run_summary import render_run_summary, stale_verdict
+    from pipelines.run_summary import render_run_summary, run_metrics, stale_verdict
 
     verdict_note = stale_verdict(dict(blessing.metadata), push) if verdict else None
     record = {
@@ -94,7 +94,7 @@ def record_run(
         "model_dir": trainer.get("model_dir"),
         "final_step": trainer.get("final_step"),
         "warm_started_from": warm_started_from or None,
-        "metrics": verdict.get("metrics") or trainer.get("metrics"),
+        "metrics": run_metrics(trainer, verdict),
         "blessed": bool(verdict.get("blessed")),
         "blessing_reasons": verdict.get("reasons", []),
         "blessing_note": verdict_note,

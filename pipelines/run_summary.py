@@ -27,10 +27,22 @@ from typing import Any
 
 from components.artifacts.evaluation import BASELINE_SERVED
 
-__all__ = ["render_run_summary", "served_at_push", "stale_verdict"]
+__all__ = ["render_run_summary", "run_metrics", "served_at_push", "stale_verdict"]
 
 _FIRST_METRICS = ("auc", "accuracy", "precision", "recall", "average_loss", "log_loss", "loss",
                   "mse", "rmse", "mae")
+
+
+def run_metrics(trainer: Mapping[str, Any] | None,
+                blessing: Mapping[str, Any] | None) -> dict[str, Any]:
+    """A run's metrics on the eval split: the evaluator's (its blessing), else the trainer's
+    (a trainer evaluates only outside the pipeline, or when asked); {} if neither has any.
+
+    Example:
+        >>> run_metrics({"metrics": {}}, {"metrics": {"auc": 0.91}})
+        {'auc': 0.91}
+    """
+    return dict((blessing or {}).get("metrics") or (trainer or {}).get("metrics") or {})
 
 
 def served_at_push(push: Mapping[str, Any]) -> int | None:
@@ -140,7 +152,7 @@ def render_run_summary(*, run_id: str, ingest: Mapping[str, Any] | None,
         lines.append(f"| evaluator | {verdict} |")
     if push:
         lines.append(f"| pusher | {_push_line(push)} |")
-    metrics = blessing.get("metrics") or trainer.get("metrics") or {}
+    metrics = run_metrics(trainer, blessing)
     shown = [n for n in _FIRST_METRICS if n in metrics]
     shown += sorted(n for n in metrics if n not in shown)
     if shown:

@@ -20,7 +20,7 @@ from components.artifacts.evaluation import EVALUATION_FILE, report_path
 from components.artifacts.model import TRAINER_RESULT_FILE
 from components.artifacts.push import PUSH_RECORD_FILE
 from pipelines.local_run import LocalRunResult
-from pipelines.run_summary import stale_verdict
+from pipelines.run_summary import run_metrics, stale_verdict
 
 __all__ = ["read_outcome", "summarize"]
 
@@ -90,7 +90,7 @@ def summarize(result: LocalRunResult) -> str:
                      f"{_phases(step.phases)}".rstrip())
     trainer, blessing, push = outcome["trainer"], outcome["blessing"], outcome["push"]
     if trainer:
-        metrics = (blessing or {}).get("metrics") or trainer.get("metrics") or {}
+        metrics = run_metrics(trainer, blessing)
         names = [k for k in _SHOWN_METRICS if k in metrics]
         names += [k for k in _LOSSES if k in metrics][:1]
         shown = ", ".join(f"{k} {metrics[k]:.4f}" for k in names)
