@@ -46,29 +46,28 @@ class _ServingModel:
         self.keys = list(receiver.receiver_tensors)
         self.specs = [tf.TensorSpec(s.shape, s.dtype, name=k)
                       for k, s in receiver.receiver_tensors.items()]
-        self.model_fn = estimator.model_fn
-        self.all_outputs = self._build()
+        self.all_outputs = self._build(estimator.model_fn)
         variables = self.model.saveable_variables()
         self.checkpoint = ckpt.make_checkpoint(self.model.global_step, variables)
         ckpt.restore(self.checkpoint, checkpoint_path, variables)
         self.export_outputs = export_lib.normalize_export_outputs(
             self.model.spec.export_outputs, self.model.spec.predictions)
 
-    def _build(self):
+    def _build(self, model_fn):
         """Builds `self.model`; returns `all_outputs`, the model traced for every signature.
 
         Without a strategy the variables are created while `all_outputs` is traced, so
         model_fn (with the receiver's transform graph and lookups) is traced once, as
         training and evaluation build their loops (`TracedModel.build_in_trace`).
         """
-        self.model = TracedModel(self.model_fn, ModeKeys.PREDICT, has_labels=False)
+        self.model = TracedModel(model_fn, ModeKeys.PREDICT, has_labels=False)
         if not tf.distribute.has_strategy():
             all_outputs = self._all_outputs_function()
             try:
                 self.model.build_in_trace(all_outputs.get_concrete_function)
                 return all_outputs
             except NotLiftable:  # an initial value computed in the trace: build apart
-                self.model = TracedModel(self.model_fn, ModeKeys.PREDICT, has_labels=False)
+                self.model = TracedModel(model_fn, ModeKeys.PREDICT, has_labels=False)
         self.model.build_from_specs(lambda *t: self._spec_for(*t).loss, *self.specs)
         return self._all_outputs_function()
 

@@ -189,14 +189,14 @@ def train_and_evaluate(estimator, train_spec: TrainSpec, eval_spec: EvalSpec | N
     role = distribute.task_role(config.cluster, config.train_distribute)
     logger.info("train_and_evaluate: task %s:%d runs as %s.", config.task_type, config.task_id,
                 role.value)
-    if eval_spec is None and role == distribute.Role.EVALUATOR:
-        raise ValueError("An evaluator task needs an EvalSpec; `eval_spec` is None.")
-    if eval_spec is None and role == distribute.Role.LOCAL:
-        _run_trainer(estimator, train_spec, is_chief=True)
-        return None, None
     if role == distribute.Role.LOCAL:
+        if eval_spec is None:  # evaluation happens elsewhere: train as a chief does
+            _run_trainer(estimator, train_spec, is_chief=True)
+            return None, None
         return _run_local(estimator, train_spec, eval_spec)
     if role == distribute.Role.EVALUATOR:
+        if eval_spec is None:
+            raise ValueError("An evaluator task needs an EvalSpec; `eval_spec` is None.")
         return _run_evaluator(estimator, train_spec, eval_spec)
     if role == distribute.Role.SERVER:
         distribute.serve_until_done(config.cluster, estimator.model_dir)

@@ -19,6 +19,7 @@ Example:
 """
 
 
+import concurrent.futures
 import dataclasses
 from collections.abc import Mapping
 from typing import NamedTuple
@@ -88,27 +89,9 @@ def build_pipeline(config: PipelineConfig, *, concurrent_evaluation: bool = True
     # kfp's resource setters call `inspect.stack()`, which rescans every loaded module for
     # each frame whose file is no module's (runpy's, under `python -m` or in the warm
     # worker): 1.2-1.6 s with TensorFlow loaded. A new thread's stack has no such frame.
-    return _in_new_thread(_build_pipeline, config, concurrent_evaluation, cache_environment)
-
-
-def _in_new_thread(function, *args):
-    """`function(*args)` on a thread of its own; its result, or its exception raised here."""
-    import threading
-
-    outcome = {}
-
-    def call():
-        try:
-            outcome["result"] = function(*args)
-        except BaseException as error:  # noqa: BLE001 - re-raised in the caller's thread
-            outcome["error"] = error
-
-    thread = threading.Thread(target=call, name="build-pipeline")
-    thread.start()
-    thread.join()
-    if "error" in outcome:
-        raise outcome["error"]
-    return outcome["result"]
+    with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="build-pipeline") as thread:
+        return thread.submit(_build_pipeline, config, concurrent_evaluation,
+                             cache_environment).result()
 
 
 def _build_pipeline(config: PipelineConfig, concurrent_evaluation: bool,
